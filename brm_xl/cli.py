@@ -1,0 +1,204 @@
+"""`brm-xl`: the command line, a thin shell over the pipelines.
+
+Exit codes: 0 done, 1 the workbook has problems (listed on stderr, nothing written),
+2 the command was called wrongly. No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .problems import BrmError, DataProblems, Problem, errors, summarize, warnings
+
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="brm-xl")
+def cli() -> None:
+    """Chargeback and business relationship management in Excel workbooks."""
+
+
+def main() -> None:
+    """Console entry point: run the CLI and turn any failure into a message and an exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except BrmError as exc:  # raised outside a command's own handling
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # a fault of ours: say so plainly, never a traceback
+        if os.environ.get("BRM_XL_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                   "Nothing was written. Please report this; set BRM_XL_DEBUG=1 for details.",
+                   err=True)
+        sys.exit(3)
+
+
+def _report(problems: list[Problem], as_json: bool, extra: dict[str, Any] | None = None) -> int:
+    """Print problems (stderr, or JSON on stdout); return the exit code."""
+    bad = errors(problems)
+    if as_json:
+        payload = {"ok": not bad, "errors": [p.as_dict() for p in bad],
+                   "warnings": [p.as_dict() for p in warnings(problems)], **(extra or {})}
+        click.echo(json.dumps(payload, indent=2, default=_json_default))
+    else:
+        if bad:
+            click.echo(f"{len(bad)} problem(s) found; nothing was written:", err=True)
+            for line in summarize(bad):
+                click.echo(f"  {line}", err=True)
+        for line in summarize(warnings(problems), 10):
+            click.echo(f"warning: {line}", err=True)
+    return 1 if bad else 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, Path)):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def _run(as_json: bool, action: Callable[[], dict[str, Any] | None]) -> None:
+    try:
+        extra = action()
+    except DataProblems as exc:
+        sys.exit(_report(exc.problems, as_json))
+    except BrmError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "errors": [
+                {"where": "", "message": str(exc), "code": type(exc).__name__,
+                 "severity": "error"}]}, indent=2))
+        else:
+            click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json and extra is not None:
+        click.echo(json.dumps({"ok": True, **extra}, indent=2, default=_json_default))
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD") from None
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def new(path: Path, force: bool) -> None:
+    """Create a blank workbook on the contract at PATH."""
+    from .template import build_workbook
+
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} exists; use --force to replace it")
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise click.UsageError("PATH must end in .xlsx")
+    _run(False, lambda: build_workbook(path))
+    click.echo(f"Created {path}: fill in Agencies, RateCard, Usage and Headcount, "
+               f"then run: brm-xl refresh {path}")
+
+
+@cli.command()
+@click.argument("path", type=EXISTING_FILE)
+@click.option("--json", "as_json", is_flag=True, help="Print problems as JSON on stdout.")
+def check(path: Path, as_json: bool) -> None:
+    """Check the workbook at PATH against the contract; write nothing."""
+    from .refresh import check as run_check
+
+    def action() -> None:
+        inputs, problems = run_check(path)
+        code = _report(problems, as_json, {"rows": inputs.row_counts()})
+        if code == 0 and not as_json:
+            counts = ", ".join(f"{n} {c:,}" for n, c in inputs.row_counts().items())
+            click.echo(f"{path.name}: no problems ({counts})")
+        sys.exit(code)
+
+    _run(as_json, action)
+
+
+@cli.command()
+@click.argument("path", type=EXISTING_FILE)
+@click.option("--as-of", callback=_date, help="The day that decides what is overdue "
+              "(YYYY-MM-DD; default today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
+def refresh(path: Path, as_of: dt.date | None, as_json: bool) -> None:
+    """Recompute the output tables of the workbook at PATH and write them back."""
+    from .refresh import refresh as run_refresh
+
+    def action() -> dict[str, Any]:
+        with _progress(not as_json) as step:
+            result = run_refresh(path, as_of=as_of, progress=step)
+        if as_json:
+            return {"tables": result.tables,
+                    "warnings": [w.as_dict() for w in result.warnings]}
+        _report(result.warnings, False)
+        tables = ", ".join(f"{name} {rows:,} rows" for name, rows in result.tables.items())
+        click.echo(f"Refreshed {path}: {tables}")
+        return {}
+
+    _run(as_json, action)
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--as-of", callback=_date, help="The demo's today (YYYY-MM-DD).")
+def demo(directory: Path | None, as_of: dt.date | None) -> None:
+    """Write a demo workbook for a state CIO's office into DIRECTORY and refresh it."""
+    from .demo import run_demo
+
+    directory = directory or Path("brm-xl-demo")
+
+    def action() -> None:
+        for line in run_demo(directory, as_of=as_of):
+            click.echo(line)
+
+    _run(False, action)
+
+
+class _progress:
+    """A progress bar over refresh's stages, shown only on a terminal."""
+
+    STAGES = 3
+
+    def __init__(self, show: bool):
+        self.show = show and sys.stderr.isatty()
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[str], None]:
+        if self.show:
+            self.bar = click.progressbar(length=self.STAGES, label="Refreshing", file=sys.stderr,
+                                         show_eta=False)
+            self.bar.__enter__()
+        return self.step
+
+    def step(self, label: str) -> None:
+        if self.bar is not None:
+            self.bar.label = label.ljust(28)
+            self.bar.update(1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)

@@ -1,0 +1,145 @@
+"""The workbook contract, declared once: input tables, their columns and kinds.
+
+See ../shared/workbook-contract.md and the README's "Workbook contract" section. Every
+reader, validator, template and test takes the table shapes from here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Kinds of value a cell may hold (see `brm_xl.kinds`).
+ID, TEXT, EMAIL, MONTH, DATE, MONEY, RATE, UNIT_COST, SIGNED_MONEY, QUANTITY, COUNT, SCORE = (
+    "id", "text", "email", "month", "date", "money", "rate", "unit_cost", "signed_money",
+    "quantity", "count", "score",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    required: bool = True
+    default: object = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[Column, ...]
+    required: bool = True
+    help: str = ""
+    unique: tuple[str, ...] = field(default=())
+
+    @property
+    def required_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def header_key(text: object) -> str:
+    """Headers match ignoring case, spaces, underscores and hyphens."""
+    return re.sub(r"[\s_\-]+", "", str(text or "")).casefold()
+
+
+CHANNELS = (
+    "In person - individual",
+    "In person - group",
+    "Virtual meeting",
+    "Phone",
+    "Email",
+)
+OUTCOME_STATUSES = ("On track", "At risk", "Off track", "Achieved")
+
+AGENCIES = TableSpec(
+    "Agencies",
+    (
+        Column("agency_id", ID, help="short code, e.g. DOT"),
+        Column("agency_name", TEXT),
+        Column("head_name", TEXT, required=False),
+        Column("head_email", EMAIL, required=False),
+        Column("brm_manager", TEXT, required=False),
+        Column("brm_email", EMAIL, required=False),
+        Column("contact_cadence_days", COUNT, required=False, default=30),
+    ),
+    help="One row per customer agency.",
+    unique=("agency_id",),
+)
+RATE_CARD = TableSpec(
+    "RateCard",
+    (
+        Column("service_id", ID),
+        Column("service_name", TEXT),
+        Column("tower", TEXT),
+        Column("unit", TEXT),
+        Column("rate", RATE),
+        Column("effective_from", MONTH),
+        Column("effective_to", MONTH, required=False),
+    ),
+    help="Price per unit of each service, effective-dated.",
+)
+USAGE = TableSpec(
+    "Usage",
+    (
+        Column("period", MONTH),
+        Column("agency_id", ID),
+        Column("service_id", ID),
+        Column("quantity", QUANTITY),
+    ),
+    help="Units each agency consumed of each service per month.",
+)
+HEADCOUNT = TableSpec(
+    "Headcount",
+    (Column("period", MONTH), Column("agency_id", ID), Column("users", COUNT)),
+    help="Users an agency's IT serves each month: the divisor of cost per user.",
+)
+ADJUSTMENTS = TableSpec(
+    "Adjustments",
+    (
+        Column("period", MONTH),
+        Column("agency_id", ID),
+        Column("service_id", ID, required=False),
+        Column("amount", SIGNED_MONEY),
+        Column("reason", TEXT),
+    ),
+    required=False,
+    help="Credits and corrections; negative amounts are credits.",
+)
+COST_POOLS = TableSpec(
+    "CostPools",
+    (Column("period", MONTH), Column("service_id", ID), Column("cost", MONEY)),
+    required=False,
+    help="What providing each service cost the office each month.",
+)
+STANDALONE_COSTS = TableSpec(
+    "StandaloneCosts",
+    (Column("service_id", ID), Column("component", TEXT), Column("unit_cost", UNIT_COST)),
+    required=False,
+    help="What an agency would pay per unit if it ran the service on its own.",
+)
+
+CHARGEBACK_TABLES = (
+    AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
+)
+INPUT_TABLES = CHARGEBACK_TABLES
+TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
+
+# Settings: key -> (kind, default). Keys match like headers do.
+SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
+    "organization": (TEXT, "Office of the State CIO"),
+    "currency": (TEXT, "USD"),
+    "fiscal_year_start_month": (COUNT, 7),
+    "follow_up_below": (SCORE, 4),
+    "follow_up_days": (COUNT, 7),
+    "sender_name": (TEXT, None),
+    "sender_email": (EMAIL, None),
+    "reply_to": (EMAIL, None),
+    "smtp_host": (TEXT, None),
+    "smtp_port": (COUNT, 587),
+}
+SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey")

@@ -1,0 +1,275 @@
+"""Demo data a state CIO's office would recognise, and `brm-xl demo` that shows it off.
+
+25 agencies from a 50-user arts council to a 20,000-user human services department,
+four BRM managers (one holding twelve agencies), about thirty services across TBM towers
+at public-sector rates (an email mailbox is $4 a month), 24 months with a mid-year rate
+change, adjustments with reasons, cost pools and standalone costs. Seeded: the same
+workbook every run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+from .template import build_workbook
+
+D = Decimal
+
+MANAGERS = {
+    "Maria Gonzalez": "maria.gonzalez@cio.state.example",
+    "James Whitfield": "james.whitfield@cio.state.example",
+    "Priya Raman": "priya.raman@cio.state.example",
+    "Daniel Okafor": "daniel.okafor@cio.state.example",
+}
+
+# id, name, head, users (latest), manager, cadence (days)
+AGENCIES = [
+    ("DHS", "Department of Human Services", "Angela Brooks", 20000, "Maria Gonzalez", 14),
+    ("DOT", "Department of Transportation", "Robert Kim", 9800, "James Whitfield", 21),
+    ("DOC", "Department of Corrections", "Sandra Lee", 12500, "Maria Gonzalez", 30),
+    ("DOR", "Department of Revenue", "Michael Chen", 4200, "James Whitfield", 30),
+    ("DOH", "Department of Health", "Patricia Nguyen", 6100, "Priya Raman", 21),
+    ("DPS", "Department of Public Safety", "William Harris", 7300, "Maria Gonzalez", 21),
+    ("DOE", "Department of Education", "Linda Martinez", 1900, "Priya Raman", 30),
+    ("DOL", "Department of Labor", "Thomas Wright", 2600, "Maria Gonzalez", 30),
+    ("DNR", "Department of Natural Resources", "Karen Lopez", 3400, "Daniel Okafor", 45),
+    ("AGR", "Department of Agriculture", "Steven Clark", 1100, "Maria Gonzalez", 45),
+    ("DOA/OTS", "Department of Administration - Office of Technology Services",
+     "Nancy Young", 850, "James Whitfield", 30),
+    ("SOS", "Secretary of State", "Mark Allen", 420, "Maria Gonzalez", 60),
+    ("TRE", "State Treasurer", "Barbara Scott", 180, "Maria Gonzalez", 60),
+    ("DEQ", "Department of Environmental Quality", "Paul Adams", 1300, "Daniel Okafor", 45),
+    ("DVA", "Department of Veterans Affairs", "Donna Baker", 2200, "Priya Raman", 30),
+    ("DOI", "Department of Insurance", "George Nelson", 380, "Maria Gonzalez", 60),
+    ("DMV", "Division of Motor Vehicles", "Michelle Carter", 3100, "James Whitfield", 21),
+    ("COM", "Department of Commerce", "Kenneth Mitchell", 640, "Maria Gonzalez", 45),
+    ("PUC", "Public Utilities Commission", "Carol Perez", 260, "Daniel Okafor", 60),
+    ("LIB", "State Library", "Edward Roberts", 95, "Maria Gonzalez", 90),
+    ("DJJ", "Department of Juvenile Justice", "Sharon Turner", 1700, "Priya Raman", 30),
+    ("OEM", "Office of Emergency Management", "Brian Phillips", 310, "Maria Gonzalez", 21),
+    ("DCFS", "Department of Children and Family Services", "Laura Campbell", 5200,
+     "Priya Raman", 21),
+    ("DFW", "Department of Fish and Wildlife", "Jason Parker", 1450, "Daniel Okafor", 45),
+    ("ART", "State Arts Council", "Emily Evans", 50, "Maria Gonzalez", 90),
+]
+
+# id, name, tower, unit, rate before, rate from the mid-year change (None = unchanged),
+# units per user (usage driver), standalone multiple of the rate
+SERVICES = [
+    ("EMAIL-STD", "Email mailbox (4 GB)", "End User", "mailbox-month", "4.00", None, 1.02, 1.45),
+    ("EMAIL-GB", "Email extra storage", "End User", "GB-month", "1.00", None, 0.6, 1.3),
+    ("EMAIL-DIS", "Disabled mailbox", "End User", "mailbox-month", "2.00", None, 0.05, 1.2),
+    ("M365-G3", "Microsoft 365 G3 licence", "End User", "user-month", "32.75", "34.10", 0.9, 1.15),
+    ("M365-G5", "Microsoft 365 G5 licence", "End User", "user-month", "54.20", "56.45", 0.06, 1.15),
+    ("DESKTOP", "Desktop and laptop support", "End User", "device-month", "42.50", None, 0.95, 1.6),
+    ("MOBILE", "Mobile device management", "End User", "device-month", "3.25", None, 0.35, 1.5),
+    ("SERVICEDESK", "Service desk", "End User", "user-month", "6.75", "7.10", 1.0, 1.7),
+    ("PRINT", "Managed print", "End User", "device-month", "18.40", None, 0.04, 1.4),
+    ("VM-STD", "Virtual server, standard", "Compute", "VM-month", "185.00", "172.50", 0.02, 1.55),
+    ("VM-LARGE", "Virtual server, large", "Compute", "VM-month", "420.00", "398.00", 0.004, 1.5),
+    ("MAINFRAME", "Mainframe processing", "Compute", "MIPS-month", "1150.00", None, 0.0006, 1.8),
+    ("HOSTING", "Data centre rack space", "Compute", "rack-month", "1250.00", None, 0.0005, 2.1),
+    ("STOR-T1", "SAN storage, tier 1", "Storage", "GB-month", "0.1250", "0.1100", 18.0, 1.9),
+    ("STOR-T2", "SAN storage, tier 2", "Storage", "GB-month", "0.0450", None, 35.0, 1.8),
+    ("BACKUP", "Backup and recovery", "Storage", "GB-month", "0.0300", None, 40.0, 2.0),
+    ("WAN", "WAN circuit", "Network", "site-month", "650.00", None, 0.002, 1.35),
+    ("LAN", "LAN port", "Network", "port-month", "8.50", None, 1.1, 1.5),
+    ("VPN", "Remote access VPN", "Network", "user-month", "2.10", None, 0.45, 1.6),
+    ("VOIP", "Voice over IP line", "Network", "line-month", "19.95", "18.75", 0.7, 1.3),
+    ("SEC-EDR", "Endpoint detection and response", "Security & Compliance", "device-month",
+     "4.15", None, 1.0, 1.9),
+    ("SEC-SOC", "Security operations centre", "Security & Compliance", "user-month", "3.05",
+     None, 1.0, 2.6),
+    ("SEC-IAM", "Identity and access management", "Security & Compliance", "user-month",
+     "1.85", None, 1.0, 1.7),
+    ("SEC-VULN", "Vulnerability scanning and patching", "Security & Compliance",
+     "asset-month", "2.40", None, 1.2, 2.2),
+    ("APP-HOST", "Application hosting", "Application", "app-month", "310.00", None, 0.003, 1.6),
+    ("DB-SQL", "Managed SQL database", "Application", "instance-month", "275.00", None, 0.002,
+     1.7),
+    ("GIS", "GIS platform", "Application", "user-month", "45.00", None, 0.03, 1.4),
+    ("ERP", "Statewide ERP (financials and HR)", "Application", "user-month", "28.50", None,
+     1.0, 1.25),
+    ("DATA-ANL", "Data and analytics platform", "Application", "user-month", "12.80", None,
+     0.08, 1.5),
+    ("GOVDELIVERY", "Citizen notification service", "Application", "message-thousand",
+     "6.20", None, 0.3, 1.3),
+]
+LARGE_ONLY = {"MAINFRAME", "HOSTING", "VM-LARGE", "DB-SQL", "WAN"}
+
+COMPONENTS = {  # share of standalone cost by component, per tower
+    "End User": [("Hardware refresh", 35), ("Security patching", 15), ("Staff", 40),
+                 ("Electricity and cooling", 5), ("Data centre floor space", 5)],
+    "Compute": [("Data centre floor space", 15), ("Backup generators", 7),
+                ("Electricity and cooling", 13), ("Security patching", 10),
+                ("Hardware refresh", 25), ("Staff", 30)],
+    "Storage": [("Data centre floor space", 15), ("Backup generators", 8),
+                ("Electricity and cooling", 15), ("Hardware refresh", 37), ("Staff", 25)],
+    "Network": [("Hardware refresh", 30), ("Security patching", 15), ("Staff", 35),
+                ("Electricity and cooling", 10), ("Backup generators", 10)],
+    "Security & Compliance": [("Security patching", 35), ("Staff", 50), ("Hardware refresh", 15)],
+    "Application": [("Data centre floor space", 10), ("Electricity and cooling", 10),
+                    ("Security patching", 15), ("Hardware refresh", 20), ("Staff", 45)],
+}
+
+FIRST_MONTH = dt.date(2024, 11, 1)
+MONTHS = 24
+RATE_CHANGE = dt.date(2026, 1, 1)  # mid fiscal year 2026
+
+
+def months(first: dt.date = FIRST_MONTH, count: int = MONTHS) -> list[dt.date]:
+    out = []
+    y, m = first.year, first.month
+    for _ in range(count):
+        out.append(dt.date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def demo_rows(seed: int = 2026) -> dict[str, list[tuple[Any, ...]]]:
+    rng = random.Random(seed)
+    periods = months()
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    rows["Agencies"] = [
+        (aid, name, head, _email(head, aid), mgr, MANAGERS[mgr], cadence)
+        for aid, name, head, _users, mgr, cadence in AGENCIES
+    ]
+    rows["RateCard"] = _rate_card()
+    users = _headcount(rng, periods)
+    rows["Headcount"] = [(p, aid, n) for (p, aid), n in sorted(users.items())]
+    rows["Usage"] = _usage(rng, periods, users)
+    rows["Adjustments"] = _adjustments(periods)
+    rows["CostPools"] = _cost_pools(rng, periods, rows["Usage"])
+    rows["StandaloneCosts"] = _standalone()
+    return rows
+
+
+def _email(name: str, agency: str) -> str:
+    first, last = name.lower().split()[0], name.lower().split()[-1]
+    domain = agency.lower().replace("/", "-")
+    return f"{first}.{last}@{domain}.state.example"
+
+
+def _rate_card() -> list[tuple[Any, ...]]:
+    out = []
+    before_change = dt.date(2025, 12, 1)
+    for sid, name, tower, unit, rate, new_rate, _per_user, _mult in SERVICES:
+        if new_rate is None:
+            out.append((sid, name, tower, unit, D(rate), dt.date(2024, 7, 1), None))
+        else:
+            out.append((sid, name, tower, unit, D(rate), dt.date(2024, 7, 1), before_change))
+            out.append((sid, name, tower, unit, D(new_rate), RATE_CHANGE, None))
+    return out
+
+
+def _headcount(rng: random.Random, periods: list[dt.date]) -> dict[tuple[dt.date, str], int]:
+    out = {}
+    for aid, _name, _head, latest, _mgr, _cad in AGENCIES:
+        level = latest * rng.uniform(0.93, 0.99)
+        for p in periods:
+            level *= rng.uniform(0.998, 1.006)
+            out[(p, aid)] = max(1, round(level))
+    return out
+
+
+def _usage(rng: random.Random, periods: list[dt.date],
+           users: dict[tuple[dt.date, str], int]) -> list[tuple[Any, ...]]:
+    out = []
+    for aid, _name, _head, latest, _mgr, _cad in AGENCIES:
+        uses = [s for s in SERVICES if not (s[0] in LARGE_ONLY and latest < 1000)]
+        uses = [s for s in uses if latest >= 2000 or rng.random() < 0.8]
+        for p in periods:
+            n = users[(p, aid)]
+            for sid, *_rest, per_user, _mult in uses:
+                qty = n * per_user * rng.uniform(0.97, 1.03)
+                unit = SERVICE_UNIT[sid]
+                quantity: Any = round(qty, 1) if unit.startswith("GB") else max(1, round(qty))
+                out.append((p, aid, sid, quantity))
+    return out
+
+
+SERVICE_UNIT = {s[0]: s[3] for s in SERVICES}
+
+
+def _adjustments(periods: list[dt.date]) -> list[tuple[Any, ...]]:
+    p = periods
+    return [
+        (p[3], "DOT", "VM-STD", D("-1850.00"),
+         "Credit: ten decommissioned servers billed after retirement (INC0048211)"),
+        (p[5], "DHS", "EMAIL-STD", D("-412.00"), "Correction: duplicate mailbox count in January"),
+        (p[8], "DOR", None, D("2500.00"), "One-time: tax season capacity surge support"),
+        (p[11], "DPS", "WAN", D("-650.00"), "Credit: circuit outage over 72 hours (SLA)"),
+        (p[14], "DOC", "DESKTOP", D("-1275.00"), "Disputed charge upheld: 30 devices in storage"),
+        (p[17], "DOH", "APP-HOST", D("930.00"), "Back-billing: two applications onboarded late"),
+        (p[20], "DMV", "SERVICEDESK", D("-355.25"), "Credit: ticket surge from vendor outage"),
+        (p[22], "DCFS", "M365-G5", D("-1693.50"), "Correction: 30 G5 licences downgraded to G3"),
+        (p[23], "ART", None, D("-25.00"), "Goodwill credit: onboarding month"),
+        (p[23], "DOT", None, D("1200.00"), "Project: traffic camera network design support"),
+    ]
+
+
+def _cost_pools(rng: random.Random, periods: list[dt.date],
+                usage: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    rates = {s[0]: (D(s[4]), D(s[5]) if s[5] else D(s[4])) for s in SERVICES}
+    charged: dict[tuple[dt.date, str], Decimal] = {}
+    for p, _aid, sid, qty in usage:
+        rate = rates[sid][1] if p >= RATE_CHANGE else rates[sid][0]
+        charged[(p, sid)] = charged.get((p, sid), D(0)) + D(str(qty)) * rate
+    return [(p, sid, (amount * D(str(round(rng.uniform(0.9, 1.08), 3)))).quantize(D("0.01")))
+            for (p, sid), amount in sorted(charged.items())]
+
+
+def _standalone() -> list[tuple[Any, ...]]:
+    out = []
+    for sid, _name, tower, _unit, rate, new_rate, _per_user, mult in SERVICES:
+        total = D(new_rate or rate) * D(str(mult))
+        for component, share in COMPONENTS[tower]:
+            out.append((sid, component, (total * share / 100).quantize(D("0.0001"))))
+    return out
+
+
+DEMO_SETTINGS = [
+    ("organization", "Office of the State Chief Information Officer"),
+    ("currency", "USD"),
+    ("fiscal_year_start_month", 7),
+    ("follow_up_below", 4),
+    ("follow_up_days", 7),
+    ("sender_name", "Office of the State CIO"),
+    ("sender_email", "brm@cio.state.example"),
+    ("reply_to", "brm@cio.state.example"),
+    ("smtp_host", "smtp.state.example"),
+    ("smtp_port", 587),
+]
+
+
+def write_demo_workbook(path: Path) -> None:
+    build_workbook(path, demo_rows(), DEMO_SETTINGS)
+
+
+def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
+    """Write the demo workbook, refresh it, and say what was done (one line at a time)."""
+    from .refresh import refresh
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "chargeback-demo.xlsx"
+    write_demo_workbook(path)
+    yield f"Wrote demo workbook {path} ({len(AGENCIES)} agencies, {len(SERVICES)} services, "
+    yield f"  {MONTHS} months from {FIRST_MONTH:%Y-%m}, rate change in {RATE_CHANGE:%Y-%m})"
+    result = refresh(path, as_of=as_of or dt.date(2026, 11, 15))
+    tables = ", ".join(f"{name} {rows:,} rows" for name, rows in result.tables.items())
+    yield f"Refreshed it: {tables}"
+    latest = max(r.period for r in result.chargeback.summary)
+    rows = [r for r in result.chargeback.summary if r.period == latest]
+    total = sum((r.charges for r in rows), D(0))
+    statewide = rows[0].statewide_cost_per_user if rows else None
+    yield f"{latest}: {len(rows)} agencies charged ${total:,.2f}; statewide cost per user ${statewide:,.2f}"
+    for r in sorted(rows, key=lambda r: -r.charges)[:3]:
+        yield (f"  {r.agency_id:<8} ${r.charges:>12,.2f}  cost per user ${r.cost_per_user:,.2f}"
+               f"  net value ${r.net_value:,.2f}")
+    if result.warnings:
+        yield f"{len(result.warnings)} warning(s); run brm-xl check {path} to list them"
+    yield f"Open {path} in Excel or LibreOffice to see the Charges and AgencySummary sheets."

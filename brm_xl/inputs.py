@@ -1,0 +1,238 @@
+"""Load a workbook's inputs: read every contract table, type it, and check it across tables.
+
+`load_inputs(path)` is the "load → validate" half of every pipeline. It returns the typed
+tables and settings with every problem found, errors and warnings together; callers stop
+on errors and carry warnings into their logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import polars as pl
+
+from . import contract as C
+from .problems import Problem
+from .validate import LIMIT_PER_CHECK, Typed, duplicates, shown, typed_table, unknown_ids
+from .workbook.reader import ROW, WorkbookReader
+
+
+@dataclass(frozen=True)
+class Settings:
+    organization: str = "Office of the State CIO"
+    currency: str = "USD"
+    fiscal_year_start_month: int = 7
+    follow_up_below: int = 4
+    follow_up_days: int = 7
+    sender_name: str | None = None
+    sender_email: str | None = None
+    reply_to: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Inputs:
+    path: Path
+    tables: dict[str, Typed]
+    settings: Settings
+    previous: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def frame(self, name: str) -> pl.DataFrame:
+        return self.tables[name].frame
+
+    def has(self, name: str) -> bool:
+        return name in self.tables and self.tables[name].raw.found
+
+    def row_counts(self) -> dict[str, int]:
+        return {name: len(t) for name, t in self.tables.items() if t.raw.found}
+
+
+Check = Callable[["Inputs"], list[Problem]]
+
+
+def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
+                checks: tuple[Check, ...] | None = None,
+                previous: tuple[C.TableSpec, ...] = ()) -> tuple[Inputs, list[Problem]]:
+    """Read, type and check `specs`; `previous` output tables are read as text, if present."""
+    problems: list[Problem] = []
+    tables: dict[str, Typed] = {}
+    earlier: dict[str, list[dict[str, Any]]] = {}
+    with WorkbookReader(path) as reader:
+        for spec in specs:
+            raw = reader.read(spec)
+            problems.extend(raw.problems)
+            typed, found = typed_table(raw)
+            problems.extend(found)
+            tables[spec.name] = typed
+        for spec in previous:
+            if reader.package.table(spec.name) is not None:
+                frame = reader.read(spec).frame.drop(ROW)
+                earlier[spec.name] = [r for r in frame.iter_rows(named=True)
+                                      if any(v is not None for v in r.values())]
+        sheet, rows = reader.read_settings()
+    settings, found = parse_settings(sheet, rows)
+    problems.extend(found)
+    inputs = Inputs(Path(path), tables, settings, earlier)
+    for check in checks if checks is not None else CHARGEBACK_CHECKS:
+        problems.extend(check(inputs))
+    return inputs, problems
+
+
+def parse_settings(sheet: str, rows: list[tuple[int, str, str | None]]) -> tuple[Settings, list[Problem]]:
+    known = {C.header_key(k): k for k in C.SETTINGS_DEFAULTS}
+    values: dict[str, Any] = {}
+    extra: dict[str, str] = {}
+    problems = []
+    for row, key, value in rows:
+        hkey = C.header_key(key)
+        if any(word in hkey for word in C.SECRET_WORDS):
+            problems.append(Problem(
+                f"{sheet}!A{row}",
+                f"'{shown(key)}' is ignored: brm_xl never reads a password or secret from a "
+                "workbook (use the BRM_SMTP_PASSWORD environment variable); delete this row",
+                "secret-in-workbook", "warning",
+            ))
+            continue
+        if hkey not in known:
+            if hkey in ("key", "setting", "name"):
+                continue  # a header row
+            extra[str(key).strip()] = value or ""
+            continue
+        name = known[hkey]
+        parsed, error = _setting_value(name, value)
+        if error:
+            problems.append(Problem(f"{sheet}!B{row}", f"{name} {error}", "bad-setting"))
+        elif parsed is not None:
+            values[name] = parsed
+    return Settings(**values, extra=extra), problems
+
+
+def _setting_value(name: str, value: str | None) -> tuple[Any, str | None]:
+    from . import kinds
+
+    if value is None:
+        return None, None
+    kind = C.SETTINGS_DEFAULTS[name][0]
+    frame = pl.DataFrame({"v": [value]}).select(*(e.alias(n) for e, n in zip(
+        kinds.parse(kind, pl.col("v")), ("value", "why"))))
+    parsed, why = frame.row(0)
+    if why:
+        return None, f"'{shown(value)}' {why}"
+    if name == "fiscal_year_start_month" and not 1 <= parsed <= 12:
+        return None, f"'{value}' must be a month number from 1 to 12"
+    if name == "smtp_port" and not 1 <= parsed <= 65535:
+        return None, f"'{value}' is not a port number"
+    return parsed, None
+
+
+# ---- cross-table checks -------------------------------------------------------------
+
+def _keys(inputs: Inputs, table: str, column: str) -> set[str]:
+    return set(inputs.frame(table)[column].drop_nulls().to_list())
+
+
+def check_ids(inputs: Inputs) -> list[Problem]:
+    agencies = _keys(inputs, "Agencies", "agency_id")
+    services = _keys(inputs, "RateCard", "service_id")
+    out: list[Problem] = []
+    for table, column, known, master in (
+        ("Usage", "agency_id", agencies, "Agencies"),
+        ("Usage", "service_id", services, "RateCard"),
+        ("Headcount", "agency_id", agencies, "Agencies"),
+        ("Adjustments", "agency_id", agencies, "Agencies"),
+        ("Adjustments", "service_id", services, "RateCard"),
+        ("CostPools", "service_id", services, "RateCard"),
+        ("StandaloneCosts", "service_id", services, "RateCard"),
+    ):
+        if table in inputs.tables and inputs.tables[table].raw.found and known:
+            out.extend(unknown_ids(inputs.tables[table], column, known, master))
+    return out
+
+
+def check_rates(inputs: Inputs) -> list[Problem]:
+    """effective_to is not before effective_from, and no two rows of a service overlap."""
+    table = inputs.tables["RateCard"]
+    out = []
+    rows = table.frame.drop_nulls(["service_id", "effective_from"]).sort(
+        "service_id", "effective_from", ROW).iter_rows(named=True)
+    previous: dict[str, Any] = {}
+    for rec in rows:
+        start, end = rec["effective_from"], rec["effective_to"]
+        if end is not None and end < start:
+            out.append(Problem(table.where("effective_to", rec[ROW]),
+                               f"effective_to {end} is before effective_from {start}",
+                               "bad-range"))
+        before = previous.get(rec["service_id"])
+        if before is not None and (before["effective_to"] is None or before["effective_to"] >= start):
+            until = before["effective_to"] or "open-ended"
+            out.append(Problem(
+                table.where("effective_from", rec[ROW]),
+                f"rate for {rec['service_id_text']} from {start} overlaps row {before[ROW]} "
+                f"({before['effective_from']} to {until}); end the earlier rate first",
+                "rate-overlap",
+            ))
+        previous[rec["service_id"]] = rec
+    return out
+
+
+def check_rate_coverage(inputs: Inputs) -> list[Problem]:
+    """Every month with usage has a rate for its service."""
+    usage = inputs.tables["Usage"]
+    rates = rate_lookup(inputs.frame("RateCard"))
+    pairs = usage.frame.select("service_id", "period").drop_nulls().unique()
+    missing = [
+        (s, p) for s, p in pairs.iter_rows()
+        if s in rates and find_rate(rates[s], p) is None
+    ]
+    if not missing:
+        return []
+    bad = usage.frame.join(
+        pl.DataFrame(missing, schema=["service_id", "period"], orient="row"),
+        on=["service_id", "period"],
+    ).sort(ROW)
+    out = []
+    for rec in bad.head(LIMIT_PER_CHECK).iter_rows(named=True):
+        spans = ", ".join(f"{r['effective_from']} to {r['effective_to'] or 'open-ended'}"
+                          for r in rates[rec["service_id"]])
+        out.append(Problem(
+            usage.where("period", rec[ROW]),
+            f"no RateCard rate for {rec['service_id_text']} covers {rec['period']} "
+            f"(rates run {spans})",
+            "no-rate",
+        ))
+    if bad.height > LIMIT_PER_CHECK:
+        out.append(Problem(usage.where("period"),
+                           f"{bad.height - LIMIT_PER_CHECK} more usage rows with no rate",
+                           "more"))
+    return out
+
+
+def rate_lookup(rate_card: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rec in rate_card.drop_nulls(["service_id", "effective_from", "rate"]).sort(
+            "effective_from").iter_rows(named=True):
+        out.setdefault(rec["service_id"], []).append(rec)
+    return out
+
+
+def find_rate(rows: list[dict[str, Any]], period: str) -> dict[str, Any] | None:
+    for rec in rows:
+        if rec["effective_from"] <= period and (rec["effective_to"] is None or period <= rec["effective_to"]):
+            return rec
+    return None
+
+
+def check_duplicates(inputs: Inputs) -> list[Problem]:
+    out = duplicates(inputs.tables["Headcount"], ["period", "agency_id"],
+                     "headcount for {} is given more than once")
+    if inputs.has("StandaloneCosts"):
+        out += duplicates(inputs.tables["StandaloneCosts"], ["service_id", "component"],
+                          "standalone cost {} is given more than once")
+    return out
+
+
+CHARGEBACK_CHECKS: tuple[Check, ...] = (check_ids, check_rates, check_rate_coverage, check_duplicates)

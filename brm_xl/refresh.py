@@ -1,0 +1,80 @@
+"""The refresh pipeline, top to bottom: load -> validate -> compute -> write.
+
+One function a newcomer can read. The CLI, the Excel macros and the tests all call it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import __version__, outputs
+from .chargeback import Chargeback, compute
+from .inputs import Inputs, load_inputs
+from .problems import DataProblems, Problem, errors, warnings
+from .workbook.package import Package
+from .workbook.writer import PackageEdit
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RefreshResult:
+    path: Path
+    inputs: Inputs
+    chargeback: Chargeback
+    warnings: list[Problem]
+    tables: dict[str, int]
+
+
+def check(path: Path) -> tuple[Inputs, list[Problem]]:
+    """Load and validate only; returns every problem found (errors and warnings)."""
+    inputs, problems = load_inputs(Path(path))
+    if not errors(problems):
+        problems = problems + compute(inputs).warnings
+    return inputs, problems
+
+
+def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = None,
+            user: str | None = None, progress: Progress = lambda step: None) -> RefreshResult:
+    """Recompute every output table of the workbook at `path` and write them back.
+
+    Raises DataProblems (and writes nothing) when the inputs break the contract.
+    """
+    path = Path(path)
+    now = now or dt.datetime.now().replace(microsecond=0)
+    as_of = as_of or now.date()
+    progress("reading and checking inputs")
+    inputs, problems = load_inputs(path, previous=(outputs.REFRESH_LOG_SPEC,))
+    if errors(problems):
+        raise DataProblems(problems)
+    progress("computing charges")
+    result = compute(inputs)
+    found_warnings = warnings(problems) + result.warnings
+    tables = outputs.chargeback_tables(result)
+    total = sum((line.amount for line in result.charges), start=outputs.Decimal("0.00"))
+    entry = (now, user or _user(), __version__, as_of, _row_counts(inputs), total,
+             len(found_warnings))
+    tables.append(outputs.refresh_log(inputs.previous.get("RefreshLog", []), entry))
+    progress("writing output tables")
+    with Package(path) as package:
+        edit = PackageEdit(package)
+        for table in tables:
+            edit.put_table(table)
+        edit.commit(path)
+    return RefreshResult(path, inputs, result, found_warnings,
+                         {t.name: len(t.rows) for t in tables})
+
+
+def _row_counts(inputs: Inputs) -> str:
+    return "; ".join(f"{name} {count:,}" for name, count in inputs.row_counts().items())
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some service accounts
+        return "unknown"

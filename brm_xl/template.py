@@ -1,0 +1,138 @@
+"""Build a new workbook on the contract: every input table, dropdowns, an Instructions sheet.
+
+Used by `brm-xl new` (empty tables) and `brm-xl demo` (tables filled with demo data).
+Written with XlsxWriter, which creates a fresh file; user workbooks are never rebuilt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Sequence
+
+import xlsxwriter
+
+from . import contract as C
+from .workbook.writer import write_atomic
+
+_FORMATS = {
+    C.MONTH: "yyyy-mm", C.DATE: "yyyy-mm-dd", C.MONEY: "#,##0.00", C.SIGNED_MONEY: "#,##0.00",
+    C.RATE: "#,##0.00##", C.UNIT_COST: "#,##0.00##", C.QUANTITY: "#,##0.##", C.COUNT: "#,##0",
+    C.SCORE: "0",
+}
+_WIDTHS = {C.TEXT: 28, C.EMAIL: 28, C.ID: 12}
+
+INSTRUCTIONS = [
+    ("brm_xl chargeback workbook", "title"),
+    ("Each month: paste usage and headcount, then run Refresh (or `brm-xl refresh FILE`).", ""),
+    ("", ""),
+    ("Input tables (you keep these)", "head"),
+    ("Agencies: one row per customer agency; its head gets the value report, its BRM manager "
+     "keeps the relationship.", ""),
+    ("RateCard: price per unit of each service; add a new row with effective_from to change a "
+     "rate, and set effective_to on the old one.", ""),
+    ("Usage: units consumed per month, agency and service; repeated rows are added together.", ""),
+    ("Headcount: users each agency's IT serves per month (the divisor of cost per user).", ""),
+    ("Adjustments: credits (negative) and corrections, each with a reason.", ""),
+    ("CostPools: what each service cost the office per month (gives the Recovery table).", ""),
+    ("StandaloneCosts: what an agency would pay per unit on its own, by component.", ""),
+    ("Settings: organization, currency, fiscal_year_start_month and other options as "
+     "key | value rows. Never put a password here.", ""),
+    ("", ""),
+    ("Output tables (refresh rewrites these; do not type in them)", "head"),
+    ("Charges, AgencySummary, Recovery and RefreshLog (appended).", ""),
+    ("", ""),
+    ("Months may be typed as 2026-09 or as any Excel date in that month. Ids compare "
+     "ignoring case. Problems are listed as Sheet!Cell: what is wrong.", ""),
+]
+
+
+def build_workbook(path: Path, rows: dict[str, Sequence[Sequence[Any]]] | None = None,
+                   settings: Sequence[tuple[str, Any]] = (),
+                   specs: Sequence[C.TableSpec] = C.INPUT_TABLES) -> None:
+    """Write a new contract workbook to `path` (atomically), with `rows` per table if given."""
+    rows = rows or {}
+    write_atomic(Path(path), lambda out: _write(out, rows, settings, specs))
+
+
+def _write(out: Any, rows: dict[str, Sequence[Sequence[Any]]],
+           settings: Sequence[tuple[str, Any]], specs: Sequence[C.TableSpec]) -> None:
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
+                                     "strings_to_numbers": False, "strings_to_urls": False})
+    fmt = {kind: book.add_format({"num_format": code}) for kind, code in _FORMATS.items()}
+    _instructions(book)
+    for spec in specs:
+        _table_sheet(book, spec, rows.get(spec.name, ()), fmt)
+    sheet = book.add_worksheet("Settings")
+    sheet.write_row(0, 0, ["key", "value"], book.add_format({"bold": True}))
+    values = dict(settings)
+    for i, (key, (_kind, default)) in enumerate(C.SETTINGS_DEFAULTS.items(), 1):
+        sheet.write_string(i, 0, key)
+        value = values.get(key, default)
+        if value is not None:
+            _write_value(sheet, i, 1, value, None)
+    sheet.set_column(0, 0, 26)
+    sheet.set_column(1, 1, 36)
+    book.close()
+
+
+def _instructions(book: Any) -> None:
+    sheet = book.add_worksheet("Instructions")
+    styles = {"title": book.add_format({"bold": True, "font_size": 16}),
+              "head": book.add_format({"bold": True, "font_size": 12}), "": None}
+    for i, (text, style) in enumerate(INSTRUCTIONS):
+        sheet.write_string(i, 0, text, styles[style])
+    sheet.set_column(0, 0, 110)
+
+
+def _table_sheet(book: Any, spec: C.TableSpec, data: Sequence[Sequence[Any]],
+                 fmt: dict[str, Any]) -> None:
+    sheet = book.add_worksheet(spec.name)
+    n = max(1, len(data))
+    columns = []
+    for j, column in enumerate(spec.columns):
+        columns.append({"header": column.name, "format": fmt.get(column.kind)})
+        sheet.set_column(j, j, max(_WIDTHS.get(column.kind, 13), len(column.name) + 3),
+                         fmt.get(column.kind))
+    sheet.add_table(0, 0, n, len(spec.columns) - 1,
+                    {"name": spec.name, "columns": columns, "style": "Table Style Medium 2"})
+    for i, record in enumerate(data, 1):
+        for j, value in enumerate(record):
+            if value is not None:
+                _write_value(sheet, i, j, value, fmt.get(spec.columns[j].kind))
+    sheet.freeze_panes(1, 0)
+    _dropdowns(sheet, spec, n)
+
+
+def _dropdowns(sheet: Any, spec: C.TableSpec, n: int) -> None:
+    """Agency and service ids pick from the Agencies and RateCard tables."""
+    sources = {"agency_id": "Agencies[agency_id]", "service_id": "RateCard[service_id]"}
+    if spec.name in ("Agencies", "RateCard"):
+        return
+    for j, column in enumerate(spec.columns):
+        if column.name in sources:
+            sheet.data_validation(1, j, max(n, 1) + 500, j, {
+                "validate": "list", "source": f'=INDIRECT("{sources[column.name]}")',
+                "ignore_blank": True, "error_type": "warning",
+                "error_title": f"Unknown {column.name}",
+                "error_message": f"Pick a {column.name} from the "
+                                 f"{sources[column.name].split('[')[0]} table.",
+            })
+        elif column.choices:
+            sheet.data_validation(1, j, max(n, 1) + 500, j, {
+                "validate": "list", "source": list(column.choices), "ignore_blank": True,
+            })
+
+
+def _write_value(sheet: Any, row: int, col: int, value: Any, cell_format: Any) -> None:
+    if isinstance(value, str):
+        sheet.write_string(row, col, value, cell_format)
+    elif isinstance(value, (dt.datetime, dt.date)):
+        sheet.write_datetime(row, col, value, cell_format)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, col, value, cell_format)
+    elif isinstance(value, (int, float, Decimal)):
+        sheet.write_number(row, col, float(value), cell_format)
+    else:
+        sheet.write_string(row, col, str(value), cell_format)

@@ -1,0 +1,135 @@
+"""Check one table against its spec, collecting every problem (pandera's lazy mode, for cells).
+
+`typed_table` turns a `RawTable` of text into typed columns and the problems found, each
+at its cell. Id columns come back upper-cased (ids compare case-insensitively); the text as
+typed stays in `<column>_text` for ids, so outputs can show what the user wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from . import contract as C
+from . import kinds
+from .problems import Problem
+from .workbook.reader import ROW, RawTable
+
+LIMIT_PER_CHECK = 100
+
+_DTYPES = {
+    C.DATE: pl.Date, C.COUNT: pl.Int64, C.SCORE: pl.Int64, C.MONEY: kinds.DECIMAL,
+    C.SIGNED_MONEY: kinds.DECIMAL, C.RATE: kinds.DECIMAL, C.UNIT_COST: kinds.DECIMAL, C.QUANTITY: kinds.DECIMAL,
+}
+
+
+@dataclass
+class Typed:
+    """A validated table: typed `frame` (one row per non-blank input row) and where it lives."""
+
+    raw: RawTable
+    frame: pl.DataFrame
+
+    @property
+    def name(self) -> str:
+        return self.raw.spec.name
+
+    def where(self, column: str, row: int) -> str:
+        return self.raw.where(column, row)
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+
+def shown(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
+    spec = raw.spec
+    frame = raw.frame
+    present = [c for c in spec.columns if c.name in frame.columns]
+    required = [c.name for c in spec.required_columns if c.name in frame.columns]
+    if required:
+        frame = frame.filter(~pl.all_horizontal([pl.col(n).is_null() for n in required]))
+    values, reasons = [], []
+    for column in present:
+        value, reason = kinds.parse(column.kind, pl.col(column.name))
+        if column.required:
+            reason = pl.when(pl.col(column.name).is_null()).then(
+                pl.lit(f"is blank; every {spec.name} row needs a {column.name}")
+            ).otherwise(reason)
+        if column.default is not None:
+            value = value.fill_null(pl.lit(column.default))
+        if column.kind == C.ID:
+            values.append(pl.col(column.name).str.strip_chars().alias(column.name + "_text"))
+            value = value.str.to_uppercase()
+        values.append(value.alias(column.name))
+        reasons.append(reason.alias("_why_" + column.name))
+    checked = frame.with_columns(reasons)
+    problems = []
+    for column in present:
+        problems.extend(_column_problems(raw, checked, column.name))
+    typed = checked.select(*values, ROW)
+    for column in spec.columns:
+        if column.name not in typed.columns:
+            dtype = _DTYPES.get(column.kind, pl.String)
+            typed = typed.with_columns(pl.lit(column.default, dtype=dtype).alias(column.name))
+            if column.kind == C.ID:
+                typed = typed.with_columns(pl.lit(None, dtype=pl.String).alias(column.name + "_text"))
+    for key in spec.unique:
+        problems.extend(duplicates(Typed(raw, typed), [key], f"{key} '{{}}' appears more than once"))
+    return Typed(raw, typed), problems
+
+
+def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str) -> list[Problem]:
+    why = "_why_" + name
+    bad = checked.filter(pl.col(why).is_not_null())
+    out = []
+    for row, text, reason in bad.select(ROW, name, why).head(LIMIT_PER_CHECK).iter_rows():
+        what = f"{name} {reason}" if text is None else f"{name} '{shown(text)}' {reason}"
+        out.append(Problem(raw.where(name, row), what, "bad-value"))
+    if bad.height > LIMIT_PER_CHECK:
+        out.append(_more(raw, name, bad.height - LIMIT_PER_CHECK))
+    return out
+
+
+def _more(raw: RawTable, column: str, count: int) -> Problem:
+    return Problem(f"{raw.where(column)}", f"{count} more {column} cells with problems", "more")
+
+
+def duplicates(table: Typed, keys: list[str], message: str) -> list[Problem]:
+    """Rows whose `keys` repeat an earlier row's, reported at the later row's first key cell."""
+    frame = table.frame.drop_nulls(keys)
+    dup = frame.filter(pl.struct(keys).is_duplicated())
+    if dup.is_empty():
+        return []
+    first_row = dup.group_by(keys).agg(pl.col(ROW).min().alias("_first"))
+    later = dup.join(first_row, on=keys).filter(pl.col(ROW) != pl.col("_first")).sort(ROW)
+    out = []
+    for rec in later.head(LIMIT_PER_CHECK).iter_rows(named=True):
+        label = " ".join(str(rec.get(k + "_text") or rec[k]) for k in keys)
+        out.append(Problem(
+            table.where(keys[0], rec[ROW]),
+            message.format(label) + f" (first at row {rec['_first']})",
+            "duplicate",
+        ))
+    if later.height > LIMIT_PER_CHECK:
+        out.append(_more(table.raw, keys[0], later.height - LIMIT_PER_CHECK))
+    return out
+
+
+def unknown_ids(table: Typed, column: str, known: set[str], master: str) -> list[Problem]:
+    """Ids in `column` that the master table does not list."""
+    frame = table.frame
+    bad = frame.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(sorted(known)))
+    out = []
+    for row, text in bad.select(ROW, column + "_text").head(LIMIT_PER_CHECK).iter_rows():
+        out.append(Problem(
+            table.where(column, row), f"{column} '{shown(text)}' is not in {master}", "unknown-id",
+        ))
+    if bad.height > LIMIT_PER_CHECK:
+        out.append(_more(table.raw, column, bad.height - LIMIT_PER_CHECK))
+    return out

@@ -1,0 +1,237 @@
+"""The xlsx/xlsm package at the part level: sheets, tables and relationships.
+
+Reads only what brm_xl needs to find tables and write its own parts; never loads the
+workbook into an object model, so nothing it does not understand can be lost.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from ..problems import WorkbookError
+
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+REL_WORKSHEET = NS_R + "/worksheet"
+REL_TABLE = NS_R + "/table"
+REL_STYLES = NS_R + "/styles"
+REL_CALC_CHAIN = NS_R + "/calcChain"
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+
+_CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+XML_PARSER = etree.XMLParser(remove_blank_text=False, resolve_entities=False, huge_tree=True)
+
+
+def q(tag: str, ns: str = NS_MAIN) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+def col_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def split_cell(ref: str) -> tuple[int, int]:
+    """'B3' -> (row 3, column index 1)."""
+    m = _CELL_RE.match(ref)
+    if not m:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    return int(m.group(2)), col_index(m.group(1))
+
+
+def split_range(ref: str) -> tuple[int, int, int, int]:
+    """'B3:F20' -> (first_row, first_col, last_row, last_col), rows 1-based, cols 0-based."""
+    first, _, last = ref.partition(":")
+    r1, c1 = split_cell(first)
+    r2, c2 = split_cell(last or first)
+    return r1, c1, r2, c2
+
+
+def range_ref(r1: int, c1: int, r2: int, c2: int) -> str:
+    return f"{col_letter(c1)}{r1}:{col_letter(c2)}{r2}"
+
+
+def parse_xml(data: bytes) -> etree._Element:
+    return etree.fromstring(data, XML_PARSER)
+
+
+def to_xml(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def rels_path(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve(source_part: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    sheet_id: int
+    rid: str
+    part: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    sheet: Sheet
+    part: str
+    ref: str
+    columns: tuple[str, ...]
+    header_rows: int
+    totals_rows: int
+    table_id: int
+
+    @property
+    def bounds(self) -> tuple[int, int, int, int]:
+        return split_range(self.ref)
+
+
+class Package:
+    """An opened xlsx/xlsm file: names of its parts, its sheets and its tables."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+            self.names = set(self.zip.namelist())
+            self.workbook_part = self._workbook_part()
+            self.workbook_rels = self.read_rels(self.workbook_part)
+            self.sheets = self._sheets()
+            self.tables = self._tables()
+        except WorkbookError:
+            raise
+        except (zipfile.BadZipFile, OSError, KeyError, etree.XMLSyntaxError, ValueError) as exc:
+            raise WorkbookError(
+                f"{self.path.name}: not a readable .xlsx/.xlsm workbook ({exc}); "
+                "save it from Excel as an Excel Workbook and try again"
+            ) from exc
+
+    def close(self) -> None:
+        self.zip.close()
+
+    def __enter__(self) -> "Package":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self, part: str) -> bytes:
+        return self.zip.read(part)
+
+    def read_rels(self, part: str) -> list[tuple[str, str, str, str]]:
+        """(Id, Type, resolved target, TargetMode) of a part's relationships."""
+        path = rels_path(part)
+        if path not in self.names:
+            return []
+        root = parse_xml(self.read(path))
+        out = []
+        for rel in root.iter(q("Relationship", NS_PKG_REL)):
+            mode = rel.get("TargetMode", "Internal")
+            target = rel.get("Target", "")
+            if mode != "External":
+                target = resolve(part, target)
+            out.append((rel.get("Id", ""), rel.get("Type", ""), target, mode))
+        return out
+
+    def _workbook_part(self) -> str:
+        for _, rtype, target, _ in self.read_rels(""):
+            if rtype.endswith("/officeDocument"):
+                return target
+        raise WorkbookError(f"{self.path.name}: no workbook part found; is it an Excel file?")
+
+    def _sheets(self) -> list[Sheet]:
+        root = parse_xml(self.read(self.workbook_part))
+        targets = {rid: target for rid, rtype, target, _ in self.workbook_rels}
+        sheets = []
+        for el in root.iter(q("sheet")):
+            rid = el.get(q("id", NS_R), "")
+            part = targets.get(rid, "")
+            sheets.append(Sheet(el.get("name", ""), int(el.get("sheetId", "0")), rid, part))
+        return sheets
+
+    def _tables(self) -> dict[str, Table]:
+        tables: dict[str, Table] = {}
+        for sheet in self.sheets:
+            if sheet.part not in self.names:
+                continue
+            for _, rtype, target, _ in self.read_rels(sheet.part):
+                if rtype == REL_TABLE and target in self.names:
+                    table = self._table(sheet, target)
+                    tables[table.name.casefold()] = table
+        return tables
+
+    def _table(self, sheet: Sheet, part: str) -> Table:
+        root = parse_xml(self.read(part))
+        columns = tuple(c.get("name", "") for c in root.iter(q("tableColumn")))
+        return Table(
+            name=root.get("displayName") or root.get("name", ""),
+            sheet=sheet,
+            part=part,
+            ref=root.get("ref", "A1"),
+            columns=columns,
+            header_rows=int(root.get("headerRowCount", "1")),
+            totals_rows=int(root.get("totalsRowCount", "0")),
+            table_id=int(root.get("id", "0")),
+        )
+
+    def sheet(self, name: str) -> Sheet | None:
+        key = name.casefold()
+        return next((s for s in self.sheets if s.name.casefold() == key), None)
+
+    def table(self, name: str) -> Table | None:
+        return self.tables.get(name.casefold())
+
+    def first_filled_row(self, sheet: Sheet) -> tuple[int, list[int]] | None:
+        """Row number and filled column indexes of a sheet's first non-empty row.
+
+        Streams the sheet's XML and stops at that row, so a million-row sheet costs
+        no more than a small one.
+        """
+        with self.zip.open(sheet.part) as stream:
+            for _, row in etree.iterparse(stream, tag=q("row"), huge_tree=True):
+                cols = [
+                    split_cell(c.get("r", "A1"))[1]
+                    for c in row.iter(q("c"))
+                    if _has_value(c)
+                ]
+                if cols:
+                    return int(row.get("r", "0")), cols
+                row.clear()
+        return None
+
+
+def _has_value(cell: etree._Element) -> bool:
+    for child in cell:
+        if child.tag in (q("v"), q("is")) and "".join(child.itertext()).strip():
+            return True
+    return False

@@ -1,0 +1,203 @@
+"""Find the contract's tables in a workbook and read them fast, as text, with cell addresses.
+
+Each table is an Excel table of that name anywhere in the workbook or, failing that, a
+sheet of that name whose first non-empty row holds the headers. Cells are read with
+fastexcel (calamine, in Rust) as strings, so one vectorised parser per kind decides what
+each cell means, and every value keeps the Excel row it came from.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from ..contract import TableSpec, header_key
+from ..problems import Problem, WorkbookError
+from .package import Package, col_letter
+
+ROW = "_row"
+
+
+@dataclass
+class RawTable:
+    """One input table as read: a text column per contract column found, and `_row`."""
+
+    spec: TableSpec
+    sheet: str
+    frame: pl.DataFrame
+    letters: dict[str, str] = field(default_factory=dict)
+    header_row: int = 1
+    found: bool = True
+    problems: list[Problem] = field(default_factory=list)
+
+    def where(self, column: str, row: int | None = None) -> str:
+        letter = self.letters.get(column, "A")
+        return f"{_quote_sheet(self.sheet)}!{letter}{row if row is not None else self.header_row}"
+
+
+def _quote_sheet(name: str) -> str:
+    return f"'{name}'" if any(ch in name for ch in " -&()'!") else name
+
+
+class WorkbookReader:
+    """Opens a workbook once and reads any number of contract tables from it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.package = Package(self.path)
+        try:
+            self.excel = fastexcel.read_excel(str(self.path))
+        except Exception as exc:  # fastexcel raises its own error types
+            self.package.close()
+            raise WorkbookError(f"{self.path.name}: cannot be read ({exc})") from exc
+
+    def close(self) -> None:
+        self.package.close()
+
+    def __enter__(self) -> "WorkbookReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self, spec: TableSpec) -> RawTable:
+        table = self.package.table(spec.name)
+        if table is not None:
+            r1, c1, r2, c2 = table.bounds
+            header_row = r1 if table.header_rows else r1 - 1
+            n_rows = max(0, r2 - header_row - table.totals_rows)
+            headers = list(table.columns)
+            return self._load(spec, table.sheet.name, header_row, c1, c2, headers, n_rows)
+        sheet = self.package.sheet(spec.name)
+        if sheet is None:
+            return self._missing(spec)
+        first = self.package.first_filled_row(sheet)
+        if first is None:
+            return self._missing(spec, sheet.name, empty=True)
+        header_row, cols = first
+        return self._load(spec, sheet.name, header_row, min(cols), max(cols), None, None)
+
+    def read_settings(self) -> tuple[str, list[tuple[int, str, str | None]]]:
+        """The Settings sheet's name and its (row, key, value) rows, as text."""
+        table = self.package.table("Settings")
+        sheet = table.sheet if table else self.package.sheet("Settings")
+        if sheet is None:
+            return "Settings", []
+        try:
+            frame = self.excel.load_sheet(
+                sheet.name, header_row=None, skip_rows=0, use_columns="A:B", dtypes="string",
+                whitespace_as_null=True,
+            ).to_polars()
+        except Exception as exc:
+            raise WorkbookError(f"{self.path.name}: sheet {sheet.name} cannot be read ({exc})") from exc
+        assert isinstance(frame, pl.DataFrame)
+        if frame.width < 2:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("value"))
+        rows = [
+            (i + 1, key, value)
+            for i, (key, value) in enumerate(frame.select(frame.columns[:2]).iter_rows())
+            if key is not None
+        ]
+        return sheet.name, rows
+
+    def _missing(self, spec: TableSpec, sheet: str | None = None, empty: bool = False) -> RawTable:
+        frame = pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
+        raw = RawTable(spec, sheet or spec.name, frame, found=False)
+        if spec.required:
+            wanted = ", ".join(c.name for c in spec.required_columns)
+            what = (
+                f"sheet {sheet} is empty" if empty
+                else f"no Excel table or sheet named {spec.name}"
+            )
+            raw.problems.append(
+                Problem(f"{_quote_sheet(raw.sheet)}!A1",
+                        f"{what}; it needs a header row with {wanted}", "missing-table")
+            )
+        return raw
+
+    def _load(
+        self, spec: TableSpec, sheet: str, header_row: int, c1: int, c2: int,
+        headers: list[str] | None, n_rows: int | None,
+    ) -> RawTable:
+        use = f"{col_letter(c1)}:{col_letter(c2)}"
+        frame = self._frame(sheet, header_row - 1, use, n_rows, header_row)
+        if headers is None:
+            headers = [("" if n.startswith("__UNNAMED__") else n) for n in frame.columns[:-1]]
+        raw = RawTable(spec, sheet, frame, header_row=header_row)
+        by_key: dict[str, int] = {}
+        for i, text in enumerate(headers):
+            by_key.setdefault(header_key(text), i)
+        renamed: dict[str, str] = {}
+        for column in spec.columns:
+            i = by_key.get(header_key(column.name))
+            if i is None:
+                if column.required:
+                    raw.problems.append(Problem(
+                        f"{_quote_sheet(sheet)}!{col_letter(c1)}{header_row}",
+                        f"{spec.name} has no column '{column.name}' (headers found: "
+                        f"{', '.join(h for h in headers if h) or 'none'})",
+                        "missing-column",
+                    ))
+                continue
+            renamed[frame.columns[i]] = column.name
+            raw.letters[column.name] = col_letter(c1 + i)
+        keep = list(renamed) + [ROW]
+        raw.frame = frame.select(keep).rename(renamed)
+        raw.problems.extend(self._cell_errors(raw, frame, renamed))
+        return raw
+
+    def _frame(
+        self, sheet: str, header_row: int | None, use: str, n_rows: int | None, first_row: int,
+    ) -> pl.DataFrame:
+        try:
+            loaded = self.excel.load_sheet(
+                sheet, header_row=header_row, use_columns=use, n_rows=n_rows,
+                dtypes="string", whitespace_as_null=True,
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                batch, cell_errors = loaded.to_arrow_with_errors()
+            frame = pl.from_arrow(batch)
+        except Exception as exc:  # fastexcel's own errors: unreadable sheet XML and the like
+            raise WorkbookError(f"{self.path.name}: sheet {sheet} cannot be read ({exc})") from exc
+        assert isinstance(frame, pl.DataFrame)
+        frame = frame.with_columns(
+            pl.int_range(first_row + 1, first_row + 1 + frame.height, dtype=pl.Int64).alias(ROW)
+        )
+        self._errors = cell_errors
+        return frame
+
+    def _cell_errors(
+        self, raw: RawTable, frame: pl.DataFrame, renamed: dict[str, str],
+    ) -> list[Problem]:
+        errors = getattr(self._errors, "errors", None) or []
+        out = []
+        for err in errors[:200]:
+            row_off, col = err.offset_position
+            source = frame.columns[col] if col < frame.width else None
+            column = renamed.get(source or "")
+            if column is None:
+                continue
+            detail = _excel_error_name(str(err.detail))
+            out.append(Problem(
+                raw.where(column, raw.header_row + 1 + row_off),
+                f"{column} holds an Excel error ({detail}); fix the formula or type a value",
+                "excel-error",
+            ))
+        return out
+
+
+_EXCEL_ERRORS = {
+    "div0": "#DIV/0!", "na": "#N/A", "value": "#VALUE!", "ref": "#REF!", "name": "#NAME?",
+    "num": "#NUM!", "null": "#NULL!", "gettingdata": "#GETTING_DATA",
+}
+
+
+def _excel_error_name(detail: str) -> str:
+    """fastexcel says "Expected string but got 'Error(Div0)'"; Excel users know #DIV/0!."""
+    inner = detail.rsplit("Error(", 1)[-1].split(")", 1)[0].casefold()
+    return _EXCEL_ERRORS.get(inner, "an error value")

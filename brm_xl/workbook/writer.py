@@ -1,0 +1,299 @@
+"""Write output tables into a workbook at the part level, losing nothing else, atomically.
+
+Only the output sheets, their table parts and the workbook-level parts that list them
+(workbook.xml, its rels, [Content_Types].xml, styles.xml, calcChain.xml) are touched;
+every other part's compressed bytes are copied as they were. Output sheets belong to
+brm_xl: their cells are replaced, while column widths, charts and formatting a user adds
+to them stay. The new file is written beside the old one and renamed over it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from lxml import etree
+
+from ..problems import WorkbookError
+from . import zipraw
+from .cells import FORMATS, OutputTable, sheet_data, table_range
+from .package import (
+    CT_TABLE, CT_WORKSHEET, NS_CT, NS_MAIN, NS_PKG_REL, NS_R, REL_CALC_CHAIN, REL_STYLES,
+    REL_TABLE, REL_WORKSHEET, Package, Sheet, parse_xml, q, rels_path, to_xml,
+)
+from .styles import ensure_formats
+
+_MARK = "brmSheetData"
+
+
+class PackageEdit:
+    """The changes to one package, gathered and then written in a single pass."""
+
+    def __init__(self, package: Package):
+        self.pkg = package
+        self.replace: dict[str, bytes] = {}
+        self.add: dict[str, bytes] = {}
+        self.remove: set[str] = set()
+        self._trees: dict[str, etree._Element] = {}
+        self._new_names: set[str] = set()
+        self._dirty: set[str] = set()
+        self.table_ids = {t.table_id for t in package.tables.values()}
+        styles_part = self._styles_part()
+        styles_xml = package.read(styles_part) if styles_part in package.names else None
+        new_styles, self.styles = ensure_formats(styles_xml)
+        if new_styles is not None:
+            self._put(styles_part, new_styles)
+            if styles_xml is None:
+                self._add_rel(package.workbook_part, REL_STYLES, styles_part)
+                self._override(styles_part, "application/vnd.openxmlformats-officedocument"
+                               ".spreadsheetml.styles+xml")
+        self.rewritten_sheet_ids: set[int] = set()
+
+    # -- parts as trees, edited in place and serialised at the end -------------------
+    def tree(self, part: str) -> etree._Element:
+        if part not in self._trees:
+            self._trees[part] = parse_xml(self.read(part))
+        return self._trees[part]
+
+    def read(self, part: str) -> bytes:
+        if part in self.add:
+            return self.add[part]
+        if part in self.replace:
+            return self.replace[part]
+        return self.pkg.read(part)
+
+    def exists(self, part: str) -> bool:
+        return (part in self.pkg.names or part in self.add) and part not in self.remove
+
+    def _put(self, part: str, content: bytes) -> None:
+        self._trees.pop(part, None)
+        if part in self.pkg.names:
+            self.replace[part] = content
+        else:
+            self.add[part] = content
+
+    def _styles_part(self) -> str:
+        for _, rtype, target, _ in self.pkg.workbook_rels:
+            if rtype == REL_STYLES:
+                return target
+        return "xl/styles.xml"
+
+    def _rels_tree(self, part: str) -> etree._Element:
+        path = rels_path(part)
+        if not self.exists(path):
+            self._trees[path] = etree.Element(q("Relationships", NS_PKG_REL), nsmap={None: NS_PKG_REL})
+            self._new_names.add(path)
+        return self.tree(path)
+
+    def _add_rel(self, source: str, rtype: str, target: str) -> str:
+        rels = self._rels_tree(source)
+        used = {r.get("Id") for r in rels}
+        n = len(used) + 1
+        while f"rId{n}" in used:
+            n += 1
+        rid = f"rId{n}"
+        rel_target = os.path.relpath(target, os.path.dirname(source) or ".").replace(os.sep, "/")
+        etree.SubElement(rels, q("Relationship", NS_PKG_REL), Id=rid, Type=rtype, Target=rel_target)
+        self._dirty.add(rels_path(source))
+        return rid
+
+    def _override(self, part: str, content_type: str) -> None:
+        types = self.tree("[Content_Types].xml")
+        name = "/" + part
+        if not any(o.get("PartName") == name for o in types.iter(q("Override", NS_CT))):
+            etree.SubElement(types, q("Override", NS_CT), PartName=name, ContentType=content_type)
+            self._dirty.add("[Content_Types].xml")
+
+    def _free_part(self, pattern: str) -> str:
+        n = 1
+        while self.exists(pattern.format(n)) or pattern.format(n) in self._new_names:
+            n += 1
+        self._new_names.add(pattern.format(n))
+        return pattern.format(n)
+
+    # -- output tables ---------------------------------------------------------------
+    def put_table(self, table: OutputTable) -> None:
+        existing = self.pkg.table(table.name)
+        if existing is not None:
+            sheet, table_part, table_id = existing.sheet, existing.part, existing.table_id
+            r1, c1 = existing.bounds[:2]
+            sheet_root = self.tree(sheet.part)
+        else:
+            sheet = self.pkg.sheet(table.name) or self._new_sheet(table.name)
+            sheet_root = self.tree(sheet.part) if self.exists(sheet.part) else _new_sheet_root(table)
+            r1, c1 = 1, 0
+            table_part = self._free_part("xl/tables/table{}.xml")
+            table_id = max(self.table_ids | {0}) + 1
+            self.table_ids.add(table_id)
+            rid = self._add_rel(sheet.part, REL_TABLE, table_part)
+            _add_table_part(sheet_root, rid)
+            self._override(table_part, CT_TABLE)
+        ref = table_range(table, r1, c1)
+        old = parse_xml(self.read(table_part)) if self.exists(table_part) else None
+        self._put(table_part, _table_xml(table, table_id, ref, old))
+        self._put(sheet.part, _sheet_xml(sheet_root, table, self.styles, ref, r1, c1))
+        self.rewritten_sheet_ids.add(sheet.sheet_id)
+
+    def _new_sheet(self, name: str) -> Sheet:
+        part = self._free_part("xl/worksheets/sheet{}.xml")
+        workbook = self.tree(self.pkg.workbook_part)
+        sheets = workbook.find(q("sheets"))
+        used = [int(s.get("sheetId", "0")) for s in sheets.iter(q("sheet"))]
+        sheet_id = max(used + [0]) + 1
+        rid = self._add_rel(self.pkg.workbook_part, REL_WORKSHEET, part)
+        el = etree.SubElement(sheets, q("sheet"), name=name, sheetId=str(sheet_id))
+        el.set(q("id", NS_R), rid)
+        self._dirty.add(self.pkg.workbook_part)
+        self._override(part, CT_WORKSHEET)
+        return Sheet(name, sheet_id, rid, part)
+
+    def _trim_calc_chain(self) -> None:
+        """Drop calcChain entries of the sheets we rewrote; Excel rebuilds the rest."""
+        chain = next((t for _, rt, t, _ in self.pkg.workbook_rels if rt == REL_CALC_CHAIN), None)
+        if not chain or chain not in self.pkg.names or not self.rewritten_sheet_ids:
+            return
+        root = self.tree(chain)
+        current = None
+        dropped = False
+        for c in list(root):
+            current = c.get("i", current)
+            if current is not None and int(current) in self.rewritten_sheet_ids:
+                if c.get("i") is None and (nxt := c.getnext()) is not None and nxt.get("i") is None:
+                    nxt.set("i", current)
+                root.remove(c)
+                dropped = True
+        if not dropped:
+            return
+        self._dirty.add(chain)
+        if len(root) == 0:
+            self._dirty.discard(chain)
+            self.remove.add(chain)
+            rels = self.tree(rels_path(self.pkg.workbook_part))
+            for rel in list(rels):
+                if rel.get("Type") == REL_CALC_CHAIN:
+                    rels.remove(rel)
+            types = self.tree("[Content_Types].xml")
+            for o in list(types):
+                if o.get("PartName") == "/" + chain:
+                    types.remove(o)
+            self._dirty |= {rels_path(self.pkg.workbook_part), "[Content_Types].xml"}
+
+    def commit(self, path: Path) -> None:
+        """Write the edited package over `path` atomically."""
+        self._trim_calc_chain()
+        for part in self._dirty:
+            if part in self._trees:
+                self._put_tree(part, self._trees[part])
+        data = self.pkg.path.read_bytes()
+        write_atomic(path, lambda out: zipraw.rewrite(data, out, self.replace, self.remove, self.add))
+
+    def _put_tree(self, part: str, root: etree._Element) -> None:
+        content = to_xml(root)
+        if part in self.pkg.names:
+            self.replace[part] = content
+        else:
+            self.add[part] = content
+
+
+def write_atomic(path: Path, write: Callable[..., None]) -> None:
+    """Write through a temporary file in the same folder, then rename over `path`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".~{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except PermissionError as exc:
+        _unlink(tmp)
+        raise WorkbookError(f"{path.name} cannot be replaced ({exc.strerror}); "
+                            "close it in Excel and run again") from exc
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _new_sheet_root(table: OutputTable) -> etree._Element:
+    cols = "".join(
+        f'<col min="{i + 1}" max="{i + 1}" width="{max(FORMATS[c.fmt][1], len(c.name) + 3)}" '
+        'customWidth="1"/>'
+        for i, c in enumerate(table.columns)
+    )
+    return parse_xml(
+        f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}"><dimension ref="A1"/>'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+        'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData/>'
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        '</worksheet>'.encode()
+    )
+
+
+_AFTER_TABLE_PARTS = ("extLst",)
+
+
+def _add_table_part(root: etree._Element, rid: str) -> None:
+    parts = root.find(q("tableParts"))
+    if parts is None:
+        parts = etree.Element(q("tableParts"))
+        ext = root.find(q("extLst"))
+        if ext is not None:
+            ext.addprevious(parts)
+        else:
+            root.append(parts)
+    el = etree.SubElement(parts, q("tablePart"))
+    el.set(q("id", NS_R), rid)
+    parts.set("count", str(len(parts)))
+
+
+def _sheet_xml(root: etree._Element, table: OutputTable, styles: dict[str, int], ref: str,
+               r1: int, c1: int) -> bytes:
+    data = root.find(q("sheetData"))
+    for stale in (root.find(q("autoFilter")), root.find(q("sortState"))):
+        if stale is not None:
+            root.remove(stale)  # a sheet-level filter cannot overlap a table
+    dim = root.find(q("dimension"))
+    if dim is not None:
+        dim.set("ref", ref)
+    data.clear()
+    data.set(_MARK, "1")
+    text = to_xml(root).decode("utf-8")
+    tag = etree.QName(data).localname if data.prefix is None else f"{data.prefix}:sheetData"
+    placeholder = f'<{tag} {_MARK}="1"/>'
+    if placeholder not in text:
+        raise WorkbookError(f"cannot write sheet {table.name}: unexpected sheet XML")
+    data.attrib.pop(_MARK)
+    before, after = text.split(placeholder, 1)
+    rows = "".join(sheet_data(table, styles, r1, c1))
+    return f"{before}<{tag}>{rows}</{tag}>{after}".encode("utf-8")
+
+
+def _table_xml(table: OutputTable, table_id: int, ref: str, old: etree._Element | None) -> bytes:
+    root = etree.Element(q("table"), nsmap={None: NS_MAIN})
+    root.set("id", str(table_id))
+    root.set("name", table.name)
+    root.set("displayName", table.name)
+    root.set("ref", ref)
+    root.set("totalsRowShown", "0")
+    etree.SubElement(root, q("autoFilter"), ref=ref)
+    columns = etree.SubElement(root, q("tableColumns"), count=str(len(table.columns)))
+    for i, column in enumerate(table.columns, 1):
+        etree.SubElement(columns, q("tableColumn"), id=str(i), name=column.name)
+    style = old.find(q("tableStyleInfo")) if old is not None else None
+    if style is None:
+        style = etree.Element(q("tableStyleInfo"), name="TableStyleMedium2", showFirstColumn="0",
+                              showLastColumn="0", showRowStripes="1", showColumnStripes="0")
+    root.append(style)
+    return to_xml(root)
