@@ -88,6 +88,9 @@ def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str) -> list[Pr
     why = "_why_" + name
     bad = checked.filter(pl.col(why).is_not_null())
     out = []
+    if raw.error_cells:  # an Excel error (#N/A) reads as blank; it is reported once, as itself
+        skip = [row for column, row in raw.error_cells if column == name]
+        bad = bad.filter(~pl.col(ROW).is_in(skip))
     for row, text, reason in bad.select(ROW, name, why).head(LIMIT_PER_CHECK).iter_rows():
         what = f"{name} {reason}" if text is None else f"{name} '{shown(text)}' {reason}"
         out.append(Problem(raw.where(name, row), what, "bad-value"))

@@ -33,6 +33,7 @@ class RawTable:
     header_row: int = 1
     found: bool = True
     problems: list[Problem] = field(default_factory=list)
+    error_cells: set[tuple[str, int]] = field(default_factory=set)  # (column, row) of #N/A etc.
 
     def where(self, column: str, row: int | None = None) -> str:
         letter = self.letters.get(column, "A")
@@ -183,6 +184,7 @@ class WorkbookReader:
             if column is None:
                 continue
             detail = _excel_error_name(str(err.detail))
+            raw.error_cells.add((column, raw.header_row + 1 + row_off))
             out.append(Problem(
                 raw.where(column, raw.header_row + 1 + row_off),
                 f"{column} holds an Excel error ({detail}); fix the formula or type a value",
