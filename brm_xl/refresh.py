@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__, outputs
-from .chargeback import Chargeback, compute
+from .chargeback import Chargeback, as_money, compute
 from .inputs import Inputs, load_inputs
 from .problems import DataProblems, Problem, errors, warnings
 from .workbook.package import Package
@@ -55,7 +55,7 @@ def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = 
     result = compute(inputs)
     found_warnings = warnings(problems) + result.warnings
     tables = outputs.chargeback_tables(result)
-    total = sum((line.amount for line in result.charges), start=outputs.Decimal("0.00"))
+    total = as_money(int(result.charges["cents"].sum()))
     entry = (now, user or _user(), __version__, as_of, _row_counts(inputs), total,
              len(found_warnings))
     tables.append(outputs.refresh_log(inputs.previous.get("RefreshLog", []), entry))

@@ -57,6 +57,8 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
     values, reasons = [], []
     for column in present:
         value, reason = kinds.parse(column.kind, pl.col(column.name))
+        if column.kind in _BY_UNIQUE:
+            frame, value, reason = _parse_unique(frame, column.name, value, reason)
         if column.required:
             reason = pl.when(pl.col(column.name).is_null()).then(
                 pl.lit(f"is blank; every {spec.name} row needs a {column.name}")
@@ -82,6 +84,18 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
     for key in spec.unique:
         problems.extend(duplicates(Typed(raw, typed), [key], f"{key} '{{}}' appears more than once"))
     return Typed(raw, typed), problems
+
+
+_BY_UNIQUE = (C.MONTH, C.DATE)  # costly to parse, and a million rows hold a few dozen values
+
+
+def _parse_unique(frame: pl.DataFrame, name: str, value: pl.Expr,
+                  reason: pl.Expr) -> tuple[pl.DataFrame, pl.Expr, pl.Expr]:
+    """Parse each distinct text once and join the result back to every row."""
+    parsed = frame.select(pl.col(name).unique()).with_columns(
+        value.alias("_value_" + name), reason.alias("_reason_" + name))
+    frame = frame.join(parsed, on=name, how="left", nulls_equal=True, maintain_order="left")
+    return frame, pl.col("_value_" + name), pl.col("_reason_" + name)
 
 
 def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str) -> list[Problem]:

@@ -43,7 +43,7 @@ def test_amount_is_quantity_times_rate_rounded_half_up(tmp_path):
         Headcount=headcount(("2026-09", "DOT", 7)),
     )
     result, _ = run(tmp_path, book)
-    (line,) = result.charges
+    (line,) = result.charge_lines()
     assert (line.quantity, line.rate, line.amount) == (D(7), D("3.105"), D("21.74"))
 
 
@@ -55,7 +55,7 @@ def test_duplicate_usage_keys_are_summed_before_pricing(tmp_path):
                     (dt.date(2026, 9, 20), "DOT", "EMAIL ", 0.125)),
     )
     result, _ = run(tmp_path, book)
-    (line,) = result.charges
+    (line,) = result.charge_lines()
     assert line.quantity == D("0.375") and line.amount == D("0.38")
     assert line.agency_id == "DOT" and line.service_id == "EMAIL"
 
@@ -68,7 +68,7 @@ def test_rate_change_mid_year_prices_each_month_by_its_rate(tmp_path):
         Headcount=headcount(("2025-12", "DOT", 10), ("2026-01", "DOT", 10)),
     )
     result, _ = run(tmp_path, book)
-    assert [(c.period, c.rate, c.amount) for c in result.charges] == [
+    assert [(c.period, c.rate, c.amount) for c in result.charge_lines()] == [
         ("2025-12", D("4"), D("40.00")), ("2026-01", D("4.25"), D("42.50"))]
 
 
@@ -79,7 +79,7 @@ def test_months_as_text_and_as_dates_first_and_mid_month(tmp_path):
         Headcount=headcount((dt.date(2026, 9, 30), "DOT", 7)),
     )
     result, _ = run(tmp_path, book)
-    (line,) = result.charges
+    (line,) = result.charge_lines()
     assert line.period == "2026-09" and line.quantity == 7
     assert result.summary[0].users == 7
 
@@ -120,7 +120,7 @@ def test_adjustments_become_charge_lines_and_count_in_totals(tmp_path):
         ("2026-09", "dor", None, D("12.34"), "=HYPERLINK(\"http://x\")"),
     ])
     result, _ = run(tmp_path, minimal_book(Adjustments=adjustments))
-    adj = [c for c in result.charges if c.quantity is None]
+    adj = [c for c in result.charge_lines() if c.quantity is None]
     assert [(a.agency_id, a.service_id, a.amount, a.reason) for a in adj] == [
         ("DOR", None, D("12.34"), "=HYPERLINK(\"http://x\")"),
         ("DOT", "EMAIL", D("-40.00"), "Credit: disputed mailboxes")]
@@ -135,7 +135,8 @@ def test_standalone_cost_and_net_value(tmp_path):
     by = {r.agency_id: r for r in result.summary}
     # DOT: 100 x 1.105 = 110.50, 100 x 2.40 = 240.00 -> 350.50; charged 400.00
     assert by["DOT"].standalone_cost == D("350.50") and by["DOT"].net_value == D("-49.50")
-    assert sum(v.amount for v in result.value_lines if v.agency_id == "DOT") == D("350.50")
+    dot = result.value_lines.filter(agency_id="DOT")
+    assert sum(dot["amount"].to_list()) == D("350.50") and dot["cents"].to_list() == [11050, 24000]
 
 
 def test_net_value_blank_without_standalone_costs(tmp_path):
@@ -174,6 +175,6 @@ def test_table_on_another_sheet_away_from_a1_and_plain_sheet(tmp_path):
                         at="C4", as_table=False),
     )
     result, problems = run(tmp_path, book)
-    assert [(c.agency_id, c.amount) for c in result.charges] == [("DOT", D("20.00"))]
+    assert [(c.agency_id, c.amount) for c in result.charge_lines()] == [("DOT", D("20.00"))]
     assert result.summary[0].cost_per_user == D("4.00")
     assert not warnings(problems)

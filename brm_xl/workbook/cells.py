@@ -6,11 +6,12 @@ Text is always an inline string, never a formula: a comment that starts with `=`
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Sequence
+
+import polars as pl
 
 from .package import col_letter
 
@@ -23,7 +24,7 @@ FORMATS: dict[str, tuple[str | None, float]] = {
     "datetime": ("yyyy-mm-dd hh:mm:ss", 20),
     "money": ("#,##0.00_);(#,##0.00)", 14),
     "rate": ("#,##0.0000_);(#,##0.0000)", 12),
-    "quantity": ("#,##0.#########", 12),
+    "quantity": (None, 12),
     "int": ("#,##0", 10),
     "pct": ('0.0"%"', 10),
     "decimal2": ("0.00", 10),
@@ -43,11 +44,11 @@ class OutputTable:
 
     name: str
     columns: tuple[OutColumn, ...]
-    rows: Sequence[Sequence[Any]]
+    rows: Sequence[Sequence[Any]] | pl.DataFrame
 
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_EPOCH = dt.date(1899, 12, 30)
+_BAD_XML_RUST = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
 MAX_TEXT = 32767
 
 
@@ -63,15 +64,33 @@ def text_cell(ref: str, value: Any, style: int) -> str:
     return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
-def serial(value: dt.date | dt.datetime) -> str:
-    if isinstance(value, dt.datetime):
-        delta = value - dt.datetime(1899, 12, 30)
-        return repr(round(delta.days + delta.seconds / 86400, 8))
-    return str((value - _EPOCH).days)
+_NUMBER = r"^-?\d+(\.\d+)?$"
 
 
-def _month_serial(value: str) -> str:
-    return str((dt.date(int(value[:4]), int(value[5:7]), 1) - _EPOCH).days)
+def frame_of(table: OutputTable) -> pl.DataFrame:
+    """The table's rows as a frame: text, numbers-as-text, dates, booleans by column format."""
+    rows = table.rows
+    if isinstance(rows, pl.DataFrame):
+        return rows.select([c.name for c in table.columns])
+    columns = {}
+    for j, column in enumerate(table.columns):
+        values = [row[j] for row in rows]
+        if column.fmt == "date":
+            columns[column.name] = pl.Series(values, dtype=pl.Date)
+        elif column.fmt == "datetime":
+            columns[column.name] = pl.Series(values, dtype=pl.Datetime("us"))
+        elif column.fmt == "bool":
+            columns[column.name] = pl.Series(values, dtype=pl.Boolean)
+        elif column.fmt in _TEXT_FORMATS:
+            columns[column.name] = pl.Series([None if v is None else str(v) for v in values],
+                                             dtype=pl.String)
+        else:
+            columns[column.name] = pl.Series(
+                [None if v is None else _number_text(v) for v in values], dtype=pl.String)
+    return pl.DataFrame(columns, schema={c: s.dtype for c, s in columns.items()})
+
+
+_TEXT_FORMATS = ("text", "id", "month")
 
 
 def _number_text(value: Any) -> str:
@@ -83,49 +102,76 @@ def _number_text(value: Any) -> str:
     return str(value)
 
 
-def cell_writer(fmt: str, style: int) -> Callable[[str, Any], str]:
-    """A function (cell ref, value) -> <c> element text for one column's format."""
+def _text_expr(value: pl.Expr, ref: pl.Expr, style: int) -> pl.Expr:
+    clean = (value.str.replace_all(_BAD_XML_RUST, "").str.slice(0, MAX_TEXT)
+             .str.replace_all("&", "&amp;", literal=True)
+             .str.replace_all("<", "&lt;", literal=True)
+             .str.replace_all(">", "&gt;", literal=True))
+    space = pl.when(value != value.str.strip_chars()).then(pl.lit(' xml:space="preserve"')) \
+        .otherwise(pl.lit(""))
     s = f' s="{style}"' if style else ""
-    if fmt in ("text", "id"):
-        return lambda ref, v: text_cell(ref, v, style)
-    if fmt == "bool":
-        return lambda ref, v: f'<c r="{ref}"{s} t="b"><v>{1 if v else 0}</v></c>'
-    if fmt == "month":
-        months: dict[str, str] = {}
+    return pl.concat_str([pl.lit('<c r="'), ref, pl.lit(f'"{s} t="inlineStr"><is><t'), space,
+                          pl.lit(">"), clean, pl.lit("</t></is></c>")])
 
-        def month(ref: str, v: Any) -> str:
-            if isinstance(v, str):
-                num = months.get(v) or months.setdefault(v, _month_serial(v))
-            else:
-                num = serial(v)
-            return f'<c r="{ref}"{s}><v>{num}</v></c>'
-        return month
-    if fmt in ("date", "datetime"):
-        return lambda ref, v: f'<c r="{ref}"{s}><v>{serial(v)}</v></c>'
 
-    def number(ref: str, v: Any) -> str:
-        if isinstance(v, str):
-            return text_cell(ref, v, style)
-        return f'<c r="{ref}"{s}><v>{_number_text(v)}</v></c>'
-    return number
+def _value_expr(number: pl.Expr, ref: pl.Expr, style: int, kind: str = "") -> pl.Expr:
+    s = f' s="{style}"' if style else ""
+    return pl.concat_str([pl.lit('<c r="'), ref, pl.lit(f'"{s}{kind}><v>'), number,
+                          pl.lit("</v></c>")])
+
+
+def _cell_expr(name: str, fmt: str, dtype: pl.DataType, letter: str, row: pl.Expr,
+               style: int) -> pl.Expr:
+    col = pl.col(name)
+    ref = pl.concat_str([pl.lit(letter), row])
+    if fmt == "month" and dtype == pl.String:
+        days = (pl.concat_str([col.str.slice(0, 7), pl.lit("-01")]).str.to_date("%Y-%m-%d",
+                                                                                  strict=False)
+                - pl.date(1899, 12, 30)).dt.total_days()
+        cell = pl.when(days.is_not_null()).then(_value_expr(days.cast(pl.String), ref, style)) \
+            .otherwise(_text_expr(col, ref, 0))
+    elif fmt in ("text", "id") or dtype == pl.String and fmt not in _NUMERIC:
+        cell = _text_expr(col.cast(pl.String), ref, style)
+    elif dtype == pl.Boolean:
+        cell = _value_expr(col.cast(pl.Int8).cast(pl.String), ref, style, ' t="b"')
+    elif dtype == pl.Date or fmt in ("month", "date") and dtype != pl.String:
+        days = (col.cast(pl.Date) - pl.date(1899, 12, 30)).dt.total_days()
+        cell = _value_expr(days.cast(pl.String), ref, style)
+    elif isinstance(dtype, pl.Datetime):
+        micros = (col - pl.datetime(1899, 12, 30)).dt.total_microseconds()
+        cell = _value_expr((micros / 86_400_000_000).round(8).cast(pl.String), ref, style)
+    else:
+        text = col.cast(pl.String)
+        if not dtype.is_integer():
+            text = text.str.replace(r"(\.\d*?)0+$", "${1}").str.replace(r"\.$", "")
+        cell = pl.when(text.str.contains(_NUMBER)).then(_value_expr(text, ref, style)) \
+            .otherwise(_text_expr(text, ref, 0))
+    return pl.when(col.is_null()).then(pl.lit("")).otherwise(cell)
+
+
+_NUMERIC = ("money", "rate", "quantity", "int", "pct", "decimal2")
 
 
 def sheet_data(table: OutputTable, styles: dict[str, int], first_row: int = 1,
-               first_col: int = 0) -> Iterable[str]:
-    """The <sheetData> children: a header row, then one row per table row."""
+               first_col: int = 0) -> bytes:
+    """The <sheetData> children as UTF-8, built column-wise: a header row, then the rows."""
     letters = [col_letter(first_col + i) for i in range(len(table.columns))]
     header = "".join(text_cell(f"{letters[i]}{first_row}", c.name, 0)
                      for i, c in enumerate(table.columns))
-    yield f'<row r="{first_row}">{header}</row>'
-    writers = [cell_writer(c.fmt, styles.get(c.fmt, 0)) for c in table.columns]
-    columns = list(zip(letters, writers))
-    r = first_row
-    for values in table.rows:
-        r += 1
-        cells = "".join(
-            w(f"{letter}{r}", v) for (letter, w), v in zip(columns, values) if v is not None
-        )
-        yield f'<row r="{r}">{cells}</row>'
+    frame = frame_of(table)
+    head = f'<row r="{first_row}">{header}</row>'.encode()
+    if frame.height == 0:
+        return head
+    row = pl.int_range(first_row + 1, first_row + 1 + frame.height).cast(pl.String)
+    cells = [
+        _cell_expr(c.name, c.fmt, frame.schema[c.name], letter, row, styles.get(c.fmt, 0))
+        for c, letter in zip(table.columns, letters)
+    ]
+    rows = frame.select(
+        pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")])
+        .str.join("").cast(pl.Binary).alias("xml")
+    )
+    return head + rows.item()
 
 
 def table_range(table: OutputTable, first_row: int = 1, first_col: int = 0) -> str:

@@ -276,8 +276,8 @@ def _sheet_xml(root: etree._Element, table: OutputTable, styles: dict[str, int],
         raise WorkbookError(f"cannot write sheet {table.name}: unexpected sheet XML")
     data.attrib.pop(_MARK)
     before, after = text.split(placeholder, 1)
-    rows = "".join(sheet_data(table, styles, r1, c1))
-    return f"{before}<{tag}>{rows}</{tag}>{after}".encode("utf-8")
+    rows = sheet_data(table, styles, r1, c1)
+    return b"".join([f"{before}<{tag}>".encode(), rows, f"</{tag}>{after}".encode()])
 
 
 def _table_xml(table: OutputTable, table_id: int, ref: str, old: etree._Element | None) -> bytes:

@@ -1,0 +1,78 @@
+"""The command line end to end: new, check, refresh, demo; exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal as D
+
+import openpyxl
+
+from brm_xl.contract import INPUT_TABLES
+from brm_xl.workbook.package import Package
+
+from .helpers import minimal_book, output_rows, write_book
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "brm_xl", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+
+
+def test_new_makes_a_contract_workbook_that_checks_clean(tmp_path):
+    path = tmp_path / "chargeback.xlsx"
+    done = cli("new", path)
+    assert done.returncode == 0, done.stderr
+    with Package(path) as pkg:
+        assert [s.name for s in pkg.sheets][0] == "Instructions"
+        for spec in INPUT_TABLES:
+            table = pkg.table(spec.name)
+            assert table is not None and list(table.columns) == [c.name for c in spec.columns]
+    book = openpyxl.load_workbook(path)
+    sources = {dv.formula1 for dv in book["Usage"].data_validations.dataValidation}
+    assert sources == {'INDIRECT("Agencies[agency_id]")', 'INDIRECT("RateCard[service_id]")'}
+    check = cli("check", path)
+    assert check.returncode == 0 and "no problems" in check.stdout
+    assert cli("new", path).returncode == 2  # exists: needs --force
+    assert cli("new", path, "--force").returncode == 0
+
+
+def test_refresh_json_and_as_of(tmp_path):
+    path = write_book(tmp_path / "b.xlsx", minimal_book())
+    done = cli("refresh", path, "--as-of", "2026-10-01", "--json")
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["ok"] is True
+    assert payload["tables"] == {"Charges": 2, "AgencySummary": 2, "RefreshLog": 1}
+    log = output_rows(path, "RefreshLog")
+    assert log[0]["as_of"].startswith("2026-10-01") and log[0]["charges_total"] == "600"
+
+
+def test_demo_writes_and_refreshes_a_recognisable_workbook(tmp_path):
+    done = cli("demo", tmp_path / "demo")
+    assert done.returncode == 0, done.stderr
+    assert "Refreshed it: Charges" in done.stdout
+    path = tmp_path / "demo" / "chargeback-demo.xlsx"
+    summary = output_rows(path, "AgencySummary")
+    agencies = {r["agency_id"] for r in summary}
+    assert len(agencies) == 25 and "DOA/OTS" in agencies
+    users = [int(r["users"]) for r in summary if r["period"].startswith("2026-10")]
+    assert min(users) <= 60 and max(users) >= 19000
+    charges = output_rows(path, "Charges")
+    email = {(r["period"][:7], r["rate"]) for r in charges
+             if r["service_id"] == "EMAIL-STD" and r["quantity"]}
+    assert {rate for _, rate in email} == {"4"}
+    m365 = {r["rate"] for r in charges if r["service_id"] == "M365-G3"}
+    assert m365 == {"32.75", "34.1"}  # the mid-year rate change
+    assert any(r["reason"] for r in charges)
+    recovery = output_rows(path, "Recovery")
+    by_service = [r for r in recovery if r["service_id"]]
+    assert by_service and all(70 < float(r["recovery_pct"]) < 130 for r in by_service)
+    # adjustments tied to no service are recovery without a cost pool: a blank percentage
+    unassigned = [r for r in recovery if not r["service_id"]]
+    assert unassigned and all(r["recovery_pct"] is None and r["cost"] == "0" for r in unassigned)
+    total = sum(D(r["amount"]) for r in charges)
+    assert total == sum(D(r["charges"]) for r in summary)
+    again = cli("demo", tmp_path / "demo")  # a second run replaces the demo cleanly
+    assert again.returncode == 0
