@@ -257,8 +257,8 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "chargeback-demo.xlsx"
     write_demo_workbook(path)
-    yield f"Wrote demo workbook {path} ({len(AGENCIES)} agencies, {len(SERVICES)} services, "
-    yield f"  {MONTHS} months from {FIRST_MONTH:%Y-%m}, rate change in {RATE_CHANGE:%Y-%m})"
+    yield (f"Wrote demo workbook {path}: {len(AGENCIES)} agencies, {len(SERVICES)} services, "
+           f"{MONTHS} months from {FIRST_MONTH:%Y-%m}, a rate change in {RATE_CHANGE:%Y-%m}")
     result = refresh(path, as_of=as_of or dt.date(2026, 11, 15))
     tables = ", ".join(f"{name} {rows:,} rows" for name, rows in result.tables.items())
     yield f"Refreshed it: {tables}"
