@@ -114,7 +114,7 @@ class Chargeback:
 
 def compute(inputs: Inputs) -> Chargeback:
     """All chargeback outputs from validated inputs."""
-    names = _display_names(inputs)
+    names = display_names(inputs)
     usage = aggregate_usage(inputs.frame("Usage"))
     adjustments = inputs.frame("Adjustments") if inputs.has("Adjustments") else None
     rates = rate_frame(inputs, usage, adjustments)
@@ -129,7 +129,7 @@ def compute(inputs: Inputs) -> Chargeback:
     return Chargeback(charges, summary, recovery, value_lines, warnings)
 
 
-def _display_names(inputs: Inputs) -> dict[str, dict[str, str]]:
+def display_names(inputs: Inputs) -> dict[str, dict[str, str]]:
     """Ids as users typed them in the master tables, keyed by their upper-case form."""
     agencies = inputs.frame("Agencies")
     services: dict[str, str] = {}

@@ -14,6 +14,7 @@ ID, TEXT, EMAIL, MONTH, DATE, MONEY, RATE, UNIT_COST, SIGNED_MONEY, QUANTITY, CO
     "id", "text", "email", "month", "date", "money", "rate", "unit_cost", "signed_money",
     "quantity", "count", "score",
 )
+CHOICE = "choice"  # one of Column.choices, matched ignoring case and spacing
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,47 @@ STANDALONE_COSTS = TableSpec(
     help="What an agency would pay per unit if it ran the service on its own.",
 )
 
+SURVEY = TableSpec(
+    "Survey",
+    (
+        Column("response_id", ID),
+        Column("submitted_on", DATE),
+        Column("agency_id", ID),
+        Column("respondent", TEXT),
+        Column("service_id", ID, required=False),
+        Column("score", SCORE, help="1 = very dissatisfied .. 5 = very satisfied"),
+        Column("comment", TEXT, required=False),
+        Column("followed_up_on", DATE, required=False),
+        Column("follow_up_note", TEXT, required=False),
+    ),
+    required=False,
+    help="Satisfaction survey responses, one row each.",
+    unique=("response_id",),
+)
+ENGAGEMENTS = TableSpec(
+    "Engagements",
+    (
+        Column("date", DATE),
+        Column("agency_id", ID),
+        Column("brm_manager", TEXT),
+        Column("channel", CHOICE, choices=CHANNELS),
+        Column("topic", TEXT),
+        Column("attendees", TEXT, required=False),
+        Column("notes", TEXT, required=False),
+        Column("action_item", TEXT, required=False),
+        Column("action_owner", TEXT, required=False),
+        Column("action_due", DATE, required=False),
+        Column("action_done_on", DATE, required=False),
+    ),
+    required=False,
+    help="Every contact with an agency, and the actions agreed.",
+)
+
 CHARGEBACK_TABLES = (
     AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
 )
-INPUT_TABLES = CHARGEBACK_TABLES
+RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS)
+INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
 # Settings: key -> (kind, default). Keys match like headers do.
@@ -141,5 +179,10 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "reply_to": (EMAIL, None),
     "smtp_host": (TEXT, None),
     "smtp_port": (COUNT, 587),
+    # relationship health (see README "Relationship health")
+    "in_person_within_days": (COUNT, 90),
+    "csat_target_pct": (COUNT, 80),
+    "csat_drop_points": (COUNT, 10),
+    "csat_min_responses": (COUNT, 5),
 }
 SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey")

@@ -145,6 +145,8 @@ def demo_rows(seed: int = 2026) -> dict[str, list[tuple[Any, ...]]]:
     rows["Adjustments"] = _adjustments(periods)
     rows["CostPools"] = _cost_pools(rng, periods, rows["Usage"])
     rows["StandaloneCosts"] = _standalone()
+    rows["Survey"] = _survey(rng, periods)
+    rows["Engagements"] = _engagements(rng)
     return rows
 
 
@@ -232,6 +234,102 @@ def _standalone() -> list[tuple[Any, ...]]:
     return out
 
 
+AS_OF = dt.date(2026, 11, 15)
+# How each agency's relationship has gone: steady, slipping (recent scores fall, contact
+# lapses) or strained (low scores unanswered, no in-person meeting for months).
+STRAINED = {"DOC", "DMV", "DJJ"}
+SLIPPING = {"DOR", "DCFS", "PUC", "LIB"}
+COMMENTS_LOW = [
+    "Tickets for the district offices sit for days before anyone calls back.",
+    "VPN drops several times a day for field staff.",
+    "The invoice is hard to read; we cannot tell what we pay for.",
+    "Laptop refresh has slipped twice this year.",
+    "- slow onboarding of new hires (accounts take a week)",
+    "Storage charges went up and nobody explained why.",
+    "=ask why email storage costs more than last year",
+]
+COMMENTS_HIGH = [
+    "Service desk resolved our outage quickly.",
+    "Our BRM manager understands our programs.",
+    "Migration to the new tenant went smoothly.",
+    "",
+    "",
+]
+TOPICS = [
+    "Quarterly business review", "FY budget and rate preview", "Security posture briefing",
+    "Project intake: case management modernisation", "Invoice walk-through",
+    "Service desk performance review", "Cloud migration planning", "Outage follow-up",
+]
+
+
+def _survey(rng: random.Random, periods: list[dt.date]) -> list[tuple[Any, ...]]:
+    rows = []
+    n = 0
+    for aid, _name, head, latest, _mgr, _cad in AGENCIES:
+        per_month = 1 + min(4, latest // 4000)
+        for i, p in enumerate(periods):
+            recent = i >= len(periods) - 6
+            for _ in range(per_month if rng.random() < 0.8 else 0):
+                n += 1
+                if aid in STRAINED:
+                    score = rng.choice([1, 2, 3, 4, 4] if recent else [2, 3, 4, 4, 5])
+                elif aid in SLIPPING and recent:
+                    score = rng.choice([2, 3, 4, 4, 5])
+                else:
+                    score = rng.choice([3, 4, 4, 5, 5, 5])
+                day = p + dt.timedelta(days=rng.randint(0, 27))
+                if day > AS_OF:
+                    continue
+                comment = rng.choice(COMMENTS_LOW if score < 4 else COMMENTS_HIGH) or None
+                followed = None
+                note = None
+                if score < 4:
+                    late = aid in STRAINED and recent or (AS_OF - day).days < 12
+                    if not late:
+                        followed = day + dt.timedelta(days=rng.randint(1, 6))
+                        note = "Called the respondent; agreed next steps"
+                respondent = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} ({aid})"
+                rows.append((f"R{n:05d}", day, aid, respondent,
+                             rng.choice([s[0] for s in SERVICES[:10]]), score, comment,
+                             followed, note))
+    return rows
+
+
+FIRST_NAMES = ["Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn",
+               "Drew", "Harper", "Rowan", "Sam", "Cameron", "Reese"]
+LAST_NAMES = ["Smith", "Johnson", "Lee", "Brown", "Garcia", "Davis", "Miller", "Wilson",
+              "Moore", "Taylor", "Anderson", "Thomas", "Jackson", "White", "Martin"]
+
+
+def _engagements(rng: random.Random) -> list[tuple[Any, ...]]:
+    channels = ["In person - individual", "In person - group", "Virtual meeting", "Phone",
+                "Email"]
+    rows = []
+    start = FIRST_MONTH
+    for aid, _name, head, _latest, mgr, cadence in AGENCIES:
+        day = start + dt.timedelta(days=rng.randint(0, cadence))
+        stop = AS_OF - dt.timedelta(days=80 if aid in STRAINED else 0)
+        while day <= stop:
+            lapsing = aid in SLIPPING and day > AS_OF - dt.timedelta(days=120)
+            weights = [1, 1, 3, 3, 4] if aid in STRAINED or lapsing else [4, 3, 3, 1, 1]
+            channel = rng.choices(channels, weights)[0]
+            topic = rng.choice(TOPICS)
+            action = owner = due = done = None
+            if rng.random() < 0.45:
+                action = rng.choice(["Send revised rate sheet", "Schedule architecture review",
+                                     "Follow up on open tickets", "Share cost-per-user trend",
+                                     "Confirm laptop refresh dates"])
+                owner = rng.choice([mgr, head])
+                due = day + dt.timedelta(days=rng.randint(7, 30))
+                if not (aid in STRAINED and day > AS_OF - dt.timedelta(days=200)) and due < AS_OF:
+                    done = due - dt.timedelta(days=rng.randint(0, 5))
+            rows.append((day, aid, mgr, channel, topic, f"{head}; {mgr}", None, action, owner,
+                         due, done))
+            gap = cadence * (2 if lapsing else 1)
+            day += dt.timedelta(days=max(5, int(gap * rng.uniform(0.5, 1.0))))
+    return rows
+
+
 DEMO_SETTINGS = [
     ("organization", "Office of the State Chief Information Officer"),
     ("currency", "USD"),
@@ -259,7 +357,7 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
     write_demo_workbook(path)
     yield (f"Wrote demo workbook {path}: {len(AGENCIES)} agencies, {len(SERVICES)} services, "
            f"{MONTHS} months from {FIRST_MONTH:%Y-%m}, a rate change in {RATE_CHANGE:%Y-%m}")
-    result = refresh(path, as_of=as_of or dt.date(2026, 11, 15))
+    result = refresh(path, as_of=as_of or AS_OF)
     tables = ", ".join(f"{name} {rows:,} rows" for name, rows in result.tables.items())
     yield f"Refreshed it: {tables}"
     latest = max(r.period for r in result.chargeback.summary)
@@ -270,6 +368,17 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
     for r in sorted(rows, key=lambda r: -r.charges)[:3]:
         yield (f"  {r.agency_id:<8} ${r.charges:>12,.2f}  cost per user ${r.cost_per_user:,.2f}"
                f"  net value ${r.net_value:,.2f}")
+    view = result.relationships
+    if view.relationships:
+        health = {h: [r.agency_id for r in view.relationships if r.health == h]
+                  for h in ("Healthy", "Watch", "At risk")}
+        yield (f"Relationships: {len(health['Healthy'])} healthy, {len(health['Watch'])} to "
+               f"watch, {len(health['At risk'])} at risk")
+        for r in [r for r in view.relationships if r.health == "At risk"][:3]:
+            yield f"  {r.agency_id:<8} at risk: {r.reasons}"
+    if view.follow_ups is not None:
+        overdue = sum(f.overdue for f in view.follow_ups)
+        yield f"Follow-ups: {len(view.follow_ups)} low scores to call back, {overdue} overdue"
     if result.warnings:
         yield f"{len(result.warnings)} warning(s); run brm-xl check {path} to list them"
     yield f"Open {path} in Excel or LibreOffice to see the Charges and AgencySummary sheets."

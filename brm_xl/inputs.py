@@ -31,6 +31,10 @@ class Settings:
     reply_to: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
+    in_person_within_days: int = 90
+    csat_target_pct: int = 80
+    csat_drop_points: int = 10
+    csat_min_responses: int = 5
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -147,6 +151,9 @@ def check_ids(inputs: Inputs) -> list[Problem]:
         ("Adjustments", "service_id", services, "RateCard"),
         ("CostPools", "service_id", services, "RateCard"),
         ("StandaloneCosts", "service_id", services, "RateCard"),
+        ("Survey", "agency_id", agencies, "Agencies"),
+        ("Survey", "service_id", services, "RateCard"),
+        ("Engagements", "agency_id", agencies, "Agencies"),
     ):
         if table in inputs.tables and inputs.tables[table].raw.found and known:
             out.extend(unknown_ids(inputs.tables[table], column, known, master))

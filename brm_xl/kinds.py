@@ -19,11 +19,25 @@ _EMAIL = r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[A-Za-z]{2,}$"
 _DECIMALS = {C.MONEY: 2, C.SIGNED_MONEY: 2, C.RATE: 4, C.UNIT_COST: 4}
 
 
-def parse(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def parse(kind: str, text: pl.Expr, choices: tuple[str, ...] = ()) -> tuple[pl.Expr, pl.Expr]:
     """(typed value, reason) for a text column; reason is null where the cell is fine or blank."""
     text = text.str.strip_chars()
-    value, reason = _parse(kind, text)
+    value, reason = _choice(text, choices) if kind == C.CHOICE else _parse(kind, text)
     return value, pl.when(text.is_null()).then(None).otherwise(reason)
+
+
+def choice_key(text: str) -> str:
+    return " ".join(text.replace("-", " - ").split()).casefold()
+
+
+def _choice(text: pl.Expr, choices: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr]:
+    """One of `choices`, ignoring case and spacing ('in person-group' = 'In person - group')."""
+    key = (text.str.replace_all("-", " - ", literal=True).str.replace_all(r"\s+", " ")
+           .str.strip_chars().str.to_lowercase())
+    value = key.replace_strict({choice_key(c): c for c in choices}, default=None,
+                               return_dtype=pl.String)
+    allowed = ", ".join(choices)
+    return value, pl.when(value.is_null()).then(pl.lit(f"is not one of: {allowed}"))
 
 
 def _parse(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
 from .chargeback import Chargeback
+from .relationships import RelationshipView
 from .contract import TableSpec, Column, TEXT
 from .workbook.cells import OutColumn, OutputTable
 
@@ -23,7 +24,18 @@ CHARGES = _cols(
 AGENCY_SUMMARY = _cols(
     "period:month agency_id:id agency_name:text users:int charges:money cost_per_user:money "
     "prior_cost_per_user:money change_pct:pct statewide_cost_per_user:money "
-    "standalone_cost:money net_value:money"
+    "standalone_cost:money net_value:money responses:int avg_score:decimal2 csat_pct:pct "
+    "open_follow_ups:int engagements:int in_person:int last_contact:date"
+)
+FOLLOW_UPS = _cols(
+    "response_id:id agency_id:id respondent:text score:int comment:text submitted_on:date "
+    "due_on:date overdue:bool brm_manager:text"
+)
+RELATIONSHIPS = _cols(
+    "agency_id:id agency_name:text brm_manager:text contact_cadence_days:int last_contact:date "
+    "days_since_contact:int cadence_met:bool last_in_person:date days_since_in_person:int "
+    "in_person_share_90d:pct open_actions:int overdue_actions:int csat_3m:pct "
+    "csat_prior_3m:pct open_follow_ups:int overdue_follow_ups:int health:text reasons:text"
 )
 RECOVERY = _cols("period:month service_id:id cost:money charged:money variance:money recovery_pct:pct")
 REFRESH_LOG = _cols(
@@ -35,13 +47,17 @@ REFRESH_LOG_SPEC = TableSpec(
 )
 
 
-def chargeback_tables(result: Chargeback) -> list[OutputTable]:
+def refresh_tables(result: Chargeback, view: RelationshipView) -> list[OutputTable]:
     tables = [
         OutputTable("Charges", CHARGES, result.charges),
-        OutputTable("AgencySummary", AGENCY_SUMMARY, result.summary),
+        OutputTable("AgencySummary", AGENCY_SUMMARY, view.summary),
     ]
     if result.recovery is not None:
         tables.append(OutputTable("Recovery", RECOVERY, result.recovery))
+    if view.follow_ups is not None:
+        tables.append(OutputTable("FollowUps", FOLLOW_UPS, view.follow_ups))
+    if view.relationships is not None:
+        tables.append(OutputTable("Relationships", RELATIONSHIPS, view.relationships))
     return tables
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, outputs
+from . import __version__, outputs, relationships
 from .chargeback import Chargeback, as_money, compute
 from .inputs import Inputs, load_inputs
 from .problems import DataProblems, Problem, errors, warnings
@@ -26,6 +26,7 @@ class RefreshResult:
     path: Path
     inputs: Inputs
     chargeback: Chargeback
+    relationships: relationships.RelationshipView
     warnings: list[Problem]
     tables: dict[str, int]
 
@@ -53,8 +54,9 @@ def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = 
         raise DataProblems(problems)
     progress("computing charges")
     result = compute(inputs)
+    view = relationships.compute(inputs, result.summary, as_of)
     found_warnings = warnings(problems) + result.warnings
-    tables = outputs.chargeback_tables(result)
+    tables = outputs.refresh_tables(result, view)
     total = as_money(int(result.charges["cents"].sum()))
     entry = (now, user or _user(), __version__, as_of, _row_counts(inputs), total,
              len(found_warnings))
@@ -65,7 +67,7 @@ def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = 
         for table in tables:
             edit.put_table(table)
         edit.commit(path)
-    return RefreshResult(path, inputs, result, found_warnings,
+    return RefreshResult(path, inputs, result, view, found_warnings,
                          {t.name: len(t.rows) for t in tables})
 
 

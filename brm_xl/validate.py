@@ -56,7 +56,7 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
         frame = frame.filter(~pl.all_horizontal([pl.col(n).is_null() for n in required]))
     values, reasons = [], []
     for column in present:
-        value, reason = kinds.parse(column.kind, pl.col(column.name))
+        value, reason = kinds.parse(column.kind, pl.col(column.name), column.choices)
         if column.kind in _BY_UNIQUE:
             frame, value, reason = _parse_unique(frame, column.name, value, reason)
         if column.required:
@@ -86,7 +86,7 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
     return Typed(raw, typed), problems
 
 
-_BY_UNIQUE = (C.MONTH, C.DATE)  # costly to parse, and a million rows hold a few dozen values
+_BY_UNIQUE = (C.MONTH, C.DATE, C.CHOICE)  # costly to parse, and a million rows hold a few dozen values
 
 
 def _parse_unique(frame: pl.DataFrame, name: str, value: pl.Expr,

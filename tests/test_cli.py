@@ -74,5 +74,13 @@ def test_demo_writes_and_refreshes_a_recognisable_workbook(tmp_path):
     assert unassigned and all(r["recovery_pct"] is None and r["cost"] == "0" for r in unassigned)
     total = sum(D(r["amount"]) for r in charges)
     assert total == sum(D(r["charges"]) for r in summary)
+    health = {r["agency_id"]: r for r in output_rows(path, "Relationships")}
+    assert {r["health"] for r in health.values()} == {"Healthy", "Watch", "At risk"}
+    assert "no in-person contact" in health["DOC"]["reasons"] and health["DOC"]["health"] == "At risk"
+    follow_ups = output_rows(path, "FollowUps")
+    assert follow_ups and all(int(f["score"]) < 4 for f in follow_ups)
+    months = {r["period"][:7] for r in summary if r["responses"] not in (None, "0")}
+    assert len(months) >= 20  # survey responses across the 24 months
+    assert "Relationships:" in done.stdout and "at risk:" in done.stdout
     again = cli("demo", tmp_path / "demo")  # a second run replaces the demo cleanly
     assert again.returncode == 0

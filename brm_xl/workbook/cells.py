@@ -153,13 +153,17 @@ _NUMERIC = ("money", "rate", "quantity", "int", "pct", "decimal2")
 
 
 def sheet_data(table: OutputTable, styles: dict[str, int], first_row: int = 1,
-               first_col: int = 0) -> bytes:
+               first_col: int = 0, header: bool = True) -> bytes:
     """The <sheetData> children as UTF-8, built column-wise: a header row, then the rows."""
     letters = [col_letter(first_col + i) for i in range(len(table.columns))]
-    header = "".join(text_cell(f"{letters[i]}{first_row}", c.name, 0)
-                     for i, c in enumerate(table.columns))
+    head = b""
+    if header:
+        cells = "".join(text_cell(f"{letters[i]}{first_row}", c.name, 0)
+                        for i, c in enumerate(table.columns))
+        head = f'<row r="{first_row}">{cells}</row>'.encode()
+    else:
+        first_row -= 1
     frame = frame_of(table)
-    head = f'<row r="{first_row}">{header}</row>'.encode()
     if frame.height == 0:
         return head
     row = pl.int_range(first_row + 1, first_row + 1 + frame.height).cast(pl.String)

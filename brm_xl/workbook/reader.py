@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import fastexcel
 import polars as pl
@@ -34,8 +35,11 @@ class RawTable:
     found: bool = True
     problems: list[Problem] = field(default_factory=list)
     error_cells: set[tuple[str, int]] = field(default_factory=set)  # (column, row) of #N/A etc.
+    locate: Callable[[str, int | None], str] | None = None  # for rows not from a sheet
 
     def where(self, column: str, row: int | None = None) -> str:
+        if self.locate is not None:
+            return self.locate(column, row)
         letter = self.letters.get(column, "A")
         return f"{_quote_sheet(self.sheet)}!{letter}{row if row is not None else self.header_row}"
 

@@ -67,6 +67,10 @@ class PackageEdit:
     def exists(self, part: str) -> bool:
         return (part in self.pkg.names or part in self.add) and part not in self.remove
 
+    def mark_dirty(self, part: str) -> None:
+        """A tree from `tree(part)` was edited in place: write it on commit."""
+        self._dirty.add(part)
+
     def _put(self, part: str, content: bytes) -> None:
         self._trees.pop(part, None)
         if part in self.pkg.names:

@@ -1,0 +1,96 @@
+"""Add rows to an input table from outside the workbook: a survey export, a logged contact.
+
+The pipeline: load (the master tables and the target) -> check the new rows as the
+workbook's own rows are checked, each problem at its CSV line or option -> drop rows
+already there -> append with the lossless writer. Any error: nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import contract as C
+from .inputs import check_ids, load_inputs
+from .problems import DataProblems, Problem, errors
+from .validate import typed_table, unknown_ids
+from .workbook.append import append_rows
+from .workbook.package import Package
+from .workbook.reader import ROW, RawTable
+from .workbook.writer import PackageEdit
+
+
+@dataclass
+class Added:
+    added: int
+    skipped: int
+    warnings: list[Problem]
+
+
+def add_rows(path: Path, raw: RawTable, key: str | None = None) -> Added:
+    """Append the rows of `raw` (text, as from a sheet) to the workbook table `raw.spec`.
+
+    Rows whose `key` (e.g. response_id) the table already holds are skipped, so adding
+    the same file twice adds nothing.
+    """
+    spec = raw.spec
+    inputs, problems = load_inputs(path, specs=(C.AGENCIES, C.RATE_CARD, spec), checks=(check_ids,))
+    if errors(problems):
+        raise DataProblems(problems)
+    typed, found = typed_table(raw)
+    problems = found + list(raw.problems)
+    agencies = set(inputs.frame("Agencies")["agency_id"].to_list())
+    services = set(inputs.frame("RateCard")["service_id"].to_list())
+    problems += unknown_ids(typed, "agency_id", agencies, "Agencies")
+    if "service_id" in typed.frame.columns:
+        problems += unknown_ids(typed, "service_id", services, "RateCard")
+    if errors(problems):
+        raise DataProblems(problems)
+    frame = typed.frame
+    before = frame.height
+    if key is not None:
+        have = set(inputs.frame(spec.name)[key].drop_nulls().to_list()) if inputs.has(spec.name) else set()
+        frame = frame.filter(~pl.col(key).is_in(sorted(have))).unique(key, keep="first",
+                                                                         maintain_order=True)
+    rows = _rows(frame, spec, inputs)
+    if rows:
+        last = _last_filled_row(inputs.tables[spec.name].raw.frame) if inputs.has(spec.name) else None
+        with Package(path) as package:
+            edit = PackageEdit(package)
+            blocked = append_rows(edit, spec, rows, last)
+            if blocked:
+                raise DataProblems(blocked)
+            edit.commit(path)
+    return Added(len(rows), before - len(rows), [p for p in problems if not p.is_error])
+
+
+def _rows(frame: pl.DataFrame, spec: C.TableSpec, inputs: Any) -> list[tuple[Any, ...]]:
+    """Typed rows in the table's column order, ids as the master tables spell them."""
+    agency = dict(inputs.frame("Agencies").select("agency_id", "agency_id_text").iter_rows())
+    service: dict[str, str] = {}
+    for k, t in inputs.frame("RateCard").select("service_id", "service_id_text").iter_rows():
+        service.setdefault(k, t)
+    out = []
+    for rec in frame.sort(ROW).iter_rows(named=True):
+        row = []
+        for column in spec.columns:
+            value = rec.get(column.name)
+            if column.name == "agency_id":
+                value = agency.get(value, value)
+            elif column.name == "service_id" and value is not None:
+                value = service.get(value, value)
+            elif column.kind == C.ID and value is not None:
+                value = rec.get(column.name + "_text", value)
+            row.append(value)
+        out.append(tuple(row))
+    return out
+
+
+def _last_filled_row(frame: pl.DataFrame) -> int | None:
+    values = [c for c in frame.columns if c != ROW]
+    filled = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in values])) \
+        if values else frame.clear()
+    return int(filled[ROW].max()) if filled.height else None
