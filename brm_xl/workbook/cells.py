@@ -32,10 +32,19 @@ FORMATS: dict[str, tuple[str | None, float]] = {
 }
 
 
+# columns of long text get room to be read
+WIDE = {"comment": 60, "reasons": 90, "reason": 55, "agency_name": 42, "service_name": 34,
+        "input_rows": 80, "respondent": 28, "brm_manager": 20, "follow_up_note": 40}
+
+
 @dataclass(frozen=True)
 class OutColumn:
     name: str
     fmt: str = "text"
+
+    @property
+    def width(self) -> float:
+        return WIDE.get(self.name) or max(FORMATS[self.fmt][1], len(self.name) + 3)
 
 
 @dataclass

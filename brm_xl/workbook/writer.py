@@ -210,8 +210,7 @@ def write_atomic(path: Path, write: Callable[..., None]) -> None:
             write(out)
             out.flush()
             os.fsync(out.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except PermissionError as exc:
         _unlink(tmp)
@@ -220,6 +219,12 @@ def write_atomic(path: Path, write: Callable[..., None]) -> None:
     except BaseException:
         _unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _unlink(path: str) -> None:
@@ -231,7 +236,7 @@ def _unlink(path: str) -> None:
 
 def _new_sheet_root(table: OutputTable) -> etree._Element:
     cols = "".join(
-        f'<col min="{i + 1}" max="{i + 1}" width="{max(FORMATS[c.fmt][1], len(c.name) + 3)}" '
+        f'<col min="{i + 1}" max="{i + 1}" width="{c.width}" '
         'customWidth="1"/>'
         for i, c in enumerate(table.columns)
     )
