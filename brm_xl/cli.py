@@ -181,7 +181,7 @@ def demo(directory: Path | None, as_of: dt.date | None) -> None:
 class _progress:
     """A progress bar over refresh's stages, shown only on a terminal."""
 
-    STAGES = 3
+    STAGES = 2
 
     def __init__(self, show: bool):
         self.show = show and sys.stderr.isatty()
@@ -296,3 +296,66 @@ def _manager_of(workbook: Path, agency: str) -> str | None:
     inputs, _ = load_inputs(workbook, specs=(AGENCIES,), checks=())
     managers = dict(inputs.frame("Agencies").select("agency_id", "brm_manager").iter_rows())
     return managers.get(agency.strip().upper())
+
+
+@cli.command()
+@click.argument("workbook", type=EXISTING_FILE)
+@click.option("--period", required=True,
+              help="A month (2026-06), fiscal year (FY2026), fiscal quarter (FY2026-Q4) or range "
+                   "(2026-01..2026-06).")
+@click.option("--agency", "agencies", multiple=True, metavar="ID",
+              help="Only this agency (repeatable); default every agency with data in the period.")
+@click.option("--format", "formats", default="html,pdf,xlsx", show_default=True,
+              help="Comma-separated formats.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports (default reports/<period>/ beside the workbook).")
+@click.option("--portfolio", is_flag=True, help="The CIO's one-page portfolio of all agencies.")
+@click.option("--as-of", callback=_date, help="The day health and overdue actions are judged "
+              "(YYYY-MM-DD; default today).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
+           out: Path | None, portfolio: bool, as_of: dt.date | None, as_json: bool) -> None:
+    """Write value-of-IT reports (HTML, PDF, XLSX) for agency heads, or the portfolio."""
+    from .reports.run import make_reports, parse_formats
+
+    def action() -> dict[str, Any]:
+        try:
+            wanted = parse_formats(formats)
+            bar = _ReportBar(not as_json)
+            written = make_reports(workbook, period, agencies, wanted, out, portfolio,
+                                   as_of or dt.date.today(), progress=bar.update)
+            bar.close()
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        if not as_json:
+            folders = sorted({str(w.path.parent) for w in written})
+            reports = len({w.agency for w in written})
+            click.echo(f"Wrote {len(written)} file(s) for {reports} report(s) into "
+                       f"{', '.join(folders)}")
+            for w in written[:12]:
+                click.echo(f"  {w.path.name}")
+            if len(written) > 12:
+                click.echo(f"  ... and {len(written) - 12} more")
+        return {"written": [str(w.path) for w in written]}
+
+    _run(as_json, action)
+
+
+class _ReportBar:
+    """A progress bar over rendered reports, shown only on a terminal."""
+
+    def __init__(self, show: bool):
+        self.show = show and sys.stderr.isatty()
+        self.bar: Any = None
+
+    def update(self, done: int, total: int) -> None:
+        if not self.show or total < 2:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="Rendering reports", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)

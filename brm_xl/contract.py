@@ -160,10 +160,27 @@ ENGAGEMENTS = TableSpec(
     help="Every contact with an agency, and the actions agreed.",
 )
 
+OUTCOMES = TableSpec(
+    "Outcomes",
+    (
+        Column("agency_id", ID),
+        Column("initiative", TEXT),
+        Column("outcome", TEXT, required=False),
+        Column("measure", TEXT, required=False),
+        Column("baseline", TEXT, required=False),
+        Column("target", TEXT, required=False),
+        Column("actual", TEXT, required=False),
+        Column("status", CHOICE, choices=OUTCOME_STATUSES),
+        Column("as_of", DATE, required=False),
+    ),
+    required=False,
+    help="Outcomes delivered with each agency: what was measured, the target, the result.",
+)
+
 CHARGEBACK_TABLES = (
     AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
 )
-RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS)
+RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS, OUTCOMES)
 INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
@@ -184,5 +201,6 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "csat_target_pct": (COUNT, 80),
     "csat_drop_points": (COUNT, 10),
     "csat_min_responses": (COUNT, 5),
+    "report_templates": (TEXT, None),  # a folder of the office's own report templates
 }
 SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey")

@@ -147,6 +147,7 @@ def demo_rows(seed: int = 2026) -> dict[str, list[tuple[Any, ...]]]:
     rows["StandaloneCosts"] = _standalone()
     rows["Survey"] = _survey(rng, periods)
     rows["Engagements"] = _engagements(rng)
+    rows["Outcomes"] = OUTCOMES
     return rows
 
 
@@ -330,6 +331,30 @@ def _engagements(rng: random.Random) -> list[tuple[Any, ...]]:
     return rows
 
 
+OUTCOMES = [
+    ("DHS", "Benefits eligibility system to the cloud", "Faster eligibility decisions",
+     "Median days to decide", "21", "10", "12", "On track", dt.date(2026, 10, 31)),
+    ("DHS", "Call centre modernisation", "Shorter waits for families", "Average wait (min)",
+     "18", "5", "6", "On track", dt.date(2026, 10, 31)),
+    ("DOT", "Traffic camera network", "Incidents cleared faster", "Minutes to clear",
+     "47", "35", "33", "Achieved", dt.date(2026, 9, 30)),
+    ("DOC", "Offender management system replacement", "One record per person",
+     "Duplicate records", "4,100", "0", "2,900", "Off track", dt.date(2026, 10, 31)),
+    ("DOC", "Facility Wi-Fi for staff", "Staff online at every facility", "Sites covered",
+     "9 of 31", "31 of 31", "14 of 31", "At risk", dt.date(2026, 10, 31)),
+    ("DOR", "Online filing uptime", "Filing open in tax season", "Availability",
+     "99.2%", "99.9%", "99.95%", "Achieved", dt.date(2026, 4, 30)),
+    ("DOH", "Immunisation registry upgrade", "Clinics report same day", "Same-day reports",
+     "62%", "90%", "84%", "On track", dt.date(2026, 10, 31)),
+    ("DMV", "Online licence renewal", "Fewer office visits", "Renewals online",
+     "35%", "60%", "41%", "At risk", dt.date(2026, 10, 31)),
+    ("DOA/OTS", "Shared service desk onboarding", "One desk for all staff",
+     "Tickets resolved first contact", "58%", "75%", "77%", "Achieved", dt.date(2026, 8, 31)),
+    ("DCFS", "Caseworker mobile app", "Visits recorded in the field", "Visits logged same day",
+     "40%", "85%", "71%", "On track", dt.date(2026, 10, 31)),
+]
+
+
 DEMO_SETTINGS = [
     ("organization", "Office of the State Chief Information Officer"),
     ("currency", "USD"),
@@ -381,4 +406,19 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
         yield f"Follow-ups: {len(view.follow_ups)} low scores to call back, {overdue} overdue"
     if result.warnings:
         yield f"{len(result.warnings)} warning(s); run brm-xl check {path} to list them"
+    yield from _reports(path, latest, as_of or AS_OF)
     yield f"Open {path} in Excel or LibreOffice to see the Charges and AgencySummary sheets."
+
+
+def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
+    from .model import build_model
+    from .reports.run import make_reports
+
+    model = build_model(path, as_of)
+    written = make_reports(path, period, model=model)
+    folder = written[0].path.parent if written else path.parent
+    agencies = len({w.agency for w in written})
+    yield f"Value reports for {period}: {agencies} agencies x HTML, PDF, XLSX in {folder}"
+    portfolio = make_reports(path, period, portfolio=True, model=model)
+    for w in portfolio:
+        yield f"Portfolio for the CIO: {w.path}"

@@ -35,6 +35,7 @@ class Settings:
     csat_target_pct: int = 80
     csat_drop_points: int = 10
     csat_min_responses: int = 5
+    report_templates: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -154,6 +155,7 @@ def check_ids(inputs: Inputs) -> list[Problem]:
         ("Survey", "agency_id", agencies, "Agencies"),
         ("Survey", "service_id", services, "RateCard"),
         ("Engagements", "agency_id", agencies, "Agencies"),
+        ("Outcomes", "agency_id", agencies, "Agencies"),
     ):
         if table in inputs.tables and inputs.tables[table].raw.found and known:
             out.extend(unknown_ids(inputs.tables[table], column, known, master))

@@ -14,7 +14,8 @@ from typing import Callable
 from . import __version__, outputs, relationships
 from .chargeback import Chargeback, as_money, compute
 from .inputs import Inputs, load_inputs
-from .problems import DataProblems, Problem, errors, warnings
+from .model import build_model
+from .problems import Problem, errors
 from .workbook.package import Package
 from .workbook.writer import PackageEdit
 
@@ -48,14 +49,9 @@ def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = 
     path = Path(path)
     now = now or dt.datetime.now().replace(microsecond=0)
     as_of = as_of or now.date()
-    progress("reading and checking inputs")
-    inputs, problems = load_inputs(path, previous=(outputs.REFRESH_LOG_SPEC,))
-    if errors(problems):
-        raise DataProblems(problems)
-    progress("computing charges")
-    result = compute(inputs)
-    view = relationships.compute(inputs, result.summary, as_of)
-    found_warnings = warnings(problems) + result.warnings
+    progress("reading, checking and computing")
+    model = build_model(path, as_of, previous=(outputs.REFRESH_LOG_SPEC,))
+    inputs, result, view, found_warnings = model.inputs, model.chargeback, model.view, model.warnings
     tables = outputs.refresh_tables(result, view)
     total = as_money(int(result.charges["cents"].sum()))
     entry = (now, user or _user(), __version__, as_of, _row_counts(inputs), total,

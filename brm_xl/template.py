@@ -37,11 +37,16 @@ INSTRUCTIONS = [
     ("Adjustments: credits (negative) and corrections, each with a reason.", ""),
     ("CostPools: what each service cost the office per month (gives the Recovery table).", ""),
     ("StandaloneCosts: what an agency would pay per unit on its own, by component.", ""),
+    ("Survey: satisfaction responses (1 to 5); fill followed_up_on when you have called back.",
+     ""),
+    ("Engagements: every contact with an agency, its channel, and any action agreed.", ""),
+    ("Outcomes: what each initiative with an agency set out to change, and the result.", ""),
     ("Settings: organization, currency, fiscal_year_start_month and other options as "
      "key | value rows. Never put a password here.", ""),
     ("", ""),
     ("Output tables (refresh rewrites these; do not type in them)", "head"),
-    ("Charges, AgencySummary, Recovery and RefreshLog (appended).", ""),
+    ("Charges, AgencySummary, Recovery, FollowUps, Relationships and RefreshLog (appended).",
+     ""),
     ("", ""),
     ("Months may be typed as 2026-09 or as any Excel date in that month. Ids compare "
      "ignoring case. Problems are listed as Sheet!Cell: what is wrong.", ""),

@@ -1,0 +1,35 @@
+"""Everything computed from one workbook: load -> validate -> compute, once.
+
+Reports, emails and the Excel worksheet functions all read from a `Model`; refresh writes
+it back. Raises DataProblems (listing every error) when the inputs break the contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import relationships
+from .chargeback import Chargeback, compute
+from .contract import TableSpec
+from .inputs import Inputs, load_inputs
+from .problems import DataProblems, Problem, errors, warnings
+
+
+@dataclass
+class Model:
+    inputs: Inputs
+    chargeback: Chargeback
+    view: relationships.RelationshipView
+    as_of: dt.date
+    warnings: list[Problem]
+
+
+def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = ()) -> Model:
+    inputs, problems = load_inputs(Path(path), previous=previous)
+    if errors(problems):
+        raise DataProblems(problems)
+    result = compute(inputs)
+    view = relationships.compute(inputs, result.summary, as_of)
+    return Model(inputs, result, view, as_of, warnings(problems) + result.warnings)

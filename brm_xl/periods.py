@@ -1,0 +1,114 @@
+"""Reporting periods as people write them: a month, a fiscal year, a fiscal quarter, a range.
+
+`2026-06`, `FY2026` (July 2025 to June 2026 when the fiscal year starts in July),
+`FY2026-Q4` (April to June 2026), `2026-01..2026-06`. Each period knows its months and the
+period of the same length just before it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .problems import UsageError
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_FY = re.compile(r"^FY(\d{4})$", re.IGNORECASE)
+_FQ = re.compile(r"^FY(\d{4})-Q([1-4])$", re.IGNORECASE)
+
+
+def month_index(period: str) -> int:
+    return int(period[:4]) * 12 + int(period[5:7]) - 1
+
+
+def month_of(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str  # as the user wrote it, normalised: 2026-06, FY2026, FY2026-Q4, 2026-01..2026-06
+    first: int  # month index (year * 12 + month - 1)
+    last: int
+    kind: str  # month, fiscal year, fiscal quarter, range
+
+    @property
+    def months(self) -> list[str]:
+        return [month_of(i) for i in range(self.first, self.last + 1)]
+
+    @property
+    def start(self) -> str:
+        return month_of(self.first)
+
+    @property
+    def end(self) -> str:
+        return month_of(self.last)
+
+    def __contains__(self, period: str) -> bool:
+        return self.first <= month_index(period) <= self.last
+
+    def prior(self) -> "Period":
+        size = self.last - self.first + 1
+        first, last = self.first - size, self.first - 1
+        if self.kind == "month":
+            label = month_of(first)
+        elif self.kind == "fiscal year":
+            label = f"FY{int(self.label[2:6]) - 1}"
+        elif self.kind == "fiscal quarter":
+            label = _prior_quarter(self.label)
+        else:
+            label = f"{month_of(first)}..{month_of(last)}"
+        return Period(label, first, last, self.kind)
+
+    @property
+    def title(self) -> str:
+        """How a report heading names the period."""
+        import calendar
+
+        if self.kind == "month":
+            return f"{calendar.month_name[int(self.start[5:])]} {self.start[:4]}"
+        if self.kind in ("fiscal year", "fiscal quarter"):
+            return self.label.replace("-", " ")
+        return f"{self.start} to {self.end}"
+
+
+def _prior_quarter(label: str) -> str:
+    year, quarter = int(label[2:6]), int(label[-1])
+    return f"FY{year - 1}-Q4" if quarter == 1 else f"FY{year}-Q{quarter - 1}"
+
+
+def parse_period(text: str, fiscal_start: int = 7) -> Period:
+    """Read a period; raises UsageError with the forms it accepts."""
+    value = text.strip()
+    if m := _MONTH.match(value):
+        i = _index(int(m.group(1)), int(m.group(2)), text)
+        return Period(value, i, i, "month")
+    if m := _FY.match(value):
+        first = _fy_start(int(m.group(1)), fiscal_start)
+        return Period(f"FY{m.group(1)}", first, first + 11, "fiscal year")
+    if m := _FQ.match(value):
+        first = _fy_start(int(m.group(1)), fiscal_start) + 3 * (int(m.group(2)) - 1)
+        return Period(f"FY{m.group(1)}-Q{m.group(2)}", first, first + 2, "fiscal quarter")
+    if ".." in value:
+        a, _, b = value.partition("..")
+        ma, mb = _MONTH.match(a.strip()), _MONTH.match(b.strip())
+        if ma and mb:
+            first = _index(int(ma.group(1)), int(ma.group(2)), text)
+            last = _index(int(mb.group(1)), int(mb.group(2)), text)
+            if last < first:
+                raise UsageError(f"period {text!r} ends before it starts")
+            return Period(f"{a.strip()}..{b.strip()}", first, last, "range")
+    raise UsageError(f"period {text!r} is not a month (2026-06), a fiscal year (FY2026), a "
+                     "fiscal quarter (FY2026-Q4) or a range (2026-01..2026-06)")
+
+
+def _index(year: int, month: int, text: str) -> int:
+    if not 1 <= month <= 12:
+        raise UsageError(f"period {text!r}: month {month} does not exist")
+    return year * 12 + month - 1
+
+
+def _fy_start(fiscal_year: int, start_month: int) -> int:
+    """FY2026 with a July start begins in July 2025; with a January start, January 2026."""
+    year = fiscal_year - 1 if start_month > 1 else fiscal_year
+    return year * 12 + start_month - 1

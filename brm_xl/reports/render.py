@@ -1,0 +1,143 @@
+"""Render report data to HTML, PDF and XLSX, through a small registry of formats.
+
+HTML comes from jinja2 templates in `report_templates/` (autoescaped: text from a workbook
+cannot become markup); an office may point Settings `report_templates` at its own folder,
+and any template it does not provide falls back to the shipped one. PDF is the same HTML
+through WeasyPrint. XLSX is the bill of IT for finance, written with XlsxWriter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+
+from .. import __version__
+from . import charts
+
+SHIPPED = Path(__file__).resolve().parent.parent.parent / "report_templates"
+SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "\u20ac", "GBP": "\u00a3"}
+
+
+def templates_folder() -> Path:
+    if SHIPPED.is_dir():
+        return SHIPPED
+    from importlib.resources import files
+
+    return Path(str(files("brm_xl_report_templates")))
+
+
+def environment(office: Path | None = None) -> jinja2.Environment:
+    folders = [str(office)] if office else []
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in
+                                  [*folders, str(templates_folder())]])
+    env = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True,
+                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(money=money, rate=rate, pct=pct, signed_pct=signed_pct, number=number,
+                       day=day, month_label=month_label)
+    env.globals.update(charts=charts, version=__version__)
+    return env
+
+
+def money(value: Decimal | None, currency: str = "USD", whole: bool = False) -> str:
+    """$1,234.56; negatives in parentheses: ($1,234.56); blank as an en dash."""
+    if value is None:
+        return "\u2013"
+    symbol = SYMBOLS.get(currency.upper(), currency.upper() + " ")
+    text = f"{abs(value):,.0f}" if whole else f"{abs(value):,.2f}"
+    return f"({symbol}{text})" if value < 0 else f"{symbol}{text}"
+
+
+def rate(value: Decimal | None, currency: str = "USD") -> str:
+    """A unit price: cents as money, fractions of a cent to four places ($0.0450)."""
+    if value is None:
+        return "\u2013"
+    places = max(2, min(4, -value.normalize().as_tuple().exponent))
+    symbol = SYMBOLS.get(currency.upper(), currency.upper() + " ")
+    return f"{symbol}{value:,.{places}f}"
+
+
+def pct(value: Decimal | None) -> str:
+    return "\u2013" if value is None else f"{value:.1f}%"
+
+
+def signed_pct(value: Decimal | None) -> str:
+    if value is None:
+        return "\u2013"
+    return f"+{value:.1f}%" if value > 0 else f"{value:.1f}%"
+
+
+def number(value: Any) -> str:
+    if value is None:
+        return "\u2013"
+    if isinstance(value, Decimal):
+        value = value.normalize()
+        return f"{value:,f}" if value != value.to_integral() else f"{value:,.0f}"
+    if isinstance(value, float):
+        return f"{value:,.0f}"
+    return f"{value:,}"
+
+
+def day(value: dt.date | None) -> str:
+    return "\u2013" if value is None else f"{value:%B} {value.day}, {value.year}"
+
+
+def month_label(period: str) -> str:
+    import calendar
+
+    return f"{calendar.month_abbr[int(period[5:7])]} {period[2:4]}"
+
+
+def render_html(env: jinja2.Environment, report: dict[str, Any]) -> str:
+    name = "agency_report.html.j2" if report["kind"] == "agency" else "portfolio.html.j2"
+    return env.get_template(name).render(r=report, generated=dt.date.today())
+
+
+def render_pdf(html: str) -> bytes:
+    import logging
+
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    return weasyprint.HTML(string=html).write_pdf()
+
+
+@dataclass(frozen=True)
+class Format:
+    extension: str
+    render: Callable[[jinja2.Environment, dict[str, Any], str], bytes]
+    can_render: Callable[[dict[str, Any]], bool] = lambda report: True
+
+
+def _html(env: jinja2.Environment, report: dict[str, Any], html: str) -> bytes:
+    return html.encode("utf-8")
+
+
+def _pdf(env: jinja2.Environment, report: dict[str, Any], html: str) -> bytes:
+    return render_pdf(html)
+
+
+def _xlsx(env: jinja2.Environment, report: dict[str, Any], html: str) -> bytes:
+    from .xlsx import bill_workbook
+
+    return bill_workbook(report)
+
+
+FORMATS: dict[str, Format] = {
+    "html": Format("html", _html),
+    "pdf": Format("pdf", _pdf),
+    "xlsx": Format("xlsx", _xlsx, lambda report: report["kind"] == "agency"),
+}
+
+
+def render_all(env: jinja2.Environment, report: dict[str, Any],
+               formats: list[str]) -> dict[str, bytes]:
+    """Every requested format of one report; the HTML is rendered once and shared."""
+    html = render_html(env, report)
+    return {ext: FORMATS[ext].render(env, report, html) for ext in formats
+            if FORMATS[ext].can_render(report)}

@@ -1,0 +1,126 @@
+"""The report pipeline: load -> validate -> compute -> shape each report -> render -> write.
+
+Rendering (WeasyPrint takes about a second a PDF) runs in a process pool over both
+cores; the workers get plain report data, never the workbook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..model import Model, build_model
+from ..periods import Period, parse_period
+from ..problems import UsageError
+from ..workbook.writer import write_atomic
+from . import data
+from .render import FORMATS, environment, render_all
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of an id or period: DOA/OTS -> DOA-OTS, ../x -> x."""
+    return _UNSAFE.sub("-", text).strip("-") or "unnamed"
+
+
+@dataclass
+class Written:
+    path: Path
+    agency: str | None
+    extension: str
+
+
+def parse_formats(text: str) -> list[str]:
+    wanted = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise UsageError(f"--format {text!r}: choose from {', '.join(FORMATS)}")
+    return wanted
+
+
+def office_templates(model: Model) -> Path | None:
+    folder = model.inputs.settings.report_templates
+    if not folder:
+        return None
+    path = Path(folder)
+    path = path if path.is_absolute() else model.inputs.path.parent / path
+    if not path.is_dir():
+        raise UsageError(f"Settings report_templates: folder {path} does not exist")
+    return path
+
+
+def plan(model: Model, period: Period, agencies: Iterable[str]) -> list[str]:
+    """Agencies to report on, as Agencies spells them; every one must exist."""
+    known = {a.upper(): a for a in model.inputs.frame("Agencies")["agency_id_text"].to_list()}
+    chosen = []
+    for agency in agencies:
+        if agency.strip().upper() not in known:
+            raise UsageError(f"--agency {agency!r} is not in Agencies")
+        chosen.append(known[agency.strip().upper()])
+    return chosen or data.agency_ids(model, period)
+
+
+def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
+                 formats: list[str] | None = None, out: Path | None = None,
+                 portfolio: bool = False, as_of: dt.date | None = None,
+                 progress: Callable[[int, int], None] = lambda done, total: None,
+                 model: Model | None = None, workers: int | None = None) -> list[Written]:
+    path = Path(path)
+    model = model or build_model(path, as_of or dt.date.today())
+    period = parse_period(period_text, model.inputs.settings.fiscal_year_start_month)
+    formats = formats or list(FORMATS)
+    out = Path(out) if out else path.parent / "reports" / safe_name(period.label)
+    office = office_templates(model)
+    if portfolio:
+        jobs = [(None, data.portfolio(model, period))]
+    else:
+        jobs = [(a, data.agency_report(model, a, period)) for a in plan(model, period, agencies)]
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Written] = []
+    for (agency, _report), rendered in zip(jobs, _render(jobs, formats, office, progress, workers)):
+        for ext, content in rendered.items():
+            name = (f"{safe_name(period.label)}_{safe_name(agency)}_value_report.{ext}" if agency
+                    else f"{safe_name(period.label)}_portfolio.{ext}")
+            target = out / name
+            write_atomic(target, lambda fh, content=content: fh.write(content))
+            written.append(Written(target, agency, ext))
+    return written
+
+
+_ENV: Any = None
+
+
+def _init(office: Path | None) -> None:
+    global _ENV
+    _ENV = environment(office)
+
+
+def _render_one(job: tuple[dict[str, Any], list[str]]) -> dict[str, bytes]:
+    report, formats = job
+    return render_all(_ENV, report, formats)
+
+
+def _render(jobs: list[tuple[str | None, dict[str, Any]]], formats: list[str],
+            office: Path | None, progress: Callable[[int, int], None],
+            workers: int | None) -> Iterable[dict[str, bytes]]:
+    total = len(jobs)
+    workers = workers if workers is not None else min(os.cpu_count() or 1, total)
+    if workers <= 1 or total <= 1:
+        _init(office)
+        for i, (_agency, report) in enumerate(jobs, 1):
+            yield _render_one((report, formats))
+            progress(i, total)
+        return
+    context = get_context("spawn")  # polars' threads make fork unsafe
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
+                             initargs=(office,)) as pool:
+        for i, result in enumerate(pool.map(_render_one, [(r, formats) for _, r in jobs]), 1):
+            yield result
+            progress(i, total)

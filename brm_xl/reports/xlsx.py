@@ -1,0 +1,128 @@
+"""The bill of IT as a workbook for an agency's finance staff: native number formats, totals
+as live formulas, a native chart. Every text cell is written as text, never a formula."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+
+def bill_workbook(report: dict[str, Any]) -> bytes:
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
+                                     "strings_to_numbers": False, "strings_to_urls": False})
+    book.set_properties({"title": f"Bill of IT {report['period'].label}",
+                         "company": report["organization"]})
+    f = _formats(book)
+    sheet = book.add_worksheet("Bill of IT")
+    agency, bill = report["agency"], report["bill"]
+    currency = report["currency"]
+    sheet.write_string(0, 0, f"Bill of IT: {agency['agency_name']} ({agency['agency_id']})",
+                       f["title"])
+    sheet.write_string(1, 0, f"{report['period'].title}, {report['organization']}. "
+                       f"Amounts in {currency}.", f["note"])
+    headers = ["Tower", "Service", "Service name", "Unit", "Quantity", "Rate", "Amount"]
+    sheet.write_row(3, 0, headers, f["head"])
+    row = 4
+    first = row
+    for tower, lines, _total in bill["towers"]:
+        for line in lines:
+            sheet.write_string(row, 0, tower or "")
+            sheet.write_string(row, 1, line["service_id"] or "")
+            sheet.write_string(row, 2, line["service_name"] or "")
+            sheet.write_string(row, 3, line["unit"] or "")
+            whole = line["quantity"] == line["quantity"].to_integral_value()
+            sheet.write_number(row, 4, float(line["quantity"]), f["count" if whole else "qty"])
+            sheet.write_number(row, 5, float(line["rate"]), f["rate"])
+            sheet.write_number(row, 6, float(line["amount"]), f["money"])
+            row += 1
+    last = row - 1
+    usage_total = _sum_cell(sheet, row, 6, first, last, bill["usage_total"], f)
+    sheet.write_string(row, 0, "Charges for services", f["total_label"])
+    row += 2
+    sheet.write_row(row, 0, ["Adjustments", "Service", "Reason", "", "", "", "Amount"], f["head"])
+    row += 1
+    adj_first = row
+    for adj in bill["adjustments"]:
+        sheet.write_string(row, 0, adj["period"])
+        sheet.write_string(row, 1, adj["service_id"] or "")
+        sheet.write_string(row, 2, adj["reason"] or "")
+        sheet.write_number(row, 6, float(adj["amount"]), f["money"])
+        row += 1
+    adjust_total = _sum_cell(sheet, row, 6, adj_first, row - 1, bill["adjustments_total"], f)
+    sheet.write_string(row, 0, "Adjustments", f["total_label"])
+    row += 2
+    sheet.write_string(row, 0, "Total charged", f["total_label"])
+    sheet.write_formula(row, 6, f"={usage_total}+{adjust_total}", f["grand"],
+                        float(bill["total"]))
+    _tower_summary(book, sheet, bill, first, last, f)
+    sheet.set_column(0, 0, 22)
+    sheet.set_column(1, 1, 14)
+    sheet.set_column(2, 2, 38)
+    sheet.set_column(3, 3, 16)
+    sheet.set_column(4, 6, 15)
+    sheet.set_column(8, 8, 22)
+    sheet.set_column(9, 9, 15)
+    sheet.freeze_panes(4, 0)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    book.close()
+    return out.getvalue()
+
+
+def _sum_cell(sheet: Any, row: int, col: int, first: int, last: int, value: Decimal,
+              f: dict[str, Any]) -> str:
+    cell = xl_rowcol_to_cell(row, col)
+    if last >= first:
+        span = f"{xl_rowcol_to_cell(first, col)}:{xl_rowcol_to_cell(last, col)}"
+        sheet.write_formula(row, col, f"=SUM({span})", f["total"], float(value))
+    else:
+        sheet.write_number(row, col, 0, f["total"])
+    return cell
+
+
+def _tower_summary(book: Any, sheet: Any, bill: dict[str, Any], first: int, last: int,
+                   f: dict[str, Any]) -> None:
+    """Charges by tower as SUMIF formulas, and a column chart of them."""
+    sheet.write_row(3, 8, ["Tower", "Amount"], f["head"])
+    towers = bill["towers"]
+    for i, (tower, _lines, total) in enumerate(towers):
+        r = 4 + i
+        sheet.write_string(r, 8, tower or "")
+        towers_range = f"$A${first + 1}:$A${last + 1}"
+        amounts = f"$G${first + 1}:$G${last + 1}"
+        sheet.write_formula(r, 9, f"=SUMIF({towers_range},I{r + 1},{amounts})", f["money"],
+                            float(total))
+    if not towers:
+        return
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({
+        "name": "Charges by tower",
+        "categories": ["Bill of IT", 4, 8, 3 + len(towers), 8],
+        "values": ["Bill of IT", 4, 9, 3 + len(towers), 9],
+        "fill": {"color": "#2e75b6"},
+    })
+    chart.set_title({"name": "Charges by tower"})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"num_format": "#,##0"})
+    sheet.insert_chart(5 + len(towers), 8, chart, {"x_scale": 1.1, "y_scale": 1.0})
+
+
+def _formats(book: Any) -> dict[str, Any]:
+    money = "#,##0.00_);(#,##0.00)"
+    return {
+        "title": book.add_format({"bold": True, "font_size": 14}),
+        "note": book.add_format({"italic": True, "font_color": "#595959"}),
+        "head": book.add_format({"bold": True, "bottom": 1, "bg_color": "#DDEBF7"}),
+        "count": book.add_format({"num_format": "#,##0"}),
+        "qty": book.add_format({"num_format": "#,##0.0##"}),
+        "rate": book.add_format({"num_format": "#,##0.0000"}),
+        "money": book.add_format({"num_format": money}),
+        "total": book.add_format({"num_format": money, "bold": True, "top": 1}),
+        "grand": book.add_format({"num_format": money, "bold": True, "top": 1, "bottom": 6}),
+        "total_label": book.add_format({"bold": True}),
+    }
