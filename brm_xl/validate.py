@@ -8,6 +8,7 @@ typed stays in `<column>_text` for ids, so outputs can show what the user wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation, localcontext
 
 import polars as pl
 
@@ -56,6 +57,8 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
         frame = frame.filter(~pl.all_horizontal([pl.col(n).is_null() for n in required]))
     values, reasons = [], []
     for column in present:
+        if column.kind in _NUMBERS:
+            frame = excel_precision(frame, column.name)
         value, reason = kinds.parse(column.kind, pl.col(column.name), column.choices)
         if column.kind in _BY_UNIQUE:
             frame, value, reason = _parse_unique(frame, column.name, value, reason)
@@ -86,7 +89,33 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
     return Typed(raw, typed), problems
 
 
-_BY_UNIQUE = (C.MONTH, C.DATE, C.CHOICE)  # costly to parse, and a million rows hold a few dozen values
+_BY_UNIQUE = (C.MONTH, C.DATE, C.CHOICE)
+_NUMBERS = (C.MONEY, C.SIGNED_MONEY, C.RATE, C.UNIT_COST, C.QUANTITY, C.COUNT, C.SCORE)
+
+
+def excel_precision(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Numbers to Excel's 15 significant digits: 9340639.699999999 (binary noise in the
+    file) reads as 9340639.7, which is what the cell shows in Excel."""
+    column = frame[name]
+    long = column.str.len_chars().fill_null(0) > 16
+    if not long.any():
+        return frame
+    where = long.arg_true()
+    fixed = [_fifteen_digits(text) for text in column.gather(where).to_list()]
+    return frame.with_columns(column.scatter(where, fixed))
+
+
+def _fifteen_digits(text: str) -> str:
+    try:
+        with localcontext() as ctx:
+            ctx.prec = 15
+            value = +Decimal(text.strip())
+    except (InvalidOperation, ValueError):
+        return text
+    if not value.is_finite() or abs(value) >= 10**20:
+        return text
+    plain = format(value, "f")
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain  # costly to parse, and a million rows hold a few dozen values
 
 
 def _parse_unique(frame: pl.DataFrame, name: str, value: pl.Expr,

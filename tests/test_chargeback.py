@@ -178,3 +178,10 @@ def test_table_on_another_sheet_away_from_a1_and_plain_sheet(tmp_path):
     assert [(c.agency_id, c.amount) for c in result.charge_lines()] == [("DOT", D("20.00"))]
     assert result.summary[0].cost_per_user == D("4.00")
     assert not warnings(problems)
+
+
+def test_binary_noise_in_large_numbers_reads_as_excel_shows_it(tmp_path):
+    # 9340639.7 is stored as 9340639.699999999...; Excel shows 15 significant digits
+    pools = Block("CostPools", ["period", "service_id", "cost"], [("2026-09", "EMAIL", 9340639.7)])
+    result, problems = run(tmp_path, minimal_book(CostPools=pools))
+    assert result.recovery[0].cost == D("9340639.70")
