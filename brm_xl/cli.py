@@ -359,3 +359,77 @@ class _ReportBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+
+
+@cli.command()
+@click.argument("workbook", type=EXISTING_FILE)
+@click.option("--period", required=True, help="Month, FY, FY quarter or range, as for report.")
+@click.option("--agency", "agencies", multiple=True, metavar="ID", help="Only this agency "
+              "(repeatable); default every agency with data in the period.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for drafts (default outbox/<period>/ beside the workbook).")
+@click.option("--attach-xlsx", is_flag=True, help="Attach the bill of IT workbook too.")
+@click.option("--send", "do_send", is_flag=True, help="Deliver by SMTP instead of writing drafts.")
+@click.option("--dry-run", is_flag=True, help="List who would get what; build and send nothing.")
+@click.option("--resend", is_flag=True, help="Send again to agencies already sent for the period.")
+@click.option("--smtp-host", help="Mail server (default Settings smtp_host).")
+@click.option("--smtp-port", type=int, help="Port (default Settings smtp_port, 587).")
+@click.option("--smtp-user", envvar="BRM_SMTP_USER", help="Login (or BRM_SMTP_USER); the "
+              "password comes from BRM_SMTP_PASSWORD or the system keyring.")
+@click.option("--no-tls", is_flag=True, help="Send without STARTTLS (trusted internal relays only).")
+@click.option("--as-of", callback=_date, help="The day health is judged (default today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | None,
+          attach_xlsx: bool, do_send: bool, dry_run: bool, resend: bool, smtp_host: str | None,
+          smtp_port: int | None, smtp_user: str | None, no_tls: bool, as_of: dt.date | None,
+          as_json: bool) -> None:
+    """Email each agency head its value report: drafts to review by default, or --send."""
+    from .delivery import run as delivery
+
+    def action() -> dict[str, Any]:
+        try:
+            batch = delivery.prepare(workbook, period, agencies, as_of or dt.date.today(),
+                                     resend, only_unsent=do_send)
+            config = (delivery.smtp_config(batch.model, smtp_host, smtp_port, smtp_user,
+                                           not no_tls) if do_send else None)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        for skipped in batch.skipped:
+            _say(as_json, f"{skipped}: already sent for {batch.period.label} (--resend to send again)")
+        if dry_run:
+            plan = delivery.describe(batch)
+            for item in plan:
+                _say(as_json, f"{item['agency_id']}: to {item['to']}, cc {item['cc'] or '-'}, "
+                              f"attach {item['report']}")
+            return {"would_send" if do_send else "would_draft": plan, "skipped": batch.skipped}
+        now = dt.datetime.now().astimezone().replace(microsecond=0)
+        messages = delivery.build(batch, attach_xlsx, now)
+        if not do_send:
+            folder = out or workbook.parent / "outbox" / delivery.safe_name(batch.period.label)
+            paths = delivery.write_drafts(batch, messages, folder)
+            _say(as_json, f"Wrote {len(paths)} draft(s) to review and send into {folder}")
+            return {"drafts": [str(p) for p in paths]}
+        if no_tls:
+            click.echo("warning: sending WITHOUT TLS; use --no-tls only for a trusted internal "
+                       "relay", err=True)
+        results = delivery.send(batch, messages, config,
+                                on_result=lambda r: _say(as_json, f"{r.outgoing.agency_id}: "
+                                                         f"{r.status}" + (f" ({r.error})" if r.error else "")))
+        failed = [r for r in results if r.status != "sent"]
+        left = len(messages) - len(results)
+        _say(as_json, f"Sent {len(results) - len(failed)}, failed {len(failed)}"
+                      + (f", not attempted {left}" if left else "")
+                      + f"; logged in the Deliveries table of {workbook.name}")
+        if failed or left:
+            payload = {"sent": len(results) - len(failed), "failed": len(failed), "left": left}
+            if as_json:
+                click.echo(json.dumps({"ok": False, **payload}))
+            sys.exit(1)
+        return {"sent": len(results)}
+
+    _run(as_json, action)
+
+
+def _say(as_json: bool, line: str) -> None:
+    if not as_json:
+        click.echo(line)

@@ -422,3 +422,16 @@ def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
     portfolio = make_reports(path, period, portfolio=True, model=model)
     for w in portfolio:
         yield f"Portfolio for the CIO: {w.path}"
+    yield from _drafts(path, period, as_of)
+
+
+def _drafts(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
+    """Email drafts for the latest month; the demo never sends."""
+    from .delivery import run as delivery
+
+    batch = delivery.prepare(path, period, (), as_of)
+    when = dt.datetime.combine(as_of, dt.time(9, 0)).astimezone()
+    folder = path.parent / "outbox" / period
+    drafts = delivery.write_drafts(batch, delivery.build(batch, False, when), folder)
+    yield (f"Email drafts for {period}: {len(drafts)} .eml files in {folder} (open one in "
+           "Outlook to review and send; nothing was sent)")

@@ -42,9 +42,20 @@ REFRESH_LOG = _cols(
     "refreshed_at:datetime refreshed_by:text tool_version:text as_of:date input_rows:text "
     "charges_total:money warnings:int"
 )
-REFRESH_LOG_SPEC = TableSpec(
-    "RefreshLog", tuple(Column(c.name, TEXT, required=False) for c in REFRESH_LOG), required=False,
+DELIVERIES = _cols(
+    "period:text agency_id:id to:text cc:text message_id:text status:text sent_at:datetime "
+    "error:text"
 )
+
+
+def _as_text_spec(name: str, columns: tuple[OutColumn, ...]) -> TableSpec:
+    """How an appended log is read back: every column as optional text."""
+    return TableSpec(name, tuple(Column(c.name, TEXT, required=False) for c in columns),
+                     required=False)
+
+
+REFRESH_LOG_SPEC = _as_text_spec("RefreshLog", REFRESH_LOG)
+DELIVERIES_SPEC = _as_text_spec("Deliveries", DELIVERIES)
 
 
 def refresh_tables(result: Chargeback, view: RelationshipView) -> list[OutputTable]:
@@ -61,11 +72,15 @@ def refresh_tables(result: Chargeback, view: RelationshipView) -> list[OutputTab
     return tables
 
 
+def previous_rows(columns: tuple[OutColumn, ...],
+                  previous: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """An appended log's earlier rows, typed again as they were written."""
+    return [tuple(_typed(c.fmt, old.get(c.name)) for c in columns) for old in previous]
+
+
 def refresh_log(previous: Sequence[dict[str, Any]], entry: Sequence[Any]) -> OutputTable:
     """RefreshLog is appended to, never rewritten: earlier rows come back as they were."""
-    rows = [tuple(_typed(c.fmt, old.get(c.name)) for c in REFRESH_LOG) for old in previous]
-    rows.append(tuple(entry))
-    return OutputTable("RefreshLog", REFRESH_LOG, rows)
+    return OutputTable("RefreshLog", REFRESH_LOG, previous_rows(REFRESH_LOG, previous) + [tuple(entry)])
 
 
 def _typed(fmt: str, text: Any) -> Any:

@@ -84,7 +84,7 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
         jobs = [(a, data.agency_report(model, a, period)) for a in plan(model, period, agencies)]
     out.mkdir(parents=True, exist_ok=True)
     written: list[Written] = []
-    for (agency, _report), rendered in zip(jobs, _render(jobs, formats, office, progress, workers)):
+    for (agency, _report), rendered in zip(jobs, render_jobs(jobs, formats, office, progress, workers)):
         for ext, content in rendered.items():
             name = (f"{safe_name(period.label)}_{safe_name(agency)}_value_report.{ext}" if agency
                     else f"{safe_name(period.label)}_portfolio.{ext}")
@@ -107,7 +107,7 @@ def _render_one(job: tuple[dict[str, Any], list[str]]) -> dict[str, bytes]:
     return render_all(_ENV, report, formats)
 
 
-def _render(jobs: list[tuple[str | None, dict[str, Any]]], formats: list[str],
+def render_jobs(jobs: list[tuple[str | None, dict[str, Any]]], formats: list[str],
             office: Path | None, progress: Callable[[int, int], None],
             workers: int | None) -> Iterable[dict[str, bytes]]:
     total = len(jobs)

@@ -1,0 +1,1 @@
+"""Email delivery of value reports: reviewable drafts, SMTP sending, a delivery log."""

@@ -1,0 +1,75 @@
+"""One email per agency: To its head, Cc its BRM manager, the headline figures and one chart
+in the body, its own PDF report attached. Names and subjects cannot inject headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+import jinja2
+
+from ..reports.render import SYMBOLS
+from ..reports.run import safe_name
+from .chart_png import cost_per_user_png
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str | None) -> str:
+    """Header text: control characters (CR, LF) become spaces, so nothing can add a header."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())
+
+
+def address(name: str | None, email: str) -> Address:
+    return Address(display_name=one_line(name), addr_spec=one_line(email))
+
+
+@dataclass
+class Outgoing:
+    agency_id: str
+    to: str
+    cc: str | None
+    subject: str
+    message: EmailMessage
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+
+def build_message(env: jinja2.Environment, report: dict[str, Any], attachments: dict[str, bytes],
+                  sender: Address, reply_to: str | None, when: dt.datetime) -> Outgoing:
+    agency = report["agency"]
+    period = report["period"]
+    chart_cid = make_msgid(idstring="chart", domain=sender.domain or "brm-xl.local")
+    context = {"r": report, "chart_cid": chart_cid[1:-1]}
+    subject = one_line(env.get_template("email/subject.txt.j2").render(**context))
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = subject
+    msg["From"] = sender
+    msg["To"] = address(agency["head_name"], agency["head_email"])
+    if agency.get("brm_email"):
+        msg["Cc"] = address(agency["brm_manager"], agency["brm_email"])
+    if reply_to:
+        msg["Reply-To"] = one_line(reply_to)
+    msg["Date"] = format_datetime(when)
+    stem = f"{safe_name(period.label)}.{safe_name(agency['agency_id'])}"
+    msg["Message-ID"] = make_msgid(idstring=stem, domain=sender.domain or "brm-xl.local")
+    msg.set_content(env.get_template("email/body.txt.j2").render(**context))
+    msg.add_alternative(env.get_template("email/body.html.j2").render(**context), subtype="html")
+    symbol = SYMBOLS.get(report["currency"].upper(), "")
+    png = cost_per_user_png(report["trend"], symbol)
+    msg.get_payload()[1].add_related(png, maintype="image", subtype="png", cid=chart_cid,
+                                     filename="cost-per-user.png")
+    for ext, content in attachments.items():
+        name = f"{safe_name(period.label)}_{safe_name(agency['agency_id'])}_value_report.{ext}"
+        maintype, subtype = (("application", "pdf") if ext == "pdf" else
+                             ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
+    return Outgoing(agency["agency_id"], agency["head_email"], agency.get("brm_email"), subject, msg)

@@ -1,0 +1,147 @@
+"""The email pipeline: load -> check addresses -> render each agency's report -> build its
+message -> write drafts, or send and log every delivery in the workbook.
+
+Drafts (`.eml` with `X-Unsent: 1`) are the default: Outlook opens each as an unsent
+message the BRM manager can read over and send. `--send` delivers by SMTP and records each
+message in the `Deliveries` table; a message already sent for the period is not sent again
+unless asked, so a batch cut short by a refused recipient or a dropped connection is
+finished by running the same command again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..model import Model, build_model
+from ..outputs import DELIVERIES, DELIVERIES_SPEC, previous_rows
+from ..periods import Period, parse_period
+from ..problems import DataProblems, Problem, UsageError
+from ..reports import data
+from ..reports.render import environment
+from ..reports.run import office_templates, plan, render_jobs, safe_name
+from ..workbook.cells import OutputTable
+from ..workbook.package import Package
+from ..workbook.writer import PackageEdit, write_atomic
+from .messages import Outgoing, address, build_message
+from .smtp import Result, SmtpConfig, send_all
+
+
+@dataclass
+class Batch:
+    model: Model
+    period: Period
+    agencies: list[str]
+    skipped: list[str] = field(default_factory=list)  # already sent for the period
+
+
+def prepare(path: Path, period_text: str, agencies: tuple[str, ...], as_of: dt.date,
+            resend: bool = False, only_unsent: bool = False) -> Batch:
+    model = build_model(path, as_of, previous=(DELIVERIES_SPEC,))
+    period = parse_period(period_text, model.inputs.settings.fiscal_year_start_month)
+    chosen = plan(model, period, agencies)
+    problems = address_problems(model, chosen)
+    if problems:
+        raise DataProblems(problems)
+    batch = Batch(model, period, chosen)
+    if only_unsent and not resend:
+        sent = {(row.get("period"), row.get("agency_id")) for row in
+                model.inputs.previous.get("Deliveries", []) if row.get("status") == "sent"}
+        batch.skipped = [a for a in chosen if (period.label, a) in sent]
+        batch.agencies = [a for a in chosen if (period.label, a) not in sent]
+    return batch
+
+
+def address_problems(model: Model, agencies: list[str]) -> list[Problem]:
+    """Every address a message needs, checked before anything is built or sent."""
+    problems = []
+    settings = model.inputs.settings
+    if not settings.sender_email:
+        problems.append(Problem("Settings", "sender_email is not set; add a sender_email row "
+                                "(the address the reports come from)", "no-sender"))
+    table = model.inputs.tables["Agencies"]
+    for row in table.frame.iter_rows(named=True):
+        if row["agency_id_text"] in agencies and not row["head_email"]:
+            problems.append(Problem(table.where("head_email", row["_row"]),
+                                    f"head_email is blank for {row['agency_id_text']}; the "
+                                    "report has no one to go to", "no-address"))
+    return problems
+
+
+def build(batch: Batch, attach_xlsx: bool, when: dt.datetime,
+          progress: Callable[[int, int], None] = lambda d, t: None) -> list[Outgoing]:
+    model, settings = batch.model, batch.model.inputs.settings
+    office = office_templates(model)
+    env = environment(office)
+    sender = address(settings.sender_name or settings.organization, settings.sender_email or "")
+    jobs = [(a, data.agency_report(model, a, batch.period)) for a in batch.agencies]
+    formats = ["pdf", "xlsx"] if attach_xlsx else ["pdf"]
+    out = []
+    for (_agency, report), rendered in zip(jobs, render_jobs(jobs, formats, office, progress, None)):
+        attachments = {ext: rendered[ext] for ext in formats}
+        out.append(build_message(env, report, attachments, sender, settings.reply_to, when))
+    return out
+
+
+def write_drafts(batch: Batch, messages: list[Outgoing], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for outgoing in messages:
+        outgoing.message["X-Unsent"] = "1"
+        name = f"{safe_name(batch.period.label)}_{safe_name(outgoing.agency_id)}_value_report.eml"
+        target = folder / name
+        content = outgoing.message.as_bytes()
+        write_atomic(target, lambda fh, content=content: fh.write(content))
+        paths.append(target)
+    return paths
+
+
+def send(batch: Batch, messages: list[Outgoing], config: SmtpConfig,
+         now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
+         on_result: Callable[[Result], None] = lambda r: None) -> list[Result]:
+    """Send, and whatever happens, write what happened to the Deliveries table."""
+    results: list[Result] = []
+
+    def record(result: Result) -> None:
+        results.append(result)
+        on_result(result)
+
+    try:
+        send_all(messages, config, now, record)
+    finally:
+        if results:
+            log_deliveries(batch, results)
+    return results
+
+
+def log_deliveries(batch: Batch, results: list[Result]) -> None:
+    rows = previous_rows(DELIVERIES, batch.model.inputs.previous.get("Deliveries", []))
+    for r in results:
+        o = r.outgoing
+        rows.append((batch.period.label, o.agency_id, o.to, o.cc, o.message_id, r.status,
+                     r.sent_at, r.error))
+    path = batch.model.inputs.path
+    with Package(path) as package:
+        edit = PackageEdit(package)
+        edit.put_table(OutputTable("Deliveries", DELIVERIES, rows))
+        edit.commit(path)
+
+
+def smtp_config(model: Model, host: str | None, port: int | None, user: str | None,
+                tls: bool) -> SmtpConfig:
+    settings = model.inputs.settings
+    host = host or settings.smtp_host
+    if not host:
+        raise UsageError("no SMTP server: set smtp_host in Settings or pass --smtp-host")
+    return SmtpConfig(host, port or settings.smtp_port, tls, user)
+
+
+def describe(batch: Batch) -> list[dict[str, Any]]:
+    """Who would get what (for --dry-run)."""
+    agencies = {r["agency_id_text"]: r for r in batch.model.inputs.frame("Agencies").iter_rows(named=True)}
+    return [{"agency_id": a, "to": agencies[a]["head_email"], "cc": agencies[a]["brm_email"],
+             "report": f"{safe_name(batch.period.label)}_{safe_name(a)}_value_report.pdf"}
+            for a in batch.agencies]
+

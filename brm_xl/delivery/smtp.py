@@ -1,0 +1,134 @@
+"""SMTP sending, one connection per batch, every outcome recorded.
+
+STARTTLS is on unless the caller turns it off; the password comes only from the
+environment (`BRM_SMTP_PASSWORD`) or the system keyring, never from a workbook or the
+command line. A refused recipient fails that message only; a dropped connection fails the
+message in flight and ends the batch, so the next run sends what is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..problems import BrmError
+from .messages import Outgoing
+
+PASSWORD_ENV = "BRM_SMTP_PASSWORD"
+USER_ENV = "BRM_SMTP_USER"
+KEYRING_SERVICE = "brm-xl"
+
+
+class DeliveryError(BrmError):
+    """The mail server could not be reached or would not accept us."""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    tls: bool = True
+    user: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass
+class Result:
+    outgoing: Outgoing
+    status: str  # sent, failed
+    sent_at: dt.datetime | None
+    error: str | None = None
+
+
+def password_for(user: str | None) -> str | None:
+    """From the environment, else the system keyring (service 'brm-xl'); never a workbook."""
+    if not user:
+        return None
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, user)
+    except Exception:  # no keyring backend on this machine
+        return None
+
+
+def connect(config: SmtpConfig) -> smtplib.SMTP:
+    try:
+        if config.port == 465 and config.tls:
+            server: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
+                                                    context=ssl.create_default_context())
+        else:
+            server = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+            server.ehlo()
+            if config.tls:
+                if not server.has_extn("starttls"):
+                    server.quit()
+                    raise DeliveryError(
+                        f"{config.host}:{config.port} does not offer STARTTLS; use a server that "
+                        "does, or --no-tls for a trusted internal relay")
+                server.starttls(context=ssl.create_default_context())
+                server.ehlo()
+        if config.user:
+            password = password_for(config.user)
+            if password is None:
+                raise DeliveryError(f"no password for {config.user}: set {PASSWORD_ENV} or store "
+                                    f"it with: keyring set {KEYRING_SERVICE} {config.user}")
+            server.login(config.user, password)
+        return server
+    except DeliveryError:
+        raise
+    except smtplib.SMTPAuthenticationError as exc:
+        raise DeliveryError(f"{config.host} refused the login for {config.user}: "
+                            f"{_reason(exc)}") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"cannot reach the mail server {config.host}:{config.port} "
+                            f"({exc}); check smtp_host and smtp_port") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
+            else str(exc.smtp_error)
+        return f"{exc.smtp_code} {text}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{addr}: {code} {msg.decode('utf-8', 'replace')}"
+                         for addr, (code, msg) in exc.recipients.items())
+    return str(exc) or type(exc).__name__
+
+
+def send_all(batch: Iterable[Outgoing], config: SmtpConfig,
+             now: Callable[[], dt.datetime], on_result: Callable[[Result], None]) -> None:
+    """Send each message; report every outcome through `on_result` as it happens."""
+    server = connect(config)
+    try:
+        for outgoing in batch:
+            try:
+                refused = server.send_message(outgoing.message)
+            except smtplib.SMTPRecipientsRefused as exc:
+                on_result(Result(outgoing, "failed", None, f"recipient refused: {_reason(exc)}"))
+                continue
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                on_result(Result(outgoing, "failed", None,
+                                 f"connection lost: {exc}; run again to send the rest"))
+                return
+            except smtplib.SMTPException as exc:
+                on_result(Result(outgoing, "failed", None, _reason(exc)))
+                continue
+            heads = {a.addr_spec for a in outgoing.message["To"].addresses}
+            details = "; ".join(f"{a}: {c} {m.decode('utf-8', 'replace')}"
+                                for a, (c, m) in refused.items())
+            if heads & set(refused):  # the agency head did not get it: not delivered
+                on_result(Result(outgoing, "failed", None, f"recipient refused: {details}"))
+            else:
+                on_result(Result(outgoing, "sent", now(), f"refused: {details}" if refused else None))
+    finally:
+        try:
+            server.quit()
+        except (smtplib.SMTPException, OSError):
+            server.close()
