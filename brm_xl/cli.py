@@ -109,16 +109,25 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace the file if it exists.")
 def new(path: Path, force: bool) -> None:
-    """Create a blank workbook on the contract at PATH."""
+    """Create a blank workbook on the contract at PATH (.xlsm: with the Excel buttons and
+    BRM functions, from the template; .xlsx: tables only)."""
     from .template import build_workbook
 
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; use --force to replace it")
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise click.UsageError("PATH must end in .xlsx")
-    _run(False, lambda: build_workbook(path))
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm"):
+        raise click.UsageError("PATH must end in .xlsm (with macros) or .xlsx")
+    if suffix == ".xlsm":
+        from .excel.template_build import template_path
+        from .workbook.writer import write_atomic
+
+        content = template_path().read_bytes()
+        _run(False, lambda: write_atomic(path, lambda fh: fh.write(content)))
+    else:
+        _run(False, lambda: build_workbook(path))
     click.echo(f"Created {path}: fill in Agencies, RateCard, Usage and Headcount, "
-               f"then run: brm-xl refresh {path}")
+               f"then press Refresh in Excel or run: brm-xl refresh {path}")
 
 
 @cli.command()
@@ -176,6 +185,15 @@ def demo(directory: Path | None, as_of: dt.date | None) -> None:
             click.echo(line)
 
     _run(False, action)
+
+
+@cli.command("excel-setup")
+def excel_setup() -> None:
+    """Explain (and check what can be checked of) the per-machine steps for Excel."""
+    from .excel.setup import steps
+
+    for line in steps():
+        click.echo(line)
 
 
 class _progress:

@@ -202,5 +202,6 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "csat_drop_points": (COUNT, 10),
     "csat_min_responses": (COUNT, 5),
     "report_templates": (TEXT, None),  # a folder of the office's own report templates
+    "report_period": (TEXT, None),  # what the Excel report and email buttons cover
 }
 SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey")

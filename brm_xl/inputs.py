@@ -36,6 +36,7 @@ class Settings:
     csat_drop_points: int = 10
     csat_min_responses: int = 5
     report_templates: str | None = None
+    report_period: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -17,6 +17,7 @@ from .inputs import Inputs, load_inputs
 from .model import build_model
 from .problems import Problem, errors
 from .workbook.package import Package
+from .workbook.cells import OutputTable
 from .workbook.writer import PackageEdit
 
 Progress = Callable[[str], None]
@@ -47,24 +48,37 @@ def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = 
     Raises DataProblems (and writes nothing) when the inputs break the contract.
     """
     path = Path(path)
+    progress("reading, checking and computing")
+    result, tables = refresh_tables(path, as_of, now, user)
+    progress("writing output tables")
+    write_tables(path, tables)
+    return result
+
+
+def refresh_tables(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = None,
+                   user: str | None = None) -> tuple[RefreshResult, list[OutputTable]]:
+    """Every output table of a refresh, computed but not written (Excel writes them itself)."""
     now = now or dt.datetime.now().replace(microsecond=0)
     as_of = as_of or now.date()
-    progress("reading, checking and computing")
-    model = build_model(path, as_of, previous=(outputs.REFRESH_LOG_SPEC,))
+    model = build_model(Path(path), as_of, previous=(outputs.REFRESH_LOG_SPEC,))
     inputs, result, view, found_warnings = model.inputs, model.chargeback, model.view, model.warnings
     tables = outputs.refresh_tables(result, view)
     total = as_money(int(result.charges["cents"].sum()))
     entry = (now, user or _user(), __version__, as_of, _row_counts(inputs), total,
              len(found_warnings))
     tables.append(outputs.refresh_log(inputs.previous.get("RefreshLog", []), entry))
-    progress("writing output tables")
+    summary = RefreshResult(Path(path), inputs, result, view, found_warnings,
+                            {t.name: len(t.rows) for t in tables})
+    return summary, tables
+
+
+def write_tables(path: Path, tables: list[OutputTable]) -> None:
+    """Write output tables into the workbook file, losing nothing else, atomically."""
     with Package(path) as package:
         edit = PackageEdit(package)
         for table in tables:
             edit.put_table(table)
         edit.commit(path)
-    return RefreshResult(path, inputs, result, view, found_warnings,
-                         {t.name: len(t.rows) for t in tables})
 
 
 def _row_counts(inputs: Inputs) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import xlsxwriter
 
@@ -53,22 +53,31 @@ INSTRUCTIONS = [
 ]
 
 
+Extras = Callable[[Any, dict[str, Any]], None]
+
+
 def build_workbook(path: Path, rows: dict[str, Sequence[Sequence[Any]]] | None = None,
                    settings: Sequence[tuple[str, Any]] = (),
-                   specs: Sequence[C.TableSpec] = C.INPUT_TABLES) -> None:
-    """Write a new contract workbook to `path` (atomically), with `rows` per table if given."""
+                   specs: Sequence[C.TableSpec] = C.INPUT_TABLES,
+                   extras: Extras | None = None) -> None:
+    """Write a new contract workbook to `path` (atomically), with `rows` per table if given.
+
+    `extras(book, sheets)` may add to the XlsxWriter book before it is closed (the
+    template adds its VBA project, buttons and xlwings.conf sheet)."""
     rows = rows or {}
-    write_atomic(Path(path), lambda out: _write(out, rows, settings, specs))
+    write_atomic(Path(path), lambda out: _write(out, rows, settings, specs, extras))
 
 
 def _write(out: Any, rows: dict[str, Sequence[Sequence[Any]]],
-           settings: Sequence[tuple[str, Any]], specs: Sequence[C.TableSpec]) -> None:
+           settings: Sequence[tuple[str, Any]], specs: Sequence[C.TableSpec],
+           extras: Extras | None = None) -> None:
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
                                      "strings_to_numbers": False, "strings_to_urls": False})
+    book.set_properties({"created": dt.datetime(2026, 1, 1), "author": "brm_xl"})
     fmt = {kind: book.add_format({"num_format": code}) for kind, code in _FORMATS.items()}
-    _instructions(book)
+    sheets = {"Instructions": _instructions(book)}
     for spec in specs:
-        _table_sheet(book, spec, rows.get(spec.name, ()), fmt)
+        sheets[spec.name] = _table_sheet(book, spec, rows.get(spec.name, ()), fmt)
     sheet = book.add_worksheet("Settings")
     sheet.write_row(0, 0, ["key", "value"], book.add_format({"bold": True}))
     values = dict(settings)
@@ -79,20 +88,24 @@ def _write(out: Any, rows: dict[str, Sequence[Sequence[Any]]],
             _write_value(sheet, i, 1, value, None)
     sheet.set_column(0, 0, 26)
     sheet.set_column(1, 1, 36)
+    sheets["Settings"] = sheet
+    if extras is not None:
+        extras(book, sheets)
     book.close()
 
 
-def _instructions(book: Any) -> None:
+def _instructions(book: Any) -> Any:
     sheet = book.add_worksheet("Instructions")
     styles = {"title": book.add_format({"bold": True, "font_size": 16}),
               "head": book.add_format({"bold": True, "font_size": 12}), "": None}
     for i, (text, style) in enumerate(INSTRUCTIONS):
         sheet.write_string(i, 0, text, styles[style])
     sheet.set_column(0, 0, 110)
+    return sheet
 
 
 def _table_sheet(book: Any, spec: C.TableSpec, data: Sequence[Sequence[Any]],
-                 fmt: dict[str, Any]) -> None:
+                 fmt: dict[str, Any]) -> Any:
     sheet = book.add_worksheet(spec.name)
     n = max(1, len(data))
     columns = []
@@ -108,6 +121,7 @@ def _table_sheet(book: Any, spec: C.TableSpec, data: Sequence[Sequence[Any]],
                 _write_value(sheet, i, j, value, fmt.get(spec.columns[j].kind))
     sheet.freeze_panes(1, 0)
     _dropdowns(sheet, spec, n)
+    return sheet
 
 
 def _dropdowns(sheet: Any, spec: C.TableSpec, n: int) -> None:

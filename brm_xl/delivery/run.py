@@ -100,8 +100,10 @@ def write_drafts(batch: Batch, messages: list[Outgoing], folder: Path) -> list[P
 
 def send(batch: Batch, messages: list[Outgoing], config: SmtpConfig,
          now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
-         on_result: Callable[[Result], None] = lambda r: None) -> list[Result]:
-    """Send, and whatever happens, write what happened to the Deliveries table."""
+         on_result: Callable[[Result], None] = lambda r: None,
+         write: Callable[[list[OutputTable]], None] | None = None) -> list[Result]:
+    """Send, and whatever happens, write what happened to the Deliveries table (to the
+    workbook file, or through `write` when Excel holds the workbook open)."""
     results: list[Result] = []
 
     def record(result: Result) -> None:
@@ -112,20 +114,28 @@ def send(batch: Batch, messages: list[Outgoing], config: SmtpConfig,
         send_all(messages, config, now, record)
     finally:
         if results:
-            log_deliveries(batch, results)
+            table = deliveries_table(batch, results)
+            if write is not None:
+                write([table])
+            else:
+                _write_file(batch.model.inputs.path, table)
     return results
 
 
-def log_deliveries(batch: Batch, results: list[Result]) -> None:
+def deliveries_table(batch: Batch, results: list[Result]) -> OutputTable:
+    """The Deliveries log: its earlier rows as they were, then this batch's."""
     rows = previous_rows(DELIVERIES, batch.model.inputs.previous.get("Deliveries", []))
     for r in results:
         o = r.outgoing
         rows.append((batch.period.label, o.agency_id, o.to, o.cc, o.message_id, r.status,
                      r.sent_at, r.error))
-    path = batch.model.inputs.path
+    return OutputTable("Deliveries", DELIVERIES, rows)
+
+
+def _write_file(path: Path, table: OutputTable) -> None:
     with Package(path) as package:
         edit = PackageEdit(package)
-        edit.put_table(OutputTable("Deliveries", DELIVERIES, rows))
+        edit.put_table(table)
         edit.commit(path)
 
 

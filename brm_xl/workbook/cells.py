@@ -54,6 +54,7 @@ class OutputTable:
     name: str
     columns: tuple[OutColumn, ...]
     rows: Sequence[Sequence[Any]] | pl.DataFrame
+    links: dict[str, Sequence[str | None]] | None = None  # column -> in-workbook targets
 
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

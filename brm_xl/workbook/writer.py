@@ -20,7 +20,7 @@ from ..problems import WorkbookError
 from . import zipraw
 from .cells import FORMATS, OutputTable, sheet_data, table_range
 from .package import (
-    CT_TABLE, CT_WORKSHEET, NS_CT, NS_MAIN, NS_PKG_REL, NS_R, REL_CALC_CHAIN, REL_STYLES,
+    col_letter, CT_TABLE, CT_WORKSHEET, NS_CT, NS_MAIN, NS_PKG_REL, NS_R, REL_CALC_CHAIN, REL_STYLES,
     REL_TABLE, REL_WORKSHEET, Package, Sheet, parse_xml, q, rels_path, to_xml,
 )
 from .styles import ensure_formats
@@ -276,6 +276,7 @@ def _sheet_xml(root: etree._Element, table: OutputTable, styles: dict[str, int],
     dim = root.find(q("dimension"))
     if dim is not None:
         dim.set("ref", ref)
+    _set_hyperlinks(root, table, r1, c1)
     data.clear()
     data.set(_MARK, "1")
     text = to_xml(root).decode("utf-8")
@@ -287,6 +288,38 @@ def _sheet_xml(root: etree._Element, table: OutputTable, styles: dict[str, int],
     before, after = text.split(placeholder, 1)
     rows = sheet_data(table, styles, r1, c1)
     return b"".join([f"{before}<{tag}>".encode(), rows, f"</{tag}>{after}".encode()])
+
+
+_AFTER_HYPERLINKS = (
+    "printOptions", "pageMargins", "pageSetup", "headerFooter", "rowBreaks", "colBreaks",
+    "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing", "legacyDrawing",
+    "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
+    "tableParts", "extLst",
+)
+
+
+def _set_hyperlinks(root: etree._Element, table: OutputTable, r1: int, c1: int) -> None:
+    """Links from a column's cells to places in the workbook (Problems -> the bad cell)."""
+    old = root.find(q("hyperlinks"))
+    if old is not None:
+        root.remove(old)
+    if not table.links:
+        return
+    links = etree.Element(q("hyperlinks"))
+    names = [c.name for c in table.columns]
+    for column, targets in table.links.items():
+        letter = col_letter(c1 + names.index(column))
+        for i, target in enumerate(targets):
+            if target:
+                etree.SubElement(links, q("hyperlink"), ref=f"{letter}{r1 + 1 + i}",
+                                 location=target, display=target)
+    if len(links) == 0:
+        return
+    after = next((el for el in root if etree.QName(el).localname in _AFTER_HYPERLINKS), None)
+    if after is not None:
+        after.addprevious(links)
+    else:
+        root.append(links)
 
 
 def _table_xml(table: OutputTable, table_id: int, ref: str, old: etree._Element | None) -> bytes:

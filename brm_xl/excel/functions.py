@@ -1,0 +1,145 @@
+"""BRM worksheet functions for Excel (xlwings UDFs, category "BRM").
+
+Each function is a shell: it finds the calling workbook, takes its cached model, and asks
+`brm_xl.queries.Index` one question. A problem comes back as readable text in the cell
+(`#BRM: unknown agency 'DXX'`), never a traceback. The model is read once per saved
+version of the workbook: save (or refresh) to see changed inputs.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Any, Callable
+
+from ._decorators import arg, func, ret
+from .cache import index_for
+
+PERIOD_DOC = "A month (2026-06 or a date), fiscal year (FY2026), fiscal quarter (FY2026-Q4) " \
+             "or range (2026-01..2026-06)"
+AGENCY_DOC = "Agency id from the Agencies table, e.g. DOT"
+
+
+def workbook_path(caller: Any) -> str:
+    """The calling workbook's file: an xlwings Range (in Excel) or a path (headless)."""
+    if isinstance(caller, (str, os.PathLike)):
+        return os.fspath(caller)
+    book = caller.sheet.book
+    return book.fullname
+
+
+def answer(caller: Any, question: Callable[[Any], Any]) -> Any:
+    """Ask the calling workbook's index; turn the answer into Excel values."""
+    try:
+        return cell_value(question(index_for(workbook_path(caller))))
+    except Exception as exc:  # shown in the cell, never raised into Excel
+        return f"#BRM: {_message(exc)}"
+
+
+def _message(exc: Exception) -> str:
+    problems = getattr(exc, "problems", None)
+    if problems:
+        first = next((p for p in problems if p.is_error), problems[0])
+        return f"the workbook has {len(problems)} problem(s), e.g. {first}; run Check"
+    if isinstance(exc, FileNotFoundError):
+        return "save the workbook first"
+    return str(exc) or type(exc).__name__
+
+
+def cell_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return [[cell_value(v) for v in row] if isinstance(row, list) else cell_value(row)
+                for row in value]
+    if value is None:
+        return ""
+    return value
+
+
+# No type hints on the functions themselves: xlwings would take them as converters.
+
+
+@func(category="BRM")
+@arg("service", doc="Service id from the RateCard table, e.g. EMAIL-STD")
+@arg("period", doc=PERIOD_DOC + "; the rate in force in its last month")
+def BRM_RATE(service, period, caller):
+    """Price per unit of a service in a period, from the RateCard."""
+    return answer(caller, lambda ix: ix.rate(service, period))
+
+
+@func(category="BRM")
+@arg("agency", doc=AGENCY_DOC)
+@arg("period", doc=PERIOD_DOC)
+@arg("service", doc="Optional: only this service id")
+def BRM_CHARGES(agency, period, service=None, caller=None):
+    """What an agency was charged in a period (usage and adjustments), to the cent."""
+    return answer(caller, lambda ix: ix.charges_for(agency, period, service))
+
+
+@func(category="BRM")
+@arg("agency", doc=AGENCY_DOC)
+@arg("period", doc=PERIOD_DOC)
+def BRM_COST_PER_USER(agency, period, caller):
+    """An agency's charges per user per month in a period."""
+    return answer(caller, lambda ix: ix.cost_per_user(agency, period))
+
+
+@func(category="BRM")
+@arg("period", doc=PERIOD_DOC)
+def BRM_STATEWIDE_COST_PER_USER(period, caller):
+    """Charges per user per month across all agencies with headcount."""
+    return answer(caller, lambda ix: ix.statewide(period))
+
+
+@func(category="BRM")
+@arg("agency", doc=AGENCY_DOC)
+@arg("period", doc=PERIOD_DOC)
+def BRM_NET_VALUE(agency, period, caller):
+    """What running the services alone would have cost the agency, less its charges."""
+    return answer(caller, lambda ix: ix.net_value(agency, period))
+
+
+@func(category="BRM")
+@arg("agency", doc=AGENCY_DOC)
+@arg("period", doc=PERIOD_DOC)
+def BRM_CSAT(agency, period, caller):
+    """Share of an agency's survey responses scoring 4 or 5 in a period, in percent."""
+    return answer(caller, lambda ix: ix.csat(agency, period))
+
+
+@func(category="BRM")
+@arg("agency", doc=AGENCY_DOC)
+def BRM_OPEN_FOLLOW_UPS(agency, caller):
+    """Low scores from the agency that nobody has followed up yet."""
+    return answer(caller, lambda ix: ix.open_follow_ups(agency))
+
+
+@func(category="BRM")
+@arg("agency", doc=AGENCY_DOC)
+@arg("channel", doc="Optional: In person, In person - group, Virtual meeting, Phone or Email")
+def BRM_LAST_CONTACT(agency, channel=None, caller=None):
+    """The date of the last logged contact with the agency (of a channel, if given)."""
+    return answer(caller, lambda ix: ix.last_contact(agency, channel))
+
+
+@func(category="BRM")
+@arg("agency", doc=AGENCY_DOC)
+def BRM_HEALTH(agency, caller):
+    """The relationship's health today: Healthy, Watch or At risk."""
+    return answer(caller, lambda ix: ix.health(agency))
+
+
+@func(category="BRM")
+@arg("agency", doc=AGENCY_DOC)
+@arg("period", doc=PERIOD_DOC)
+@ret(expand="table")
+def BRM_BILL(agency, period, caller):
+    """The agency's bill of IT for a period, with headers (spills as a dynamic array)."""
+    return answer(caller, lambda ix: ix.bill(agency, period))
+
+
+FUNCTIONS = [BRM_RATE, BRM_CHARGES, BRM_COST_PER_USER, BRM_STATEWIDE_COST_PER_USER, BRM_NET_VALUE,
+             BRM_CSAT, BRM_OPEN_FOLLOW_UPS, BRM_LAST_CONTACT, BRM_HEALTH, BRM_BILL]
+
+__all__ = [f.__name__ for f in FUNCTIONS]

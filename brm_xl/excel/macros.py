@@ -1,0 +1,202 @@
+"""The workbook's buttons: refresh, check, reports, email drafts, send emails.
+
+Each macro runs on the calling Excel workbook (through xlwings' RunPython) or, given a
+path, on a workbook file, so the same code runs headless and in the tests. In Excel the
+workbook is open and locked, so the book is saved first, the engine reads the saved
+file, and the output tables are written into the open book through xlwings; on a file,
+the lossless part-level writer does the writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from ..problems import BrmError, DataProblems, Problem, errors, summarize
+from ..refresh import check as run_check
+from ..refresh import refresh_tables, write_tables
+from ..workbook.cells import OutColumn, OutputTable
+from . import cache
+
+PROBLEMS = (OutColumn("where", "text"), OutColumn("problem", "text"),
+            OutColumn("severity", "text"), OutColumn("code", "text"))
+
+
+class FileTarget:
+    """A workbook file: written with the part-level writer; messages are collected."""
+
+    def __init__(self, path: str | Path, answer: bool = False):
+        self.path = Path(path)
+        self.messages: list[str] = []
+        self.answer = answer
+
+    def save(self) -> None:
+        """A file on disk is already saved."""
+
+    def write(self, tables: list[OutputTable]) -> None:
+        write_tables(self.path, tables)
+
+    def tell(self, text: str) -> None:
+        self.messages.append(text)
+
+    def confirm(self, text: str) -> bool:
+        self.messages.append(text)
+        return self.answer
+
+
+def _target(book: Any = None, path: str | Path | None = None) -> Any:
+    if path is not None:
+        return FileTarget(path)
+    if book is None:
+        import xlwings as xw
+
+        book = xw.Book.caller()
+    from .xlbook import BookTarget
+
+    return BookTarget(book)
+
+
+def _guarded(target: Any, action: Any) -> Any:
+    """Run a macro's body; problems become a message box, never a traceback in Excel."""
+    try:
+        return action()
+    except DataProblems as exc:
+        lines = summarize(errors(exc.problems), 15)
+        target.tell(f"{len(errors(exc.problems))} problem(s); nothing was written:\n"
+                    + "\n".join(lines) + "\n\nRun Check to list them with links.")
+    except BrmError as exc:
+        target.tell(str(exc))
+    return None
+
+
+def refresh(book: Any = None, path: str | Path | None = None, as_of: dt.date | None = None) -> Any:
+    """Refresh button: recompute the output tables and write them into the workbook."""
+    target = _target(book, path)
+
+    def run() -> Any:
+        target.save()
+        result, tables = refresh_tables(target.path, as_of)
+        target.write(tables)
+        cache.forget(target.path)
+        counts = ", ".join(f"{n} {c:,}" for n, c in result.tables.items())
+        warned = f"\n{len(result.warnings)} warning(s): run Check to see them." if result.warnings else ""
+        target.tell(f"Refreshed: {counts}.{warned}")
+        return result
+
+    return _guarded(target, run)
+
+
+def problems_table(problems: list[Problem]) -> OutputTable:
+    rows = [(str(p.where), p.message, p.severity, p.code) for p in problems]
+    links = [_location(p.where) for p in problems]
+    return OutputTable("Problems", PROBLEMS, rows, links={"where": links})
+
+
+def _location(where: str) -> str | None:
+    """'Usage!D14' -> an in-workbook link target; None where there is no cell to go to."""
+    if "!" not in where:
+        return None
+    sheet, _, cell = where.rpartition("!")
+    sheet = sheet.strip("'").replace("'", "''")
+    return f"'{sheet}'!{cell}" if cell[:1].isalpha() else None
+
+
+def check(book: Any = None, path: str | Path | None = None) -> list[Problem] | None:
+    """Check button: list every problem in a Problems sheet, each linked to its cell."""
+    target = _target(book, path)
+
+    def run() -> list[Problem]:
+        target.save()
+        _inputs, problems = run_check(target.path)
+        target.write([problems_table(problems)])
+        bad = errors(problems)
+        target.tell(f"{len(bad)} problem(s) and {len(problems) - len(bad)} warning(s): see the "
+                    "Problems sheet." if problems else "No problems found.")
+        return problems
+
+    return _guarded(target, run)
+
+
+def _period(path: Path, model: Any = None) -> str:
+    from ..model import build_model
+
+    model = model or build_model(path, dt.date.today())
+    if model.inputs.settings.report_period:
+        return model.inputs.settings.report_period
+    periods = [r.period for r in model.chargeback.summary]
+    if not periods:
+        raise BrmError("there are no charges to report on yet; run Refresh first")
+    return max(periods)
+
+
+def make_reports(book: Any = None, path: str | Path | None = None,
+                 period: str | None = None) -> Any:
+    """Reports button: value reports for every agency (Settings report_period, else the
+    latest month), and the CIO's portfolio."""
+    from ..model import build_model
+    from ..reports.run import make_reports as run_reports
+
+    target = _target(book, path)
+
+    def run() -> Any:
+        target.save()
+        model = build_model(target.path, dt.date.today())
+        chosen = period or _period(target.path, model)
+        written = run_reports(target.path, chosen, model=model)
+        written += run_reports(target.path, chosen, portfolio=True, model=model)
+        folder = written[0].path.parent if written else target.path.parent
+        target.tell(f"Wrote {len(written)} report file(s) for {chosen} into {folder}")
+        return written
+
+    return _guarded(target, run)
+
+
+def make_email_drafts(book: Any = None, path: str | Path | None = None,
+                      period: str | None = None) -> Any:
+    """Email drafts button: one .eml per agency head, to review and send from Outlook."""
+    from ..delivery import run as delivery
+
+    target = _target(book, path)
+
+    def run() -> Any:
+        target.save()
+        chosen = period or _period(target.path)
+        batch = delivery.prepare(target.path, chosen, (), dt.date.today())
+        now = dt.datetime.now().astimezone().replace(microsecond=0)
+        folder = target.path.parent / "outbox" / delivery.safe_name(batch.period.label)
+        drafts = delivery.write_drafts(batch, delivery.build(batch, False, now), folder)
+        target.tell(f"Wrote {len(drafts)} email draft(s) for {chosen} into {folder}")
+        return drafts
+
+    return _guarded(target, run)
+
+
+def send_emails(book: Any = None, path: str | Path | None = None, period: str | None = None,
+                answer: bool | None = None) -> Any:
+    """Send emails button: asks first, then sends by SMTP (Settings smtp_host) and logs."""
+    from ..delivery import run as delivery
+
+    target = _target(book, path)
+    if answer is not None:
+        target.answer = answer
+
+    def run() -> Any:
+        target.save()
+        chosen = period or _period(target.path)
+        batch = delivery.prepare(target.path, chosen, (), dt.date.today(), only_unsent=True)
+        if not batch.agencies:
+            target.tell(f"Every report for {chosen} has been sent already.")
+            return []
+        config = delivery.smtp_config(batch.model, None, None, None, True)
+        if not target.confirm(f"Send {len(batch.agencies)} value report email(s) for {chosen} "
+                              f"through {config.host}?"):
+            target.tell("Nothing was sent.")
+            return []
+        results = delivery.send(batch, delivery.build(batch, False, dt.datetime.now().astimezone()),
+                                config, write=target.write)
+        sent = sum(r.status == "sent" for r in results)
+        target.tell(f"Sent {sent} of {len(batch.agencies)}; see the Deliveries sheet.")
+        return results
+
+    return _guarded(target, run)

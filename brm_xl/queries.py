@@ -1,0 +1,182 @@
+"""Answers to one-cell questions (a rate, an agency's charges, its CSAT), fast.
+
+The Excel worksheet functions are thin shells over these. An `Index` is built once per
+model (dictionaries keyed by agency and month), so a question costs a few dictionary
+lookups; periods are parsed once and remembered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from .chargeback import as_money, cents
+from .engagement import IN_PERSON
+from .inputs import find_rate, rate_lookup
+from .kinds import choice_key
+from .contract import CHANNELS
+from .model import Model
+from .periods import Period, parse_period
+from .reports import data
+from .satisfaction import csat
+
+
+class QueryError(ValueError):
+    """A question the workbook cannot answer; its message goes into the cell."""
+
+
+@lru_cache(maxsize=512)
+def period_of(value: str, fiscal_start: int) -> Period:
+    return parse_period(value, fiscal_start)
+
+
+@dataclass
+class Index:
+    model: Model
+    agencies: dict[str, str]  # upper-case id -> id as typed
+    services: dict[str, str]
+    rates: dict[str, list[dict[str, Any]]]
+    charges: dict[tuple[str, str], int]  # (agency, month) -> cents
+    service_charges: dict[tuple[str, str, str], int]  # (agency, month, service) -> cents
+    summary: dict[tuple[str, str], Any]
+    scores: dict[tuple[str, str], list[int]]
+    contacts: dict[str, list[tuple[dt.date, str]]]
+    relations: dict[str, Any]
+    follow_ups: dict[str, int]
+    fiscal_start: int
+
+    @classmethod
+    def build(cls, model: Model) -> "Index":
+        inputs = model.inputs
+        agencies = {a.upper(): a for a in inputs.frame("Agencies")["agency_id_text"].to_list()}
+        services: dict[str, str] = {}
+        for key, text in inputs.frame("RateCard").select("service_id", "service_id_text").iter_rows():
+            services.setdefault(key, text)
+        charges: dict[tuple[str, str], int] = defaultdict(int)
+        by_service: dict[tuple[str, str, str], int] = defaultdict(int)
+        for agency, period, service, amount in model.chargeback.charges.select(
+                "agency_id", "period", "service_id", "cents").iter_rows():
+            charges[(agency, period)] += amount
+            if service:
+                by_service[(agency, period, service.upper())] += amount
+        scores: dict[tuple[str, str], list[int]] = defaultdict(list)
+        if inputs.has("Survey"):
+            for agency, day, score in inputs.frame("Survey").select(
+                    "agency_id", "submitted_on", "score").iter_rows():
+                scores[(agencies.get(agency, agency), day.strftime("%Y-%m"))].append(score)
+        contacts: dict[str, list[tuple[dt.date, str]]] = defaultdict(list)
+        if inputs.has("Engagements"):
+            for agency, day, channel in inputs.frame("Engagements").select(
+                    "agency_id", "date", "channel").iter_rows():
+                contacts[agencies.get(agency, agency)].append((day, channel))
+        follow_ups: dict[str, int] = defaultdict(int)
+        for f in model.view.follow_ups or []:
+            follow_ups[f.agency_id] += 1
+        return cls(model, agencies, services, rate_lookup(inputs.frame("RateCard")), charges,
+                   by_service, {(r.agency_id, r.period): r for r in model.chargeback.summary},
+                   scores, contacts, {r.agency_id: r for r in model.view.relationships or []},
+                   follow_ups, inputs.settings.fiscal_year_start_month)
+
+    # -- arguments ---------------------------------------------------------------------
+    def agency(self, value: Any) -> str:
+        key = str(value or "").strip().upper()
+        if key not in self.agencies:
+            raise QueryError(f"unknown agency '{value}'")
+        return self.agencies[key]
+
+    def service(self, value: Any) -> str:
+        key = str(value or "").strip().upper()
+        if key not in self.services:
+            raise QueryError(f"unknown service '{value}'")
+        return key
+
+    def period(self, value: Any) -> Period:
+        if isinstance(value, (dt.date, dt.datetime)):
+            value = value.strftime("%Y-%m")
+        elif isinstance(value, float) and value.is_integer():
+            value = str(int(value))
+        try:
+            return period_of(str(value).strip(), self.fiscal_start)
+        except Exception:
+            raise QueryError(f"'{value}' is not a period (2026-06, FY2026, FY2026-Q4 or "
+                             "2026-01..2026-06)") from None
+
+    # -- questions -----------------------------------------------------------------------
+    def rate(self, service: Any, period: Any) -> Decimal:
+        sid, p = self.service(service), self.period(period)
+        found = find_rate(self.rates.get(sid, []), p.end)
+        if found is None:
+            raise QueryError(f"no rate for {self.services[sid]} in {p.end}")
+        return found["rate"].normalize()
+
+    def charges_for(self, agency: Any, period: Any, service: Any = None) -> Decimal:
+        a, p = self.agency(agency), self.period(period)
+        if service in (None, ""):
+            return as_money(sum(self.charges.get((a, m), 0) for m in p.months))
+        sid = self.service(service)
+        return as_money(sum(self.service_charges.get((a, m, sid), 0) for m in p.months))
+
+    def cost_per_user(self, agency: Any, period: Any) -> Decimal | None:
+        a, p = self.agency(agency), self.period(period)
+        rows = [r for m in p.months if (r := self.summary.get((a, m))) is not None and r.users]
+        users = sum(r.users for r in rows)
+        return cents(sum((r.charges for r in rows), Decimal(0)) / users) if users else None
+
+    def statewide(self, period: Any) -> Decimal | None:
+        return data.statewide_cost_per_user(self.model, self.period(period))
+
+    def net_value(self, agency: Any, period: Any) -> Decimal | None:
+        a, p = self.agency(agency), self.period(period)
+        rows = [r for m in p.months if (r := self.summary.get((a, m))) is not None]
+        values = [r.net_value for r in rows if r.net_value is not None]
+        return sum(values, Decimal(0)) if values else None
+
+    def csat(self, agency: Any, period: Any) -> Decimal | None:
+        a, p = self.agency(agency), self.period(period)
+        return csat([s for m in p.months for s in self.scores.get((a, m), [])])
+
+    def open_follow_ups(self, agency: Any) -> int:
+        return self.follow_ups.get(self.agency(agency), 0)
+
+    def last_contact(self, agency: Any, channel: Any = None) -> dt.date | None:
+        a = self.agency(agency)
+        wanted = None
+        if channel not in (None, ""):
+            key = choice_key(str(channel))
+            if key == "in person":
+                wanted = set(IN_PERSON)
+            else:
+                match = [c for c in CHANNELS if choice_key(c) == key]
+                if not match:
+                    raise QueryError(f"unknown channel '{channel}' (one of: {', '.join(CHANNELS)},"
+                                     " or In person)")
+                wanted = set(match)
+        days = [d for d, c in self.contacts.get(a, []) if d <= self.model.as_of
+                and (wanted is None or c in wanted)]
+        return max(days) if days else None
+
+    def health(self, agency: Any) -> str:
+        found = self.health_of(agency)
+        return found.health if found else "no survey or engagement data"
+
+    def health_of(self, agency: Any) -> Any:
+        return self.relations.get(self.agency(agency))
+
+    def bill(self, agency: Any, period: Any) -> list[list[Any]]:
+        a, p = self.agency(agency), self.period(period)
+        b = data.bill(self.model, a, p)
+        rows: list[list[Any]] = [["Tower", "Service", "Service name", "Unit", "Quantity", "Rate",
+                                  "Amount"]]
+        for tower, lines, _total in b["towers"]:
+            for line in lines:
+                rows.append([tower, line["service_id"], line["service_name"], line["unit"],
+                             line["quantity"], line["rate"], line["amount"]])
+        for adj in b["adjustments"]:
+            rows.append(["Adjustment", adj["service_id"] or "", adj["reason"], "", None, None,
+                         adj["amount"]])
+        rows.append(["Total", "", "", "", None, None, b["total"]])
+        return rows

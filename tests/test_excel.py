@@ -1,0 +1,229 @@
+"""The Excel layer on Linux: worksheet function bodies on real workbooks, xlwings' UDF
+metadata, the template's VBA against what xlwings generates, the macros on files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlwings
+from oletools.olevba import VBA_Parser
+
+from brm_xl.excel import cache, macros, vba_gen
+from brm_xl.excel.template_build import TEMPLATE, build
+
+from .helpers import minimal_book, output_rows, parts, usage, write_book
+from .test_relationships import relationship_book
+from .test_reports import report_book
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def fx():
+    return vba_gen.functions_module()
+
+
+@pytest.fixture
+def book(tmp_path):
+    cache.forget()
+    return write_book(tmp_path / "b.xlsx", report_book())
+
+
+def test_every_function_on_a_real_workbook(fx, book):
+    p = str(book)
+    assert fx.BRM_RATE("email", "2026-09", p) == 4.0
+    assert fx.BRM_CHARGES("DOT", "2026-09", None, p) == 27.5
+    assert fx.BRM_CHARGES("dot", "2026-08..2026-09", "EMAIL", p) == 40.0 + 27.5
+    assert fx.BRM_COST_PER_USER("DOT", "2026-09", p) == 2.75
+    assert fx.BRM_COST_PER_USER("DOT", dt.datetime(2026, 9, 14), p) == 2.75
+    assert fx.BRM_STATEWIDE_COST_PER_USER("2026-09", p) == 3.17
+    assert fx.BRM_NET_VALUE("DOT", "2026-09", p) == 20.0
+    assert fx.BRM_CSAT("DOT", "2026-09", p) == pytest.approx(66.7)
+    assert fx.BRM_OPEN_FOLLOW_UPS("DOT", p) == 1
+    assert fx.BRM_LAST_CONTACT("DOT", None, p) <= dt.date.today()
+    assert fx.BRM_LAST_CONTACT("DOT", "in person", p) == dt.date(2026, 10, 2)
+    assert fx.BRM_LAST_CONTACT("DOT", "Phone", p) == dt.date(2026, 9, 9)
+    assert fx.BRM_HEALTH("DOT", p) in ("Healthy", "Watch", "At risk")
+    bill = fx.BRM_BILL("DOT", "2026-09", p)
+    assert bill[0] == ["Tower", "Service", "Service name", "Unit", "Quantity", "Rate", "Amount"]
+    assert bill[1][:4] == ["End User", "EMAIL", "Service EMAIL", "unit-month"]
+    assert bill[-1][0] == "Total" and bill[-1][-1] == fx.BRM_CHARGES("DOT", "2026-09", None, p)
+    assert bill[-2][0] == "Adjustment" and bill[-2][-1] == -12.5
+
+
+def test_problems_come_back_as_text_in_the_cell(fx, book, tmp_path):
+    p = str(book)
+    assert fx.BRM_CHARGES("DXX", "2026-09", None, p) == "#BRM: unknown agency 'DXX'"
+    assert fx.BRM_RATE("NOPE", "2026-09", p) == "#BRM: unknown service 'NOPE'"
+    assert fx.BRM_CSAT("DOT", "June", p).startswith("#BRM: 'June' is not a period")
+    assert fx.BRM_LAST_CONTACT("DOT", "Zoom", p).startswith("#BRM: unknown channel 'Zoom'")
+    assert fx.BRM_RATE("EMAIL", "2020-01", p) == "#BRM: no rate for EMAIL in 2020-01"
+    broken = write_book(tmp_path / "bad.xlsx", minimal_book(Usage=usage(("2026-09", "DOT", "EMAIL", "x"))))
+    assert fx.BRM_CHARGES("DOT", "2026-09", None, str(broken)) == (
+        "#BRM: the workbook has 1 problem(s), e.g. Usage!D2: quantity 'x' is not a number; run Check")
+    assert fx.BRM_HEALTH("DOT", str(tmp_path / "missing.xlsx")) == "#BRM: save the workbook first"
+
+
+def test_the_model_is_read_once_until_the_file_changes(fx, book, monkeypatch):
+    built = []
+    real = cache.build_model
+    monkeypatch.setattr(cache, "build_model", lambda *a: built.append(a) or real(*a))
+    p = str(book)
+    fx.BRM_CHARGES("DOT", "2026-09", None, p)
+    fx.BRM_CSAT("DOT", "2026-09", p)
+    assert len(built) == 1
+    macros.refresh(path=p, as_of=dt.date(2026, 10, 1))  # a refresh writes the file
+    fx.BRM_CHARGES("DOT", "2026-09", None, p)
+    assert len(built) == 2
+
+
+def test_xlwings_metadata(fx):
+    names = {f.__name__: f.__xlfunc__ for f in fx.FUNCTIONS}
+    assert sorted(names) == sorted([
+        "BRM_RATE", "BRM_CHARGES", "BRM_COST_PER_USER", "BRM_STATEWIDE_COST_PER_USER",
+        "BRM_NET_VALUE", "BRM_CSAT", "BRM_OPEN_FOLLOW_UPS", "BRM_LAST_CONTACT", "BRM_HEALTH",
+        "BRM_BILL"])
+    for name, meta in names.items():
+        assert meta["category"] == "BRM"
+        assert meta["ret"]["doc"] and not meta["ret"]["doc"].startswith("Python function")
+        for arg in meta["args"]:
+            if arg["name"] != "caller":
+                assert not arg["doc"].startswith("Positional argument"), (name, arg["name"])
+    optional = {n: [a["name"] for a in m["args"] if "optional" in a and a["name"] != "caller"]
+                for n, m in names.items()}
+    assert optional["BRM_CHARGES"] == ["service"] and optional["BRM_LAST_CONTACT"] == ["channel"]
+    assert names["BRM_BILL"]["ret"]["options"] == {"expand": "table"}
+
+
+def template_modules(path=TEMPLATE):
+    parser = VBA_Parser(str(path))
+    return {name.rsplit(".", 1)[0]: code.replace("\r\n", "\n")
+            for _f, _s, name, code in parser.extract_macros()}
+
+
+def test_template_vba_matches_what_xlwings_generates_now():
+    modules = template_modules()
+    assert modules["xlwings_udfs"] == vba_gen.udf_wrappers(), \
+        "the template's UDF wrappers are stale: run python workbooks/build_template.py"
+    assert modules["BrmSetup"] == vba_gen.registration()
+    assert modules["BrmMacros"] == (ROOT / "workbooks/vba/BrmMacros.bas").read_text()
+    assert "Workbook_Open" in modules["ThisWorkbook"]
+
+
+def test_every_runpython_call_names_an_importable_callable():
+    ours = {n: code for n, code in template_modules().items() if n != "xlwings"}  # xlwings' own
+    calls = re.findall(r'RunPython "([^"]+)"', "\n".join(ours.values()))
+    assert len(calls) == 5
+    for call in calls:
+        m = re.fullmatch(r"import ([\w.]+) as (\w+); \2\.(\w+)\(\)", call)
+        assert m, call
+        assert callable(getattr(importlib.import_module(m.group(1)), m.group(3)))
+
+
+def test_xlwings_conf_and_version_pin():
+    book = openpyxl.load_workbook(TEMPLATE)
+    conf = {r[0].value: r[1].value for r in book["xlwings.conf"].iter_rows() if r[0].value}
+    for module in conf["UDF Modules"].split(";"):
+        importlib.import_module(module)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pin = next(d for d in pyproject["project"]["dependencies"] if d.startswith("xlwings"))
+    assert pin == f"xlwings=={xlwings.__version__}"
+    declared = re.search(r"'Version: ([\d.]+)", template_modules()["xlwings"]).group(1)
+    assert declared == xlwings.__version__
+    assert [s.title for s in book.worksheets][-1] == "xlwings.conf"
+
+
+def test_template_builds_reproducibly_from_the_sources(tmp_path):
+    a, b = build(tmp_path / "a.xlsm"), build(tmp_path / "b.xlsm")
+    assert a.read_bytes() == b.read_bytes()
+    assert template_modules(a) == template_modules(TEMPLATE)
+    with zipfile.ZipFile(a) as z:
+        assert "xl/vbaProject.bin" in z.namelist()
+        buttons = z.read("xl/drawings/vmlDrawing1.vml").decode()
+    for macro in ("BrmRefresh", "BrmCheck", "BrmReports", "BrmEmailDrafts", "BrmSendEmails"):
+        assert f"[0]!{macro}" in buttons
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_the_template(tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed; .ci/run installs libreoffice-calc-nogui")
+    done = subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'p'}", "--headless",
+                           "--convert-to", "pdf", "--outdir", str(tmp_path), str(TEMPLATE)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0 and (tmp_path / "brm_template.pdf").stat().st_size > 1000
+
+
+def test_new_xlsm_starts_from_the_template_and_refreshes(tmp_path):
+    path = tmp_path / "mine.xlsm"
+    assert subprocess.run([sys.executable, "-m", "brm_xl", "new", str(path)]).returncode == 0
+    assert template_modules(path)["BrmMacros"] == template_modules()["BrmMacros"]
+    setup = subprocess.run([sys.executable, "-m", "brm_xl", "excel-setup"], capture_output=True,
+                           text=True)
+    assert setup.returncode == 0 and "xlwings.conf" in setup.stdout
+
+
+def test_macros_run_headless_on_a_path(tmp_path, monkeypatch):
+    path = write_book(tmp_path / "b.xlsx", relationship_book())
+    result = macros.refresh(path=path, as_of=dt.date(2026, 10, 1))
+    assert result.tables["Charges"] == 3
+    assert macros.check(path=path) == [] and output_rows(path, "Problems") == []
+    written = macros.make_reports(path=path, period="2026-09")
+    assert {w.path.suffix for w in written} == {".html", ".pdf", ".xlsx"}
+    told = []
+    monkeypatch.setattr(macros.FileTarget, "tell", lambda self, text: told.append(text))
+    assert macros.make_email_drafts(path=path, period="2026-09") is None
+    assert told[-1].startswith("1 problem(s); nothing was written:\nSettings: sender_email")
+
+
+def test_check_lists_problems_with_links_to_their_cells(tmp_path):
+    path = write_book(tmp_path / "bad.xlsx", minimal_book(
+        Usage=usage(("2026-09", "DOT", "EMAIL", "ten"), ("2026-09", "DXX", "EMAIL", 1))))
+    problems = macros.check(path=path)
+    assert [str(p) for p in problems] == ["Usage!D2: quantity 'ten' is not a number",
+                                          "Usage!B3: agency_id 'DXX' is not in Agencies"]
+    rows = output_rows(path, "Problems")
+    assert [(r["where"], r["severity"]) for r in rows] == [("Usage!D2", "error"), ("Usage!B3", "error")]
+    sheet = openpyxl.load_workbook(path)["Problems"]
+    assert [(c.coordinate, c.hyperlink.location) for c in (sheet["A2"], sheet["A3"])] == [
+        ("A2", "'Usage'!D2"), ("A3", "'Usage'!B3")]
+    again = macros.check(path=path)  # twice: one Problems table, links not doubled
+    sheets = [v for k, v in parts(path).items() if k.startswith("xl/worksheets/") and b"<hyperlink " in v]
+    assert len(again) == 2 and [s.count(b"<hyperlink ") for s in sheets] == [2]
+
+
+def test_refresh_macro_reports_problems_instead_of_raising(tmp_path, monkeypatch):
+    path = write_book(tmp_path / "bad.xlsx", minimal_book(Usage=usage(("2026-09", "DOT", "EMAIL", "x"))))
+    messages = []
+    monkeypatch.setattr(macros.FileTarget, "tell", lambda self, text: messages.append(text))
+    assert macros.refresh(path=path) is None
+    assert messages == ["1 problem(s); nothing was written:\nUsage!D2: quantity 'x' is not a "
+                        "number\n\nRun Check to list them with links."]
+
+
+def test_send_emails_asks_first(tmp_path):
+    book = report_book()
+    book.settings = [("sender_email", "brm@cio.example"), ("smtp_host", "127.0.0.1"),
+                     ("smtp_port", 1)]
+    path = write_book(tmp_path / "b.xlsx", book)
+    assert macros.send_emails(path=path, period="2026-09", answer=False) == []
+    assert output_rows_or_none(path, "Deliveries") is None
+
+
+def output_rows_or_none(path, table):
+    try:
+        return output_rows(path, table)
+    except AssertionError:
+        return None
+
