@@ -118,14 +118,19 @@ def compute(inputs: Inputs) -> Chargeback:
     usage = aggregate_usage(inputs.frame("Usage"))
     adjustments = inputs.frame("Adjustments") if inputs.has("Adjustments") else None
     rates = rate_frame(inputs, usage, adjustments)
-    charges = pl.concat([price_usage(usage, rates), adjustment_lines(adjustments, rates)],
-                        how="vertical_relaxed")
+    parts = [price_usage(usage, rates), adjustment_lines(adjustments, rates)]
+    if inputs.focus is not None:
+        from .focus import charge_lines
+
+        parts.append(charge_lines(inputs.focus, inputs.settings.currency))
+    charges = pl.concat(parts, how="vertical_relaxed")
     charges = _with_display(charges, names).sort(
         "period", "agency_id", pl.col("quantity").is_null(), "service_id", nulls_last=True,
         maintain_order=True)
     value_lines = _with_display(standalone_lines(usage, inputs), names)
     summary, warnings = agency_summary(inputs, charges, value_lines, names)
-    recovery = recovery_rows(inputs, charges, names) if inputs.has("CostPools") else None
+    recovery = (recovery_rows(inputs, charges, names)
+                if inputs.has("CostPools") or inputs.focus is not None else None)
     return Chargeback(charges, summary, recovery, value_lines, warnings)
 
 
@@ -276,9 +281,13 @@ def recovery_rows(inputs: Inputs, charges: pl.DataFrame,
                   names: dict[str, dict[str, str]]) -> list[RecoveryRow]:
     """Cost against charges per service, for every month that has cost pools."""
     cost: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
-    for period, sid, amount in inputs.frame("CostPools").select(
-            "period", "service_id", "cost").iter_rows():
-        cost[(period, names["service"][sid])] += amount
+    if inputs.has("CostPools"):
+        for period, sid, amount in inputs.frame("CostPools").select(
+                "period", "service_id", "cost").iter_rows():
+            cost[(period, names["service"][sid])] += amount
+    if inputs.focus is not None:  # what the cloud providers billed, allocated or not
+        for key, amount in inputs.focus.cost.items():
+            cost[key] += amount
     periods = sorted({p for p, _ in cost})
     charged = {key: as_money(c) for key, c in _sums(
         charges.filter(pl.col("period").is_in(periods)), ["period", "service_id"]).items()}

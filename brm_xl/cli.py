@@ -130,15 +130,29 @@ def new(path: Path, force: bool) -> None:
                f"then press Refresh in Excel or run: brm-xl refresh {path}")
 
 
+def _file_options(command: Any) -> Any:
+    command = click.option("--focus", "focus", multiple=True, type=EXISTING_FILE,
+                           help="A FOCUS cloud bill (CSV or Parquet) to charge on (repeatable).")(command)
+    return click.option("--usage", "usage", multiple=True, type=EXISTING_FILE,
+                        help="A usage file (CSV or Parquet, the Usage columns) (repeatable).")(command)
+
+
+def _sources(usage: tuple[Path, ...], focus: tuple[Path, ...]) -> Any:
+    from .sources import Sources
+
+    return Sources(tuple(usage), tuple(focus))
+
+
 @cli.command()
 @click.argument("path", type=EXISTING_FILE)
 @click.option("--json", "as_json", is_flag=True, help="Print problems as JSON on stdout.")
-def check(path: Path, as_json: bool) -> None:
+@_file_options
+def check(path: Path, as_json: bool, usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
     """Check the workbook at PATH against the contract; write nothing."""
     from .refresh import check as run_check
 
     def action() -> None:
-        inputs, problems = run_check(path)
+        inputs, problems = run_check(path, _sources(usage, focus))
         code = _report(problems, as_json, {"rows": inputs.row_counts()})
         if code == 0 and not as_json:
             counts = ", ".join(f"{n} {c:,}" for n, c in inputs.row_counts().items())
@@ -153,13 +167,16 @@ def check(path: Path, as_json: bool) -> None:
 @click.option("--as-of", callback=_date, help="The day that decides what is overdue "
               "(YYYY-MM-DD; default today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
-def refresh(path: Path, as_of: dt.date | None, as_json: bool) -> None:
+@_file_options
+def refresh(path: Path, as_of: dt.date | None, as_json: bool, usage: tuple[Path, ...],
+            focus: tuple[Path, ...]) -> None:
     """Recompute the output tables of the workbook at PATH and write them back."""
     from .refresh import refresh as run_refresh
 
     def action() -> dict[str, Any]:
         with _progress(not as_json) as step:
-            result = run_refresh(path, as_of=as_of, progress=step)
+            result = run_refresh(path, as_of=as_of, progress=step,
+                                 sources=_sources(usage, focus))
         if as_json:
             return {"tables": result.tables,
                     "warnings": [w.as_dict() for w in result.warnings]}

@@ -15,6 +15,7 @@ ID, TEXT, EMAIL, MONTH, DATE, MONEY, RATE, UNIT_COST, SIGNED_MONEY, QUANTITY, CO
     "quantity", "count", "score",
 )
 CHOICE = "choice"  # one of Column.choices, matched ignoring case and spacing
+SIGNED_QUANTITY = "signed_quantity"  # any number, negatives allowed (cloud credits)
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,22 @@ OUTCOMES = TableSpec(
     help="Outcomes delivered with each agency: what was measured, the target, the result.",
 )
 
+FOCUS_MAP = TableSpec(
+    "FocusMap",
+    (
+        Column("sub_account_id", TEXT, required=False),
+        Column("sub_account_name", TEXT, required=False),
+        Column("agency_id", ID),
+    ),
+    required=False,
+    help="Which agency a cloud sub-account (account, subscription, project) belongs to.",
+)
+
 CHARGEBACK_TABLES = (
     AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
 )
 RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS, OUTCOMES)
-INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES
+INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP,)
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
 # Settings: key -> (kind, default). Keys match like headers do.
@@ -203,5 +215,11 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "csat_min_responses": (COUNT, 5),
     "report_templates": (TEXT, None),  # a folder of the office's own report templates
     "report_period": (TEXT, None),  # what the Excel report and email buttons cover
+    # usage beyond a sheet, and cloud bills (see README "Usage files and FOCUS")
+    "usage_files": (TEXT, None),  # globs relative to the workbook, separated by ;
+    "focus_files": (TEXT, None),
+    "focus_agency_tag": (TEXT, None),  # the Tags key naming the agency, e.g. agency
+    "focus_cost_column": (TEXT, "EffectiveCost"),  # or BilledCost
+    "focus_surcharge_pct": (QUANTITY, 0),  # the office's admin surcharge on cloud cost
 }
 SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey")

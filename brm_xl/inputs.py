@@ -16,6 +16,7 @@ import polars as pl
 from . import contract as C
 from .problems import Problem
 from .validate import LIMIT_PER_CHECK, Typed, duplicates, shown, typed_table, unknown_ids
+from .sources import Sources, read_text_table, resolve
 from .workbook.reader import ROW, WorkbookReader
 
 
@@ -37,6 +38,11 @@ class Settings:
     csat_min_responses: int = 5
     report_templates: str | None = None
     report_period: str | None = None
+    usage_files: str | None = None
+    focus_files: str | None = None
+    focus_agency_tag: str | None = None
+    focus_cost_column: str = "EffectiveCost"
+    focus_surcharge_pct: Any = 0
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -46,15 +52,29 @@ class Inputs:
     tables: dict[str, Typed]
     settings: Settings
     previous: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    usage_files: list[Typed] = field(default_factory=list)
+    focus: Any = None  # brm_xl.focus.FocusBill when FOCUS files are given
 
     def frame(self, name: str) -> pl.DataFrame:
+        if name == "Usage" and self.usage_files:
+            return pl.concat([t.frame for t in self.usage_parts()], how="diagonal_relaxed")
         return self.tables[name].frame
+
+    def usage_parts(self) -> list[Typed]:
+        """The Usage table of the workbook (if any) and each usage file."""
+        sheet = [self.tables["Usage"]] if self.tables["Usage"].raw.found else []
+        return sheet + self.usage_files
 
     def has(self, name: str) -> bool:
         return name in self.tables and self.tables[name].raw.found
 
     def row_counts(self) -> dict[str, int]:
-        return {name: len(t) for name, t in self.tables.items() if t.raw.found}
+        counts = {name: len(t) for name, t in self.tables.items() if t.raw.found}
+        for part in self.usage_files:
+            counts[part.raw.sheet] = len(part)
+        if self.focus is not None:
+            counts["FOCUS"] = self.focus.rows
+        return counts
 
 
 Check = Callable[["Inputs"], list[Problem]]
@@ -62,7 +82,8 @@ Check = Callable[["Inputs"], list[Problem]]
 
 def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
                 checks: tuple[Check, ...] | None = None,
-                previous: tuple[C.TableSpec, ...] = ()) -> tuple[Inputs, list[Problem]]:
+                previous: tuple[C.TableSpec, ...] = (),
+                sources: Sources | None = None) -> tuple[Inputs, list[Problem]]:
     """Read, type and check `specs`; `previous` output tables are read as text, if present."""
     problems: list[Problem] = []
     tables: dict[str, Typed] = {}
@@ -83,9 +104,34 @@ def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
     settings, found = parse_settings(sheet, rows)
     problems.extend(found)
     inputs = Inputs(Path(path), tables, settings, earlier)
+    if "Usage" in tables:
+        problems = _read_files(inputs, sources or Sources(), problems)
     for check in checks if checks is not None else CHARGEBACK_CHECKS:
         problems.extend(check(inputs))
     return inputs, problems
+
+
+def _read_files(inputs: Inputs, sources: Sources, problems: list[Problem]) -> list[Problem]:
+    """Usage files and FOCUS bills named in Settings or on the command line."""
+    settings = inputs.settings
+    paths, found = resolve(inputs.path, settings.usage_files, sources.usage, "usage_files")
+    problems = problems + found
+    for path in paths:
+        table = read_text_table(path, C.USAGE)
+        typed, found = typed_table(table.raw)
+        problems += table.raw.problems + found
+        inputs.usage_files.append(typed)
+    if inputs.usage_files:  # the workbook's own Usage table becomes optional
+        problems = [p for p in problems if not (p.code == "missing-table"
+                                                and p.where.startswith("Usage!"))]
+    paths, found = resolve(inputs.path, settings.focus_files, sources.focus, "focus_files")
+    problems += found
+    if paths:
+        from .focus import read_focus
+
+        inputs.focus, found = read_focus(paths, inputs)
+        problems += found
+    return problems
 
 
 def parse_settings(sheet: str, rows: list[tuple[int, str, str | None]]) -> tuple[Settings, list[Problem]]:
@@ -145,9 +191,12 @@ def check_ids(inputs: Inputs) -> list[Problem]:
     agencies = _keys(inputs, "Agencies", "agency_id")
     services = _keys(inputs, "RateCard", "service_id")
     out: list[Problem] = []
+    for part in inputs.usage_parts() if "Usage" in inputs.tables else []:
+        if agencies:
+            out.extend(unknown_ids(part, "agency_id", agencies, "Agencies"))
+        if services:
+            out.extend(unknown_ids(part, "service_id", services, "RateCard"))
     for table, column, known, master in (
-        ("Usage", "agency_id", agencies, "Agencies"),
-        ("Usage", "service_id", services, "RateCard"),
         ("Headcount", "agency_id", agencies, "Agencies"),
         ("Adjustments", "agency_id", agencies, "Agencies"),
         ("Adjustments", "service_id", services, "RateCard"),
@@ -191,8 +240,14 @@ def check_rates(inputs: Inputs) -> list[Problem]:
 
 def check_rate_coverage(inputs: Inputs) -> list[Problem]:
     """Every month with usage has a rate for its service."""
-    usage = inputs.tables["Usage"]
     rates = rate_lookup(inputs.frame("RateCard"))
+    out: list[Problem] = []
+    for usage in inputs.usage_parts():
+        out.extend(_rate_coverage(usage, rates))
+    return out
+
+
+def _rate_coverage(usage: Typed, rates: dict[str, list[dict[str, Any]]]) -> list[Problem]:
     pairs = usage.frame.select("service_id", "period").drop_nulls().unique()
     missing = [
         (s, p) for s, p in pairs.iter_rows()

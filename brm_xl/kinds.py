@@ -63,7 +63,7 @@ def _number(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     reason = pl.when(~is_number).then(pl.lit("is not a number"))
     if kind == C.RATE:
         reason = reason.when(value <= 0).then(pl.lit("must be more than 0"))
-    elif kind != C.SIGNED_MONEY:
+    elif kind not in (C.SIGNED_MONEY, C.SIGNED_QUANTITY):
         reason = reason.when(value < 0).then(pl.lit("is negative; it must be 0 or more"))
     if kind in _DECIMALS:
         limit = _DECIMALS[kind]

@@ -15,6 +15,7 @@ from .chargeback import Chargeback, compute
 from .contract import TableSpec
 from .inputs import Inputs, load_inputs
 from .problems import DataProblems, Problem, errors, warnings
+from .sources import Sources
 
 
 @dataclass
@@ -26,8 +27,9 @@ class Model:
     warnings: list[Problem]
 
 
-def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = ()) -> Model:
-    inputs, problems = load_inputs(Path(path), previous=previous)
+def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = (),
+                sources: Sources | None = None) -> Model:
+    inputs, problems = load_inputs(Path(path), previous=previous, sources=sources)
     if errors(problems):
         raise DataProblems(problems)
     result = compute(inputs)

@@ -42,6 +42,10 @@ REFRESH_LOG = _cols(
     "refreshed_at:datetime refreshed_by:text tool_version:text as_of:date input_rows:text "
     "charges_total:money warnings:int"
 )
+UNALLOCATED = _cols(
+    "period:month provider:text service_name:text sub_account_id:text sub_account_name:text "
+    "charge_category:text cost:money reason:text"
+)
 DELIVERIES = _cols(
     "period:text agency_id:id to:text cc:text message_id:text status:text sent_at:datetime "
     "error:text"
@@ -58,13 +62,18 @@ REFRESH_LOG_SPEC = _as_text_spec("RefreshLog", REFRESH_LOG)
 DELIVERIES_SPEC = _as_text_spec("Deliveries", DELIVERIES)
 
 
-def refresh_tables(result: Chargeback, view: RelationshipView) -> list[OutputTable]:
+def refresh_tables(result: Chargeback, view: RelationshipView,
+                   focus: Any = None) -> list[OutputTable]:
     tables = [
         OutputTable("Charges", CHARGES, result.charges),
         OutputTable("AgencySummary", AGENCY_SUMMARY, view.summary),
     ]
     if result.recovery is not None:
         tables.append(OutputTable("Recovery", RECOVERY, result.recovery))
+    if focus is not None:
+        rows = [(p, prov, svc, sid, sname, cat, cost.normalize(), why)
+                for p, prov, svc, sid, sname, cat, why, cost in focus.unallocated]
+        tables.append(OutputTable("Unallocated", UNALLOCATED, rows))
     if view.follow_ups is not None:
         tables.append(OutputTable("FollowUps", FOLLOW_UPS, view.follow_ups))
     if view.relationships is not None:

@@ -16,6 +16,7 @@ from .chargeback import Chargeback, as_money, compute
 from .inputs import Inputs, load_inputs
 from .model import build_model
 from .problems import Problem, errors
+from .sources import Sources
 from .workbook.package import Package
 from .workbook.cells import OutputTable
 from .workbook.writer import PackageEdit
@@ -33,36 +34,38 @@ class RefreshResult:
     tables: dict[str, int]
 
 
-def check(path: Path) -> tuple[Inputs, list[Problem]]:
+def check(path: Path, sources: Sources | None = None) -> tuple[Inputs, list[Problem]]:
     """Load and validate only; returns every problem found (errors and warnings)."""
-    inputs, problems = load_inputs(Path(path))
+    inputs, problems = load_inputs(Path(path), sources=sources)
     if not errors(problems):
         problems = problems + compute(inputs).warnings
     return inputs, problems
 
 
 def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = None,
-            user: str | None = None, progress: Progress = lambda step: None) -> RefreshResult:
+            user: str | None = None, progress: Progress = lambda step: None,
+            sources: Sources | None = None) -> RefreshResult:
     """Recompute every output table of the workbook at `path` and write them back.
 
     Raises DataProblems (and writes nothing) when the inputs break the contract.
     """
     path = Path(path)
     progress("reading, checking and computing")
-    result, tables = refresh_tables(path, as_of, now, user)
+    result, tables = refresh_tables(path, as_of, now, user, sources)
     progress("writing output tables")
     write_tables(path, tables)
     return result
 
 
 def refresh_tables(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = None,
-                   user: str | None = None) -> tuple[RefreshResult, list[OutputTable]]:
+                   user: str | None = None, sources: Sources | None = None,
+                   ) -> tuple[RefreshResult, list[OutputTable]]:
     """Every output table of a refresh, computed but not written (Excel writes them itself)."""
     now = now or dt.datetime.now().replace(microsecond=0)
     as_of = as_of or now.date()
-    model = build_model(Path(path), as_of, previous=(outputs.REFRESH_LOG_SPEC,))
+    model = build_model(Path(path), as_of, previous=(outputs.REFRESH_LOG_SPEC,), sources=sources)
     inputs, result, view, found_warnings = model.inputs, model.chargeback, model.view, model.warnings
-    tables = outputs.refresh_tables(result, view)
+    tables = outputs.refresh_tables(result, view, inputs.focus)
     total = as_money(int(result.charges["cents"].sum()))
     entry = (now, user or _user(), __version__, as_of, _row_counts(inputs), total,
              len(found_warnings))

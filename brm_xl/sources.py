@@ -1,0 +1,91 @@
+"""Inputs that live beside the workbook: usage files (CSV, Parquet) and FOCUS cloud bills.
+
+Excel stops at 1,048,576 rows; a large state's licence lines for a year pass that. Usage
+files have the Usage table's columns; they are read with polars, every value as text, and
+checked by the same parsers as the sheet, each problem named `file:line`.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from .contract import TableSpec, header_key
+from .problems import Problem
+from .workbook.reader import ROW, RawTable
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Files named on the command line, added to those in Settings."""
+
+    usage: tuple[Path, ...] = ()
+    focus: tuple[Path, ...] = ()
+
+
+@dataclass
+class FileTable:
+    raw: RawTable
+    path: Path
+    problems: list[Problem] = field(default_factory=list)
+
+
+def resolve(workbook: Path, patterns: str | None, extra: tuple[Path, ...],
+            setting: str) -> tuple[list[Path], list[Problem]]:
+    """Settings globs (relative to the workbook, `;`-separated) and command-line files."""
+    found: list[Path] = []
+    problems = []
+    for pattern in [p.strip() for p in (patterns or "").split(";") if p.strip()]:
+        full = pattern if Path(pattern).is_absolute() else str(workbook.parent / pattern)
+        matches = sorted(Path(m) for m in glob.glob(full))
+        if not matches:
+            problems.append(Problem("Settings", f"{setting} '{pattern}' matches no file "
+                                    f"beside {workbook.name}", "no-file"))
+        found += matches
+    for path in extra:
+        if not Path(path).exists():
+            problems.append(Problem(str(path), "no such file", "no-file"))
+        else:
+            found.append(Path(path))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return unique, problems
+
+
+def read_text_table(path: Path, spec: TableSpec) -> FileTable:
+    """A CSV or Parquet file as a RawTable of text with line numbers, columns matched loosely."""
+    name = path.name
+    if path.suffix.lower() in (".parquet", ".pq"):
+        lazy = pl.scan_parquet(path)
+        first_line, where = 1, f"{name}:row"
+    else:
+        lazy = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy",
+                           truncate_ragged_lines=True)
+        first_line, where = 2, name
+    schema = lazy.collect_schema()
+    by_key = {header_key(c): c for c in reversed(schema.names())}
+    chosen, problems = {}, []
+    for column in spec.columns:
+        source = by_key.get(header_key(column.name))
+        if source is None:
+            if column.required:
+                problems.append(Problem(f"{name}:1", f"no column '{column.name}' (columns: "
+                                        f"{', '.join(schema.names())})", "missing-column"))
+            continue
+        chosen[column.name] = _as_text(pl.col(source), schema[source]).alias(column.name)
+    frame = lazy.select(*chosen.values()).with_row_index(ROW, offset=first_line).collect()
+    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    raw = RawTable(spec, name, frame, locate=lambda column, row: f"{where}:{row or first_line}")
+    raw.problems.extend(problems)
+    return FileTable(raw, path, problems)
+
+
+def _as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Parquet keeps types; the parsers read text, so dates and numbers become text."""
+    if dtype == pl.String:
+        return pl.when(column.str.strip_chars() == "").then(None).otherwise(column)
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return column.dt.strftime("%Y-%m-%d")
+    return column.cast(pl.String)
