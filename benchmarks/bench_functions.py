@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 import timeit
-from pathlib import Path
 
 from bench_reports import OUT, build
 from brm_xl.excel import cache

@@ -9,7 +9,6 @@ Run: python benchmarks/bench_reports.py [--agencies N] [--workers N]
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import resource
 import time

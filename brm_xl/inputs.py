@@ -15,7 +15,9 @@ import polars as pl
 
 from . import contract as C
 from .problems import Problem
-from .validate import LIMIT_PER_CHECK, Typed, duplicates, shown, typed_table, unknown_ids
+from .validate import (
+    LIMIT_PER_CHECK, Typed, duplicates, shown, typed_aggregate, typed_table, unknown_ids,
+)
 from .sources import Sources, read_text_table, resolve
 from .workbook.reader import ROW, WorkbookReader
 
@@ -117,9 +119,13 @@ def _read_files(inputs: Inputs, sources: Sources, problems: list[Problem]) -> li
     paths, found = resolve(inputs.path, settings.usage_files, sources.usage, "usage_files")
     problems = problems + found
     for path in paths:
-        table = read_text_table(path, C.USAGE)
-        typed, found = typed_table(table.raw)
-        problems += table.raw.problems + found
+        table = read_text_table(path, C.USAGE, lazy=True)
+        problems += table.raw.problems
+        if table.raw.problems:
+            continue
+        typed, found = typed_aggregate(table.raw, ["period", "agency_id", "service_id"],
+                                       "quantity")
+        problems += found
         inputs.usage_files.append(typed)
     if inputs.usage_files:  # the workbook's own Usage table becomes optional
         problems = [p for p in problems if not (p.code == "missing-table"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -54,9 +55,11 @@ def resolve(workbook: Path, patterns: str | None, extra: tuple[Path, ...],
     return unique, problems
 
 
-def read_text_table(path: Path, spec: TableSpec) -> FileTable:
-    """A CSV or Parquet file as a RawTable of text with line numbers, columns matched loosely."""
+def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> FileTable:
+    """A CSV or Parquet file as a RawTable of text with line numbers, columns matched loosely
+    (`lazy`: not read yet, for a streaming pass)."""
     name = path.name
+    lazy_result = lazy
     if path.suffix.lower() in (".parquet", ".pq"):
         lazy = pl.scan_parquet(path)
         first_line, where = 1, f"{name}:row"
@@ -75,8 +78,9 @@ def read_text_table(path: Path, spec: TableSpec) -> FileTable:
                                         f"{', '.join(schema.names())})", "missing-column"))
             continue
         chosen[column.name] = _as_text(pl.col(source), schema[source]).alias(column.name)
-    frame = lazy.select(*chosen.values()).with_row_index(ROW, offset=first_line).collect()
-    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    plan = lazy.select(*chosen.values()).with_row_index(ROW, offset=first_line).with_columns(
+        pl.col(ROW).cast(pl.Int64))
+    frame: Any = plan if lazy_result else plan.collect()
     raw = RawTable(spec, name, frame, locate=lambda column, row: f"{where}:{row or first_line}")
     raw.problems.extend(problems)
     return FileTable(raw, path, problems)

@@ -8,6 +8,7 @@ typed stays in `<column>_text` for ids, so outputs can show what the user wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from decimal import Decimal, InvalidOperation, localcontext
 
 import polars as pl
@@ -50,14 +51,59 @@ def shown(value: object) -> str:
 
 def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
     spec = raw.spec
-    frame = raw.frame
-    present = [c for c in spec.columns if c.name in frame.columns]
-    required = [c.name for c in spec.required_columns if c.name in frame.columns]
+    frame, present, values, reasons = _prepare(raw, raw.frame)
+    checked = frame.with_columns(reasons)
+    problems = []
+    for column in present:
+        problems.extend(_column_problems(raw, checked, column.name))
+    typed = _complete(spec, checked.select(*values, ROW))
+    for key in spec.unique:
+        problems.extend(duplicates(Typed(raw, typed), [key], f"{key} '{{}}' appears more than once"))
+    return Typed(raw, typed), problems
+
+
+def typed_aggregate(raw: RawTable, keys: list[str], total: str) -> tuple[Typed, list[Problem]]:
+    """Like `typed_table` for a file too big to hold typed: checks every row and sums `total`
+    per `keys` in one streaming pass, keeping only the bad rows and the sums. Each sum keeps
+    the first line of its key (`_row`), so later checks still name a line."""
+    lazy = raw.frame.lazy() if isinstance(raw.frame, pl.DataFrame) else raw.frame
+    frame, present, values, reasons = _prepare(raw, lazy)
+    checked = frame.with_columns(reasons)
+    whys = [pl.col("_why_" + c.name) for c in present]
+    bad = pl.any_horizontal([w.is_not_null() for w in whys]) if whys else pl.lit(False)
+    key_whys = [pl.col("_why_" + k).is_not_null() for k in keys if k in {c.name for c in present}]
+    keys_ok = ~pl.any_horizontal(key_whys) if key_whys else pl.lit(True)
+    names = [c.name for c in present]
+    shown_rows, count, sums = pl.collect_all([
+        checked.filter(bad).select(ROW, *names, *whys).head(LIMIT_PER_CHECK * max(1, len(names))),
+        checked.filter(bad).select(pl.len()),
+        checked.filter(keys_ok).select(*values, ROW).group_by(keys).agg(
+            pl.col(total).sum(), pl.col(ROW).min(),
+            *[pl.col(k + "_text").first() for k in keys if k + "_text" in _names(values)]),
+    ], engine="streaming")
+    problems = []
+    for column in present:
+        problems.extend(_column_problems(raw, shown_rows, column.name, count=False))
+    if count.item() > len(problems):
+        problems.append(Problem(raw.where(names[0] if names else "", None),
+                                f"{count.item() - len(problems):,} more rows with problems", "more"))
+    return Typed(raw, _complete(raw.spec, sums)), problems
+
+
+def _names(exprs: list[pl.Expr]) -> set[str]:
+    return {e.meta.output_name() for e in exprs}
+
+
+def _prepare(raw: RawTable, frame: Any) -> tuple[Any, list[C.Column], list[pl.Expr], list[pl.Expr]]:
+    """Skip blank rows, and build each column's typed value and reason (the checks)."""
+    spec = raw.spec
+    present = [c for c in spec.columns if c.name in frame.collect_schema().names()]
+    required = [c.name for c in spec.required_columns if c in present]
     if required:
         frame = frame.filter(~pl.all_horizontal([pl.col(n).is_null() for n in required]))
     values, reasons = [], []
     for column in present:
-        if column.kind in _NUMBERS:
+        if column.kind in _NUMBERS and isinstance(frame, pl.DataFrame):
             frame = excel_precision(frame, column.name)
         value, reason = kinds.parse(column.kind, pl.col(column.name), column.choices)
         if column.kind in _BY_UNIQUE:
@@ -73,20 +119,18 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
             value = value.str.to_uppercase()
         values.append(value.alias(column.name))
         reasons.append(reason.alias("_why_" + column.name))
-    checked = frame.with_columns(reasons)
-    problems = []
-    for column in present:
-        problems.extend(_column_problems(raw, checked, column.name))
-    typed = checked.select(*values, ROW)
+    return frame, present, values, reasons
+
+
+def _complete(spec: C.TableSpec, typed: pl.DataFrame) -> pl.DataFrame:
+    """Every contract column present, optional ones missing from the table as defaults."""
     for column in spec.columns:
         if column.name not in typed.columns:
             dtype = _DTYPES.get(column.kind, pl.String)
             typed = typed.with_columns(pl.lit(column.default, dtype=dtype).alias(column.name))
-            if column.kind == C.ID:
-                typed = typed.with_columns(pl.lit(None, dtype=pl.String).alias(column.name + "_text"))
-    for key in spec.unique:
-        problems.extend(duplicates(Typed(raw, typed), [key], f"{key} '{{}}' appears more than once"))
-    return Typed(raw, typed), problems
+        if column.kind == C.ID and column.name + "_text" not in typed.columns:
+            typed = typed.with_columns(pl.lit(None, dtype=pl.String).alias(column.name + "_text"))
+    return typed
 
 
 _BY_UNIQUE = (C.MONTH, C.DATE, C.CHOICE)
@@ -118,16 +162,22 @@ def _fifteen_digits(text: str) -> str:
     return plain.rstrip("0").rstrip(".") if "." in plain else plain  # costly to parse, and a million rows hold a few dozen values
 
 
-def _parse_unique(frame: pl.DataFrame, name: str, value: pl.Expr,
-                  reason: pl.Expr) -> tuple[pl.DataFrame, pl.Expr, pl.Expr]:
+def _parse_unique(frame: Any, name: str, value: pl.Expr,
+                  reason: pl.Expr) -> tuple[Any, pl.Expr, pl.Expr]:
     """Parse each distinct text once and join the result back to every row."""
-    parsed = frame.select(pl.col(name).unique()).with_columns(
-        value.alias("_value_" + name), reason.alias("_reason_" + name))
-    frame = frame.join(parsed, on=name, how="left", nulls_equal=True, maintain_order="left")
+    distinct = frame.select(pl.col(name).unique())
+    if isinstance(distinct, pl.LazyFrame):
+        distinct = distinct.collect(engine="streaming")
+    parsed = distinct.with_columns(value.alias("_value_" + name), reason.alias("_reason_" + name))
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.join(parsed.lazy(), on=name, how="left", nulls_equal=True)
+    else:
+        frame = frame.join(parsed, on=name, how="left", nulls_equal=True, maintain_order="left")
     return frame, pl.col("_value_" + name), pl.col("_reason_" + name)
 
 
-def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str) -> list[Problem]:
+def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str,
+                     count: bool = True) -> list[Problem]:
     why = "_why_" + name
     bad = checked.filter(pl.col(why).is_not_null())
     out = []
@@ -137,7 +187,7 @@ def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str) -> list[Pr
     for row, text, reason in bad.select(ROW, name, why).head(LIMIT_PER_CHECK).iter_rows():
         what = f"{name} {reason}" if text is None else f"{name} '{shown(text)}' {reason}"
         out.append(Problem(raw.where(name, row), what, "bad-value"))
-    if bad.height > LIMIT_PER_CHECK:
+    if count and bad.height > LIMIT_PER_CHECK:
         out.append(_more(raw, name, bad.height - LIMIT_PER_CHECK))
     return out
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-from pathlib import Path
 
 from brm_xl.contract import ENGAGEMENTS, SURVEY
 from brm_xl.inputs import load_inputs
-from brm_xl.problems import errors
 
 from .helpers import Block, digest, minimal_book, parts, write_book
 from .test_relationships import ENGAGEMENT_HEADERS, SURVEY_HEADERS

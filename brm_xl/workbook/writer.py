@@ -18,7 +18,7 @@ from lxml import etree
 
 from ..problems import WorkbookError
 from . import zipraw
-from .cells import FORMATS, OutputTable, sheet_data, table_range
+from .cells import OutputTable, sheet_data, table_range
 from .package import (
     col_letter, CT_TABLE, CT_WORKSHEET, NS_CT, NS_MAIN, NS_PKG_REL, NS_R, REL_CALC_CHAIN, REL_STYLES,
     REL_TABLE, REL_WORKSHEET, Package, Sheet, parse_xml, q, rels_path, to_xml,

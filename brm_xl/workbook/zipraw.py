@@ -37,7 +37,7 @@ def read_entries(data: memoryview) -> list[Entry]:
     if end < 0:
         raise WorkbookError("not a zip package (no end of central directory)")
     eocd = _EOCD_FMT.unpack_from(data, len(data) - min(len(data), 65557) + end)
-    count, size, offset = eocd[4], eocd[5], eocd[6]
+    count, offset = eocd[4], eocd[6]
     if count == 0xFFFF or offset == 0xFFFFFFFF:
         raise WorkbookError("zip64 packages (over 4 GB) are not supported")
     entries, pos = [], offset
