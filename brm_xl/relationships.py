@@ -17,27 +17,13 @@ from .inputs import Inputs
 from .satisfaction import FollowUp
 
 
-class AgencyMonth(NamedTuple):
-    """One AgencySummary row: the chargeback columns, then survey and contact columns."""
-
-    period: str
-    agency_id: str
-    agency_name: str
-    users: int | None
-    charges: Decimal
-    cost_per_user: Decimal | None
-    prior_cost_per_user: Decimal | None
-    change_pct: Decimal | None
-    statewide_cost_per_user: Decimal | None
-    standalone_cost: Decimal | None
-    net_value: Decimal | None
-    responses: int | None
-    avg_score: Decimal | None
-    csat_pct: Decimal | None
-    open_follow_ups: int | None
-    engagements: int | None
-    in_person: int | None
-    last_contact: dt.date | None
+# One AgencySummary row: the chargeback columns, then the survey and contact columns.
+AgencyMonth = NamedTuple("AgencyMonth", [  # type: ignore[misc]
+    *SummaryRow.__annotations__.items(),
+    ("responses", "int | None"), ("avg_score", "Decimal | None"), ("csat_pct", "Decimal | None"),
+    ("open_follow_ups", "int | None"), ("engagements", "int | None"), ("in_person", "int | None"),
+    ("last_contact", "dt.date | None"),
+])
 
 
 @dataclass
