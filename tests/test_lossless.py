@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 import xlwings
 
+from brm_xl.problems import WorkbookError
 from brm_xl.refresh import refresh
 from brm_xl.workbook import zipraw
 from brm_xl.workbook.package import Package
@@ -166,7 +167,7 @@ def test_failed_write_leaves_the_workbook_byte_for_byte(rich_workbook, monkeypat
         raise OSError("disk full")
 
     monkeypatch.setattr(zipraw, "rewrite", explode)
-    with pytest.raises(OSError):
+    with pytest.raises(WorkbookError, match="rich.xlsm was not changed: writing failed"):
         refresh(rich_workbook, as_of=dt.date(2026, 10, 1))
     assert digest(rich_workbook) == before
     assert sorted(p.name for p in rich_workbook.parent.iterdir() if p.name.startswith(".~")) == []

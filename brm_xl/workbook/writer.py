@@ -216,6 +216,9 @@ def write_atomic(path: Path, write: Callable[..., None]) -> None:
         _unlink(tmp)
         raise WorkbookError(f"{path.name} cannot be replaced ({exc.strerror}); "
                             "close it in Excel and run again") from exc
+    except OSError as exc:  # disk full, folder gone: the original is untouched
+        _unlink(tmp)
+        raise WorkbookError(f"{path.name} was not changed: writing failed ({exc})") from exc
     except BaseException:
         _unlink(tmp)
         raise
