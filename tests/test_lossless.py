@@ -195,3 +195,52 @@ def test_libreoffice_opens_the_refreshed_workbook(rich_workbook, tmp_path):
     summary = (out / "rich-AgencySummary.csv").read_text().splitlines()
     assert len(summary) == 3
     assert (out / "rich-Dashboard.csv").read_text().splitlines()[0].startswith("3")
+
+
+def add_calc_chain(path: Path, chain: str) -> None:
+    """Give a workbook a calcChain.xml part (XlsxWriter writes none), as Excel would."""
+    with zipfile.ZipFile(path) as z:
+        items = {i.filename: z.read(i.filename) for i in z.infolist()}
+    items["xl/calcChain.xml"] = chain.encode()
+    items["[Content_Types].xml"] = items["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/calcChain.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>')
+    items["xl/_rels/workbook.xml.rels"] = items["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
+        b'officeDocument/2006/relationships/calcChain" Target="calcChain.xml"/></Relationships>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in items.items():
+            z.writestr(name, data)
+
+
+def test_calc_chain_keeps_other_sheets_and_drops_rewritten_ones(tmp_path):
+    def charges_sheet(wb, sheets):
+        ws = wb.add_worksheet("Charges")  # an old output sheet with a formula on it
+        ws.write_formula("A1", "=1+1", None, 2)
+        other = wb.add_worksheet("Notes")
+        other.write_formula("A1", "=2+2", None, 4)
+        other.write_formula("A2", "=3+3", None, 6)
+
+    path = write_book(tmp_path / "c.xlsx", minimal_book(), charges_sheet)
+    with Package(path) as pkg:
+        ids = {s.name: s.sheet_id for s in pkg.sheets}
+    add_calc_chain(path, '<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                   f'2006/main"><c r="A1" i="{ids["Charges"]}"/><c r="A1" i="{ids["Notes"]}"/>'
+                   '<c r="A2"/></calcChain>')
+    refresh(path, as_of=dt.date(2026, 10, 1))
+    chain = parts(path)["xl/calcChain.xml"].decode()
+    assert f'i="{ids["Charges"]}"' not in chain
+    assert chain.count(f'i="{ids["Notes"]}"') == 2  # the entry that inherited its sheet says so
+
+
+def test_an_output_table_sharing_its_sheet_is_refused_before_writing(tmp_path):
+    def shared(wb, sheets):
+        ws = wb.add_worksheet("Out")
+        ws.add_table("A1:B2", {"name": "Charges", "columns": [{"header": "a"}, {"header": "b"}]})
+        ws.add_table("D1:E2", {"name": "MyNotes", "columns": [{"header": "x"}, {"header": "y"}]})
+
+    path = write_book(tmp_path / "s.xlsx", minimal_book(), shared)
+    before = digest(path)
+    with pytest.raises(WorkbookError, match="shares sheet Out with table MyNotes"):
+        refresh(path, as_of=dt.date(2026, 10, 1))
+    assert digest(path) == before

@@ -218,14 +218,15 @@ class Package:
         no more than a small one.
         """
         with self.zip.open(sheet.part) as stream:
+            number = 0
             for _, row in etree.iterparse(stream, tag=q("row"), huge_tree=True):
-                cols = [
-                    split_cell(c.get("r", "A1"))[1]
-                    for c in row.iter(q("c"))
-                    if _has_value(c)
-                ]
+                number = int(row.get("r") or number + 1)  # r may be left out: the next row
+                cols = []
+                for position, c in enumerate(row.iter(q("c"))):
+                    if _has_value(c):
+                        cols.append(split_cell(c.get("r"))[1] if c.get("r") else position)
                 if cols:
-                    return int(row.get("r", "0")), cols
+                    return number, cols
                 row.clear()
         return None
 

@@ -121,6 +121,13 @@ class PackageEdit:
     def put_table(self, table: OutputTable) -> None:
         existing = self.pkg.table(table.name)
         if existing is not None:
+            others = [t.name for t in self.pkg.tables.values()
+                      if t.sheet.part == existing.sheet.part and t.name != existing.name]
+            if others:
+                raise WorkbookError(
+                    f"the output table {table.name} shares sheet {existing.sheet.name} with "
+                    f"table {others[0]}; refresh rewrites that whole sheet, so move "
+                    f"{others[0]} to another sheet")
             sheet, table_part, table_id = existing.sheet, existing.part, existing.table_id
             r1, c1 = existing.bounds[:2]
             sheet_root = self.tree(sheet.part)
@@ -162,12 +169,13 @@ class PackageEdit:
         current = None
         dropped = False
         for c in list(root):
-            current = c.get("i", current)
-            if current is not None and int(current) in self.rewritten_sheet_ids:
-                if c.get("i") is None and (nxt := c.getnext()) is not None and nxt.get("i") is None:
-                    nxt.set("i", current)
+            sheet = c.get("i") or current  # an entry without i belongs to the sheet before it
+            current = sheet
+            if sheet is not None and int(sheet) in self.rewritten_sheet_ids:
                 root.remove(c)
                 dropped = True
+            elif c.get("i") is None and sheet is not None:
+                c.set("i", sheet)  # explicit, since the entry before it may be gone
         if not dropped:
             return
         self._dirty.add(chain)
