@@ -80,6 +80,7 @@ class Inputs:
 
 
 Check = Callable[["Inputs"], list[Problem]]
+USAGE_KEYS = ["period", "agency_id", "service_id"]
 
 
 def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
@@ -94,7 +95,10 @@ def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
         for spec in specs:
             raw = reader.read(spec)
             problems.extend(raw.problems)
-            typed, found = typed_table(raw)
+            if spec is C.USAGE:  # checked and summed per key in one pass: it can be huge
+                typed, found = typed_aggregate(raw, USAGE_KEYS, "quantity")
+            else:
+                typed, found = typed_table(raw)
             problems.extend(found)
             tables[spec.name] = typed
         for spec in previous:
@@ -123,8 +127,7 @@ def _read_files(inputs: Inputs, sources: Sources, problems: list[Problem]) -> li
         problems += table.raw.problems
         if table.raw.problems:
             continue
-        typed, found = typed_aggregate(table.raw, ["period", "agency_id", "service_id"],
-                                       "quantity")
+        typed, found = typed_aggregate(table.raw, USAGE_KEYS, "quantity")
         problems += found
         inputs.usage_files.append(typed)
     if inputs.usage_files:  # the workbook's own Usage table becomes optional

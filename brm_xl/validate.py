@@ -74,13 +74,17 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str) -> tuple[Typed, 
     key_whys = [pl.col("_why_" + k).is_not_null() for k in keys if k in {c.name for c in present}]
     keys_ok = ~pl.any_horizontal(key_whys) if key_whys else pl.lit(True)
     names = [c.name for c in present]
-    shown_rows, count, sums = pl.collect_all([
+    plans = [
         checked.filter(bad).select(ROW, *names, *whys).head(LIMIT_PER_CHECK * max(1, len(names))),
         checked.filter(bad).select(pl.len()),
-        checked.filter(keys_ok).select(*values, ROW).group_by(keys).agg(
+    ]
+    summable = set(keys) <= set(names)  # else a key column is missing, reported already
+    if summable:
+        plans.append(checked.filter(keys_ok).select(*values, ROW).group_by(keys).agg(
             pl.col(total).sum(), pl.col(ROW).min(),
-            *[pl.col(k + "_text").first() for k in keys if k + "_text" in _names(values)]),
-    ], engine="streaming")
+            *[pl.col(k + "_text").first() for k in keys if k + "_text" in _names(values)]))
+    shown_rows, count, *rest = pl.collect_all(plans, engine="streaming")
+    sums = rest[0] if rest else pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
     problems = []
     for column in present:
         problems.extend(_column_problems(raw, shown_rows, column.name, count=False))
