@@ -227,3 +227,107 @@ def output_rows_or_none(path, table):
     except AssertionError:
         return None
 
+
+
+class FakeRange:
+    """Just enough of xlwings' Range to run the thin Excel layer without Excel."""
+
+    def __init__(self, sheet, row, col, rows=1, cols=1):
+        self.sheet, self.row, self.col, self.rows, self.cols = sheet, row, col, rows, cols
+
+    def resize(self, rows, cols):
+        return FakeRange(self.sheet, self.row, self.col, rows, cols)
+
+    @property
+    def value(self):
+        return self.sheet.cells.get((self.row, self.col))
+
+    @value.setter
+    def value(self, data):
+        rows = data if isinstance(data, list) and data and isinstance(data[0], list) else [data]
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row if isinstance(row, list) else [row]):
+                self.sheet.cells[(self.row + i, self.col + j)] = v
+
+    @property
+    def number_format(self):
+        return self.sheet.formats.get(self.col)
+
+    @number_format.setter
+    def number_format(self, code):
+        self.sheet.formats[self.col] = code
+
+    def add_hyperlink(self, address, text_to_display=None):
+        self.sheet.links[(self.row, self.col)] = (address, text_to_display)
+
+    def clear_contents(self):
+        for key in [k for k in self.sheet.cells if self.row <= k[0] < self.row + self.rows]:
+            del self.sheet.cells[key]
+
+
+class FakeTable:
+    def __init__(self, area, name):
+        self.name, self.area = name, area
+
+    @property
+    def data_body_range(self):
+        return FakeRange(self.area.sheet, 2, 1, self.area.rows - 1, self.area.cols)
+
+    def resize(self, area):
+        self.area = area
+
+
+class FakeTables(list):
+    def add(self, area, name):
+        self.append(FakeTable(area, name))
+
+
+class FakeSheet:
+    def __init__(self, name):
+        self.name, self.cells, self.formats, self.links = name, {}, {}, {}
+        self.tables = FakeTables()
+
+    def range(self, cell):
+        return FakeRange(self, *cell)
+
+
+class FakeSheets(list):
+    def __getitem__(self, key):
+        return next(s for s in self if s.name == key) if isinstance(key, str) else list.__getitem__(self, key)
+
+    def add(self, name, after=None):
+        self.append(FakeSheet(name))
+        return self[-1]
+
+
+class FakeBook:
+    def __init__(self, path):
+        self.fullname, self.sheets, self.saved = str(path), FakeSheets([FakeSheet("Instructions")]), 0
+        self.app = type("App", (), {"screen_updating": True, "alerts": [],
+                                    "alert": lambda s, text, title=None, buttons="ok": s.alerts.append(text) or "yes"})()
+
+    def save(self):
+        self.saved += 1
+
+
+def test_the_excel_layer_writes_tables_text_as_text_and_links(tmp_path):
+    path = write_book(tmp_path / "b.xlsx", minimal_book(
+        Usage=usage(("2026-09", "DOT", "EMAIL", 1), ("2026-09", "DXX", "EMAIL", 1))))
+    book = FakeBook(path)
+    problems = macros.check(book=book)
+    sheet = book.sheets["Problems"]
+    assert [t.name for t in sheet.tables] == ["Problems"]
+    assert sheet.cells[(1, 1)] == "where" and sheet.cells[(2, 1)] == "Usage!B3"
+    assert sheet.links[(2, 1)] == ("#'Usage'!B3", "Usage!B3")
+    assert sheet.formats[1] == "@" and book.saved >= 2 and problems
+    assert book.app.alerts[-1].startswith("1 problem(s) and 0 warning(s)")
+    good = write_book(tmp_path / "g.xlsx", minimal_book())
+    book = FakeBook(good)
+    result = macros.refresh(book=book, as_of=dt.date(2026, 10, 1))
+    charges = book.sheets["Charges"]
+    assert result.tables["Charges"] == 2 and charges.formats[1] == "yyyy-mm"
+    assert charges.cells[(2, 1)] == dt.datetime(2026, 9, 1) and charges.cells[(2, 9)] == 200.0
+    assert charges.formats[10] == "@"  # reasons: text, never a formula
+    assert book.app.alerts[-1].startswith("Refreshed: Charges 2")
+    macros.refresh(book=book, as_of=dt.date(2026, 10, 1))  # again: the same table, resized
+    assert [t.name for t in charges.tables] == ["Charges"]
