@@ -112,11 +112,12 @@ def main() -> None:
         build(source, args.rows)
         print(f"built {source} in {time.perf_counter() - t:.1f} s")
     work = OUT / "refresh-copy.xlsx"
-    floors, refreshes = [], []
+    floors, refreshes, again = [], [], []
     for _ in range(args.repeat):
         floors.append(run(READ_FLOOR, source))
         shutil.copyfile(source, work)
         refreshes.append(run(REFRESH, work))
+        again.append(run(REFRESH, work))  # next month: the output sheets are there already
     floor = min(f[0] for f in floors)
     best = min(r[0] for r in refreshes)
     result = {
@@ -126,6 +127,8 @@ def main() -> None:
         "read_floor_peak_mb": round(max(f[2] for f in floors)),
         "refresh_s": round(best, 2),
         "refresh_peak_mb": round(max(r[2] for r in refreshes)),
+        "refresh_again_s": round(min(r[0] for r in again), 2),
+        "refresh_again_peak_mb": round(max(r[2] for r in again)),
         "charges_rows": refreshes[0][1],
         "refresh_over_read": round(best / floor, 2),
     }

@@ -244,3 +244,16 @@ def test_an_output_table_sharing_its_sheet_is_refused_before_writing(tmp_path):
     with pytest.raises(WorkbookError, match="shares sheet Out with table MyNotes"):
         refresh(path, as_of=dt.date(2026, 10, 1))
     assert digest(path) == before
+
+
+def test_rows_of_an_output_sheet_are_cut_before_parsing():
+    from brm_xl.workbook.writer import without_rows
+
+    xml = (b'<worksheet xmlns="m"><dimension ref="A1:B3"/><sheetData><row r="1"><c r="A1"/></row>'
+           b'</sheetData><tableParts count="1"/></worksheet>')
+    assert without_rows(xml) == (b'<worksheet xmlns="m"><dimension ref="A1:B3"/><sheetData/>'
+                                 b'<tableParts count="1"/></worksheet>')
+    prefixed = b'<x:worksheet xmlns:x="m"><x:sheetData><x:row/></x:sheetData></x:worksheet>'
+    assert without_rows(prefixed) == b'<x:worksheet xmlns:x="m"><x:sheetData/></x:worksheet>'
+    empty = b'<worksheet><sheetData/></worksheet>'
+    assert without_rows(empty) == empty

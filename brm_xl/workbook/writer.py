@@ -10,6 +10,7 @@ to them stay. The new file is written beside the old one and renamed over it.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -130,10 +131,10 @@ class PackageEdit:
                     f"{others[0]} to another sheet")
             sheet, table_part, table_id = existing.sheet, existing.part, existing.table_id
             r1, c1 = existing.bounds[:2]
-            sheet_root = self.tree(sheet.part)
+            sheet_root = self._shell(sheet.part)
         else:
             sheet = self.pkg.sheet(table.name) or self._new_sheet(table.name)
-            sheet_root = self.tree(sheet.part) if self.exists(sheet.part) else _new_sheet_root(table)
+            sheet_root = self._shell(sheet.part) if self.exists(sheet.part) else _new_sheet_root(table)
             r1, c1 = 1, 0
             table_part = self._free_part("xl/tables/table{}.xml")
             table_id = max(self.table_ids | {0}) + 1
@@ -146,6 +147,11 @@ class PackageEdit:
         self._put(table_part, _table_xml(table, table_id, ref, old))
         self._put(sheet.part, _sheet_xml(sheet_root, table, self.styles, ref, r1, c1))
         self.rewritten_sheet_ids.add(sheet.sheet_id)
+
+    def _shell(self, part: str) -> etree._Element:
+        """An output sheet's XML without its rows, which are about to be replaced anyway:
+        parsing 100,000 old rows only to drop them would cost seconds."""
+        return parse_xml(without_rows(self.read(part)))
 
     def _new_sheet(self, name: str) -> Sheet:
         part = self._free_part("xl/worksheets/sheet{}.xml")
@@ -207,6 +213,23 @@ class PackageEdit:
             self.replace[part] = content
         else:
             self.add[part] = content
+
+
+_SHEET_DATA = re.compile(rb"<((?:\w+:)?sheetData)\b[^>]*?(/?)>")
+
+
+def without_rows(xml: bytes) -> bytes:
+    """The sheet XML with an empty <sheetData/> in place of its rows."""
+    start = _SHEET_DATA.search(xml)
+    if start is None:
+        return xml
+    tag = start.group(1)
+    if start.group(2) == b"/":
+        return xml
+    end = xml.rfind(b"</" + tag + b">")
+    if end < 0:
+        return xml
+    return xml[:start.start()] + b"<" + tag + b"/>" + xml[end + len(tag) + 3:]
 
 
 def write_atomic(path: Path, write: Callable[..., None]) -> None:
