@@ -12,7 +12,7 @@ Unallocated table with their cost and count in Recovery: nothing is dropped.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,6 @@ class FocusBill:
     cost: dict[tuple[str, str], Decimal]  # provider cost per (period, service)
     rows: int
     surcharge_pct: Decimal
-    files: list[str] = field(default_factory=list)
 
 
 def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]]:
@@ -62,15 +61,15 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
     problems: list[Problem] = []
     frames = []
     for path in paths:
-        table = read_text_table(path, spec)
-        typed, found = typed_table(table.raw)
-        problems += table.raw.problems + found
+        raw = read_text_table(path, spec)
+        typed, found = typed_table(raw)
+        problems += raw.problems + found
         frame = typed.frame.rename({cost_column: "cost_text"})
-        checked, found = _values(frame, table.raw)
+        checked, found = _values(frame, raw)
         problems += found
         frames.append(checked)
     pct = Decimal(str(settings.focus_surcharge_pct or 0))
-    bill = FocusBill([], [], defaultdict(Decimal), 0, pct, [p.name for p in paths])
+    bill = FocusBill([], [], defaultdict(Decimal), 0, pct)
     if not frames or any(p.is_error for p in problems):
         return bill, problems
     frame = pl.concat(frames, how="diagonal_relaxed")

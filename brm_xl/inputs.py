@@ -123,11 +123,11 @@ def _read_files(inputs: Inputs, sources: Sources, problems: list[Problem]) -> li
     paths, found = resolve(inputs.path, settings.usage_files, sources.usage, "usage_files")
     problems = problems + found
     for path in paths:
-        table = read_text_table(path, C.USAGE, lazy=True)
-        problems += table.raw.problems
-        if table.raw.problems:
+        raw = read_text_table(path, C.USAGE, lazy=True)
+        problems += raw.problems
+        if raw.problems:
             continue
-        typed, found = typed_aggregate(table.raw, USAGE_KEYS, "quantity")
+        typed, found = typed_aggregate(raw, USAGE_KEYS, "quantity")
         problems += found
         inputs.usage_files.append(typed)
     if inputs.usage_files:  # the workbook's own Usage table becomes optional

@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from .chargeback import as_money, cents
+from .chargeback import as_money
 from .engagement import IN_PERSON
 from .inputs import find_rate, rate_lookup
 from .kinds import choice_key
@@ -122,9 +122,7 @@ class Index:
 
     def cost_per_user(self, agency: Any, period: Any) -> Decimal | None:
         a, p = self.agency(agency), self.period(period)
-        rows = [r for m in p.months if (r := self.summary.get((a, m))) is not None and r.users]
-        users = sum(r.users for r in rows)
-        return cents(sum((r.charges for r in rows), Decimal(0)) / users) if users else None
+        return data.cost_per_user_of([r for m in p.months if (r := self.summary.get((a, m)))])
 
     def statewide(self, period: Any) -> Decimal | None:
         return data.statewide_cost_per_user(self.model, self.period(period))

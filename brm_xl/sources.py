@@ -8,7 +8,7 @@ checked by the same parsers as the sheet, each problem named `file:line`.
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,6 @@ class Sources:
 
     usage: tuple[Path, ...] = ()
     focus: tuple[Path, ...] = ()
-
-
-@dataclass
-class FileTable:
-    raw: RawTable
-    path: Path
-    problems: list[Problem] = field(default_factory=list)
 
 
 def resolve(workbook: Path, patterns: str | None, extra: tuple[Path, ...],
@@ -55,7 +48,7 @@ def resolve(workbook: Path, patterns: str | None, extra: tuple[Path, ...],
     return unique, problems
 
 
-def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> FileTable:
+def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> RawTable:
     """A CSV or Parquet file as a RawTable of text with line numbers, columns matched loosely
     (`lazy`: not read yet, for a streaming pass)."""
     name = path.name
@@ -83,7 +76,7 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> FileTabl
     frame: Any = plan if lazy_result else plan.collect()
     raw = RawTable(spec, name, frame, locate=lambda column, row: f"{where}:{row or first_line}")
     raw.problems.extend(problems)
-    return FileTable(raw, path, problems)
+    return raw
 
 
 def _as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
@@ -62,6 +61,3 @@ def cost_per_user_png(points: Sequence[dict[str, Any]], currency_symbol: str = "
     image.resize((width, height), Image.LANCZOS).save(out, "PNG", optimize=True)
     return out.getvalue()
 
-
-def font_available() -> bool:
-    return any(Path(f).exists() for f in FONTS[:1])

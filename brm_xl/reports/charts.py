@@ -80,4 +80,4 @@ def columns(labels: Sequence[str], values: Sequence[Decimal | None], width: int 
                      "y": round(top_pad + plot_h - h, 1), "h": round(h, 1), "label": label,
                      "value": v})
     return {"width": width, "height": height, "bars": bars, "baseline": top_pad + plot_h,
-            "left": left, "target_y": None}
+            "left": left}

@@ -14,14 +14,13 @@ from typing import Any
 
 import polars as pl
 
-from ..chargeback import as_money, cents, tenths
+from ..chargeback import ZERO, as_money, cents, tenths
 from ..engagement import IN_PERSON
 from ..contract import CHANNELS
 from ..model import Model
 from ..periods import Period, month_of
 from ..satisfaction import average, csat
 
-ZERO = Decimal("0.00")
 
 
 def pct_change(now: Decimal | None, before: Decimal | None) -> Decimal | None:
@@ -30,7 +29,7 @@ def pct_change(now: Decimal | None, before: Decimal | None) -> Decimal | None:
     return tenths((now / before - 1) * 100)
 
 
-def _cost_per_user(rows: list[Any]) -> Decimal | None:
+def cost_per_user_of(rows: list[Any]) -> Decimal | None:
     """Charges per user per month over the months that have users."""
     counted = [r for r in rows if r.users]
     users = sum(r.users for r in counted)
@@ -43,7 +42,7 @@ def _summary_in(model: Model, agency: str | None, period: Period) -> list[Any]:
 
 
 def statewide_cost_per_user(model: Model, period: Period) -> Decimal | None:
-    return _cost_per_user(_summary_in(model, None, period))
+    return cost_per_user_of(_summary_in(model, None, period))
 
 
 def agency_ids(model: Model, period: Period) -> list[str]:
@@ -64,7 +63,7 @@ def headline(model: Model, agency: str, period: Period) -> dict[str, Any]:
     rows = _summary_in(model, agency, period)
     prior_rows = _summary_in(model, agency, period.prior())
     paid = sum((r.charges for r in rows), ZERO)
-    cpu, prior_cpu = _cost_per_user(rows), _cost_per_user(prior_rows)
+    cpu, prior_cpu = cost_per_user_of(rows), cost_per_user_of(prior_rows)
     statewide = statewide_cost_per_user(model, period)
     alone = [r.standalone_cost for r in rows if r.standalone_cost is not None]
     standalone = sum(alone, ZERO) if alone else None

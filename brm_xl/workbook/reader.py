@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import fastexcel
 import polars as pl
@@ -128,7 +128,7 @@ class WorkbookReader:
         headers: list[str] | None, n_rows: int | None,
     ) -> RawTable:
         use = f"{col_letter(c1)}:{col_letter(c2)}"
-        frame = self._frame(sheet, header_row - 1, use, n_rows, header_row)
+        frame, cell_errors = self._frame(sheet, header_row - 1, use, n_rows, header_row)
         if headers is None:
             headers = [("" if n.startswith("__UNNAMED__") else n) for n in frame.columns[:-1]]
         raw = RawTable(spec, sheet, frame, header_row=header_row)
@@ -151,12 +151,13 @@ class WorkbookReader:
             raw.letters[column.name] = col_letter(c1 + i)
         keep = list(renamed) + [ROW]
         raw.frame = frame.select(keep).rename(renamed)
-        raw.problems.extend(self._cell_errors(raw, frame, renamed))
+        raw.problems.extend(_cell_errors(raw, frame, renamed, cell_errors))
         return raw
 
     def _frame(
         self, sheet: str, header_row: int | None, use: str, n_rows: int | None, first_row: int,
-    ) -> pl.DataFrame:
+    ) -> tuple[pl.DataFrame, list[Any]]:
+        """The cells as text, with each row's number, and fastexcel's list of error cells."""
         try:
             loaded = self.excel.load_sheet(
                 sheet, header_row=header_row, use_columns=use, n_rows=n_rows,
@@ -177,28 +178,26 @@ class WorkbookReader:
         frame = frame.with_columns(
             pl.int_range(first_row + 1, first_row + 1 + frame.height, dtype=pl.Int64).alias(ROW)
         )
-        self._errors = cell_errors
-        return frame
+        return frame, getattr(cell_errors, "errors", None) or []
 
-    def _cell_errors(
-        self, raw: RawTable, frame: pl.DataFrame, renamed: dict[str, str],
-    ) -> list[Problem]:
-        errors = getattr(self._errors, "errors", None) or []
-        out = []
-        for err in errors[:200]:
-            row_off, col = err.offset_position
-            source = frame.columns[col] if col < frame.width else None
-            column = renamed.get(source or "")
-            if column is None:
-                continue
-            detail = _excel_error_name(str(err.detail))
-            raw.error_cells.add((column, raw.header_row + 1 + row_off))
-            out.append(Problem(
-                raw.where(column, raw.header_row + 1 + row_off),
-                f"{column} holds an Excel error ({detail}); fix the formula or type a value",
-                "excel-error",
-            ))
-        return out
+
+def _cell_errors(raw: RawTable, frame: pl.DataFrame, renamed: dict[str, str],
+                 errors: list[Any]) -> list[Problem]:
+    out = []
+    for err in errors[:200]:
+        row_off, col = err.offset_position
+        source = frame.columns[col] if col < frame.width else None
+        column = renamed.get(source or "")
+        if column is None:
+            continue
+        detail = _excel_error_name(str(err.detail))
+        raw.error_cells.add((column, raw.header_row + 1 + row_off))
+        out.append(Problem(
+            raw.where(column, raw.header_row + 1 + row_off),
+            f"{column} holds an Excel error ({detail}); fix the formula or type a value",
+            "excel-error",
+        ))
+    return out
 
 
 _EXCEL_ERRORS = {

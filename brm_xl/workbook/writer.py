@@ -284,9 +284,6 @@ def _new_sheet_root(table: OutputTable) -> etree._Element:
     )
 
 
-_AFTER_TABLE_PARTS = ("extLst",)
-
-
 def _add_table_part(root: etree._Element, rid: str) -> None:
     parts = root.find(q("tableParts"))
     if parts is None:
