@@ -422,16 +422,19 @@ def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
     portfolio = make_reports(path, period, portfolio=True, model=model)
     for w in portfolio:
         yield f"Portfolio for the CIO: {w.path}"
-    yield from _drafts(path, period, as_of)
+    pdfs = {w.agency: {"pdf": w.path.read_bytes()} for w in written if w.extension == "pdf"}
+    yield from _drafts(path, period, as_of, model, pdfs)
 
 
-def _drafts(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
-    """Email drafts for the latest month; the demo never sends."""
+def _drafts(path: Path, period: str, as_of: dt.date, model: Any,
+            pdfs: dict[str, dict[str, bytes]]) -> Iterator[str]:
+    """Email drafts for the latest month, attaching the PDFs just made; the demo never sends."""
     from .delivery import run as delivery
 
-    batch = delivery.prepare(path, period, (), as_of)
+    batch = delivery.prepare(path, period, (), as_of, model=model)
     when = dt.datetime.combine(as_of, dt.time(9, 0)).astimezone()
     folder = path.parent / "outbox" / period
-    drafts = delivery.write_drafts(batch, delivery.build(batch, False, when), folder)
+    drafts = delivery.write_drafts(batch, delivery.build(batch, False, when, rendered=pdfs),
+                                   folder)
     yield (f"Email drafts for {period}: {len(drafts)} .eml files in {folder} (open one in "
            "Outlook to review and send; nothing was sent)")

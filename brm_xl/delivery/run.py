@@ -21,7 +21,7 @@ from ..periods import Period, parse_period
 from ..problems import DataProblems, Problem, UsageError
 from ..reports import data
 from ..reports.render import environment
-from ..reports.run import office_templates, plan, render_jobs, safe_name
+from ..reports.run import default_period, office_templates, plan, render_jobs, safe_name
 from ..workbook.cells import OutputTable
 from ..workbook.package import Package
 from ..workbook.writer import PackageEdit, write_atomic
@@ -37,10 +37,13 @@ class Batch:
     skipped: list[str] = field(default_factory=list)  # already sent for the period
 
 
-def prepare(path: Path, period_text: str, agencies: tuple[str, ...], as_of: dt.date,
-            resend: bool = False, only_unsent: bool = False) -> Batch:
-    model = build_model(path, as_of, previous=(DELIVERIES_SPEC,))
-    period = parse_period(period_text, model.inputs.settings.fiscal_year_start_month)
+def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...], as_of: dt.date,
+            resend: bool = False, only_unsent: bool = False, model: Model | None = None) -> Batch:
+    """The batch for a period (None: the buttons' default); `model` saves reading the
+    workbook again when the caller has it (it must carry the Deliveries log to skip sent)."""
+    model = model or build_model(path, as_of, previous=(DELIVERIES_SPEC,))
+    period = parse_period(period_text or default_period(model),
+                          model.inputs.settings.fiscal_year_start_month)
     chosen = plan(model, period, agencies)
     problems = address_problems(model, chosen)
     if problems:
@@ -71,18 +74,22 @@ def address_problems(model: Model, agencies: list[str]) -> list[Problem]:
 
 
 def build(batch: Batch, attach_xlsx: bool, when: dt.datetime,
-          progress: Callable[[int, int], None] = lambda d, t: None) -> list[Outgoing]:
+          progress: Callable[[int, int], None] = lambda d, t: None,
+          rendered: dict[str, dict[str, bytes]] | None = None) -> list[Outgoing]:
+    """One message per agency; `rendered` (agency -> {ext: bytes}) reuses reports already
+    made instead of rendering them again."""
     model, settings = batch.model, batch.model.inputs.settings
     office = office_templates(model)
     env = environment(office)
     sender = address(settings.sender_name or settings.organization, settings.sender_email or "")
     jobs = [(a, data.agency_report(model, a, batch.period)) for a in batch.agencies]
     formats = ["pdf", "xlsx"] if attach_xlsx else ["pdf"]
-    out = []
-    for (_agency, report), rendered in zip(jobs, render_jobs(jobs, formats, office, progress, None)):
-        attachments = {ext: rendered[ext] for ext in formats}
-        out.append(build_message(env, report, attachments, sender, settings.reply_to, when))
-    return out
+    if rendered is None or any(ext not in rendered.get(a, {}) for a, _ in jobs for ext in formats):
+        rendered = {a: files for (a, _), files in
+                    zip(jobs, render_jobs(jobs, formats, office, progress, None))}
+    return [build_message(env, report, {ext: rendered[agency][ext] for ext in formats}, sender,
+                          settings.reply_to, when)
+            for agency, report in jobs]
 
 
 def write_drafts(batch: Batch, messages: list[Outgoing], folder: Path) -> list[Path]:

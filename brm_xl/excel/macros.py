@@ -118,23 +118,12 @@ def check(book: Any = None, path: str | Path | None = None) -> list[Problem] | N
     return _guarded(target, run)
 
 
-def _period(path: Path, model: Any = None) -> str:
-    from ..model import build_model
-
-    model = model or build_model(path, dt.date.today())
-    if model.inputs.settings.report_period:
-        return model.inputs.settings.report_period
-    periods = [r.period for r in model.chargeback.summary]
-    if not periods:
-        raise BrmError("there are no charges to report on yet; run Refresh first")
-    return max(periods)
-
-
 def make_reports(book: Any = None, path: str | Path | None = None,
                  period: str | None = None) -> Any:
     """Reports button: value reports for every agency (Settings report_period, else the
     latest month), and the CIO's portfolio."""
     from ..model import build_model
+    from ..reports.run import default_period
     from ..reports.run import make_reports as run_reports
 
     target = _target(book, path)
@@ -142,7 +131,7 @@ def make_reports(book: Any = None, path: str | Path | None = None,
     def run() -> Any:
         target.save()
         model = build_model(target.path, dt.date.today())
-        chosen = period or _period(target.path, model)
+        chosen = period or default_period(model)
         written = run_reports(target.path, chosen, model=model)
         written += run_reports(target.path, chosen, portfolio=True, model=model)
         folder = written[0].path.parent if written else target.path.parent
@@ -161,8 +150,8 @@ def make_email_drafts(book: Any = None, path: str | Path | None = None,
 
     def run() -> Any:
         target.save()
-        chosen = period or _period(target.path)
-        batch = delivery.prepare(target.path, chosen, (), dt.date.today())
+        batch = delivery.prepare(target.path, period, (), dt.date.today())
+        chosen = batch.period.label
         now = dt.datetime.now().astimezone().replace(microsecond=0)
         folder = target.path.parent / "outbox" / delivery.safe_name(batch.period.label)
         drafts = delivery.write_drafts(batch, delivery.build(batch, False, now), folder)
@@ -183,8 +172,8 @@ def send_emails(book: Any = None, path: str | Path | None = None, period: str | 
 
     def run() -> Any:
         target.save()
-        chosen = period or _period(target.path)
-        batch = delivery.prepare(target.path, chosen, (), dt.date.today(), only_unsent=True)
+        batch = delivery.prepare(target.path, period, (), dt.date.today(), only_unsent=True)
+        chosen = batch.period.label
         if not batch.agencies:
             target.tell(f"Every report for {chosen} has been sent already.")
             return []

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 from ..model import Model, build_model
 from ..periods import Period, parse_period
-from ..problems import UsageError
+from ..problems import BrmError, UsageError
 from ..workbook.writer import write_atomic
 from . import data
 from .render import FORMATS, environment, render_all
@@ -54,6 +54,16 @@ def office_templates(model: Model) -> Path | None:
     if not path.is_dir():
         raise UsageError(f"Settings report_templates: folder {path} does not exist")
     return path
+
+
+def default_period(model: Model) -> str:
+    """What the Excel buttons report on: Settings report_period, else the latest month."""
+    if model.inputs.settings.report_period:
+        return model.inputs.settings.report_period
+    periods = [r.period for r in model.chargeback.summary]
+    if not periods:
+        raise BrmError("there are no charges to report on yet; run Refresh first")
+    return max(periods)
 
 
 def plan(model: Model, period: Period, agencies: Iterable[str]) -> list[str]:
