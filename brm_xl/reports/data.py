@@ -137,18 +137,20 @@ def trend(model: Model, agency: str, period: Period, months: int = 12) -> list[d
     return [{"period": p, "agency": mine.get(p), "statewide": statewide.get(p)} for p in wanted]
 
 
-def _responses(model: Model, agency: str) -> list[dict[str, Any]]:
-    if not model.inputs.has("Survey"):
+def rows_of(model: Model, table: str, agency: str) -> list[dict[str, Any]]:
+    """One agency's rows of an input table, in workbook order (filtered before they become
+    Python objects: a report needs a few dozen of thousands)."""
+    if not model.inputs.has(table):
         return []
-    return [r for r in model.inputs.frame("Survey").iter_rows(named=True)
-            if r["agency_id_text"].upper() == agency.upper()]
+    frame = model.inputs.frame(table)
+    return frame.filter(pl.col("agency_id") == agency.upper()).sort("_row").to_dicts()
 
 
 def satisfaction(model: Model, agency: str, period: Period) -> dict[str, Any] | None:
     if not model.inputs.has("Survey"):
         return None
     below = model.inputs.settings.follow_up_below
-    rows = _responses(model, agency)
+    rows = rows_of(model, "Survey", agency)
     inside = [r for r in rows if r["submitted_on"].strftime("%Y-%m") in period]
     scores = [r["score"] for r in inside]
     low = [r for r in inside if r["score"] < below]
@@ -173,9 +175,7 @@ def satisfaction(model: Model, agency: str, period: Period) -> dict[str, Any] | 
 def engagement(model: Model, agency: str, period: Period) -> dict[str, Any] | None:
     if not model.inputs.has("Engagements") and model.view.relationships is None:
         return None
-    contacts = [e for e in (model.inputs.frame("Engagements").iter_rows(named=True)
-                            if model.inputs.has("Engagements") else [])
-                if e["agency_id_text"].upper() == agency.upper() and e["date"] <= model.as_of]
+    contacts = [e for e in rows_of(model, "Engagements", agency) if e["date"] <= model.as_of]
     inside = [e for e in contacts if e["date"].strftime("%Y-%m") in period]
     met = [e["date"] for e in contacts if e["channel"] in IN_PERSON]
     actions = sorted((e for e in contacts if e["action_item"] and e["action_done_on"] is None),
@@ -196,10 +196,7 @@ def engagement(model: Model, agency: str, period: Period) -> dict[str, Any] | No
 
 
 def outcomes(model: Model, agency: str) -> list[dict[str, Any]]:
-    if not model.inputs.has("Outcomes"):
-        return []
-    return [r for r in model.inputs.frame("Outcomes").sort("_row").iter_rows(named=True)
-            if r["agency_id_text"].upper() == agency.upper()]
+    return rows_of(model, "Outcomes", agency)
 
 
 def agency_report(model: Model, agency: str, period: Period) -> dict[str, Any]:
