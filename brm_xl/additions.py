@@ -18,6 +18,7 @@ from .inputs import check_ids, load_inputs
 from .problems import DataProblems, Problem, errors
 from .validate import typed_table, unknown_ids
 from .workbook.append import append_rows
+from .workbook.guard import Held, locked
 from .workbook.package import Package
 from .workbook.reader import ROW, RawTable
 from .workbook.writer import PackageEdit
@@ -36,7 +37,12 @@ def add_rows(path: Path, raw: RawTable, key: str | None = None) -> Added:
     Rows whose `key` (e.g. response_id) the table already holds are skipped, so adding
     the same file twice adds nothing.
     """
-    spec = raw.spec
+    with locked(Path(path)) as held:
+        return _add_rows(held, raw, key)
+
+
+def _add_rows(held: Held, raw: RawTable, key: str | None) -> Added:
+    spec, path = raw.spec, held.path
     inputs, problems = load_inputs(path, specs=(C.AGENCIES, C.RATE_CARD, spec), checks=(check_ids,))
     if errors(problems):
         raise DataProblems(problems)
@@ -63,7 +69,7 @@ def add_rows(path: Path, raw: RawTable, key: str | None = None) -> Added:
             blocked = append_rows(edit, spec, rows, last)
             if blocked:
                 raise DataProblems(blocked)
-            edit.commit(path)
+            edit.commit(held)
     return Added(len(rows), before - len(rows), [p for p in problems if not p.is_error])
 
 

@@ -18,6 +18,7 @@ import click
 
 from . import __version__
 from .problems import BrmError, DataProblems, Problem, UsageError, errors, summarize, warnings
+from .supervisor import Stopped
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -29,12 +30,26 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console entry point: run the CLI and turn any failure into a message and an exit code."""
+    """Console entry point: run the CLI (in a supervised child process, see
+    `brm_xl.supervisor`) and turn any failure into a message and an exit code."""
+    from .supervisor import supervised
+
+    sys.exit(supervised(_main))
+
+
+def _main() -> int:
     try:
         cli.main(standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("Interrupted; the workbook was left as it was.", err=True)
+        click.echo("Interrupted; nothing was left half-written.", err=True)
         sys.exit(130)
+    except Stopped as exc:
+        click.echo(f"Stopped by {exc}; nothing was left half-written.", err=True)
+        sys.exit(128 + exc.signum)
+    except MemoryError:
+        click.echo("error: not enough memory to read these files; move large usage into a CSV "
+                   "or Parquet file (Settings usage_files). Nothing was written.", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -45,13 +60,18 @@ def main() -> None:
     except BrmError as exc:  # raised outside a command's own handling
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except Exception as exc:  # a fault of ours: say so plainly, never a traceback
+    except BaseException as exc:  # a fault of ours: say so plainly, never a traceback
         if os.environ.get("BRM_XL_DEBUG"):
             raise
+        if type(exc).__name__ == "PanicException":  # a native reader gave up on a file
+            click.echo(f"error: a file could not be read: {str(exc).splitlines()[0][:300]}. "
+                       "Open it in Excel, save it again and retry. Nothing was written.", err=True)
+            sys.exit(1)
         click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
                    "Nothing was written. Please report this; set BRM_XL_DEBUG=1 for details.",
                    err=True)
         sys.exit(3)
+    return 0
 
 
 def _report(problems: list[Problem], as_json: bool, extra: dict[str, Any] | None = None) -> int:
@@ -120,7 +140,7 @@ def new(path: Path, force: bool) -> None:
         raise click.UsageError("PATH must end in .xlsm (with macros) or .xlsx")
     if suffix == ".xlsm":
         from .excel.template_build import template_path
-        from .workbook.writer import write_atomic
+        from .workbook.guard import write_atomic
 
         content = template_path().read_bytes()
         _run(False, lambda: write_atomic(path, lambda fh: fh.write(content)))

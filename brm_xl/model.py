@@ -30,6 +30,11 @@ class Model:
 def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = (),
                 sources: Sources | None = None) -> Model:
     inputs, problems = load_inputs(Path(path), previous=previous, sources=sources)
+    return model_of(inputs, problems, as_of)
+
+
+def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date) -> Model:
+    """The computed model of inputs already loaded (with the problems found loading them)."""
     if errors(problems):
         raise DataProblems(problems)
     result = compute(inputs)

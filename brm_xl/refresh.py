@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__, outputs, relationships
-from .chargeback import Chargeback, as_money, compute
+from .chargeback import Chargeback, as_money
 from .inputs import Inputs, load_inputs
-from .model import build_model
-from .problems import Problem, errors
+from .model import Model, build_model, model_of
+from .problems import Problem, WorkbookError, errors
 from .sources import Sources
-from .workbook.package import Package
 from .workbook.cells import OutputTable
+from .workbook.guard import Held, locked
+from .workbook.package import Package
 from .workbook.writer import PackageEdit
 
 Progress = Callable[[str], None]
@@ -35,11 +36,19 @@ class RefreshResult:
 
 
 def check(path: Path, sources: Sources | None = None) -> tuple[Inputs, list[Problem]]:
-    """Load and validate only; returns every problem found (errors and warnings)."""
-    inputs, problems = load_inputs(Path(path), sources=sources)
-    if not errors(problems):
-        problems = problems + compute(inputs).warnings
-    return inputs, problems
+    """Everything refresh does but the final write; returns every problem found (errors
+    and warnings). A problem refresh would meet while writing (a damaged part, an output
+    sheet that is not brm_xl's) is found here too."""
+    inputs, problems = load_inputs(Path(path), previous=(outputs.REFRESH_LOG_SPEC,),
+                                   sources=sources)
+    if errors(problems):
+        return inputs, problems
+    model = model_of(inputs, problems, dt.date.today())
+    try:
+        build_package(Path(path), tables_of(model, dt.datetime.now(), None)[1])
+    except WorkbookError as exc:
+        return inputs, model.warnings + [Problem(Path(path).name, str(exc), "package")]
+    return inputs, model.warnings
 
 
 def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = None,
@@ -49,11 +58,11 @@ def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = 
 
     Raises DataProblems (and writes nothing) when the inputs break the contract.
     """
-    path = Path(path)
-    progress("reading, checking and computing")
-    result, tables = refresh_tables(path, as_of, now, user, sources)
-    progress("writing output tables")
-    write_tables(path, tables)
+    with locked(Path(path)) as held:
+        progress("reading, checking and computing")
+        result, tables = refresh_tables(held.path, as_of, now, user, sources)
+        progress("writing output tables")
+        write_tables(held, tables)
     return result
 
 
@@ -62,26 +71,43 @@ def refresh_tables(path: Path, as_of: dt.date | None = None, now: dt.datetime | 
                    ) -> tuple[RefreshResult, list[OutputTable]]:
     """Every output table of a refresh, computed but not written (Excel writes them itself)."""
     now = now or dt.datetime.now().replace(microsecond=0)
-    as_of = as_of or now.date()
-    model = build_model(Path(path), as_of, previous=(outputs.REFRESH_LOG_SPEC,), sources=sources)
+    model = build_model(Path(path), as_of or now.date(), previous=(outputs.REFRESH_LOG_SPEC,),
+                        sources=sources)
+    return tables_of(model, now, user)
+
+
+def tables_of(model: Model, now: dt.datetime, user: str | None,
+              ) -> tuple[RefreshResult, list[OutputTable]]:
+    """The output tables of a computed model, RefreshLog's new row stamped `now`."""
     inputs, result, view, found_warnings = model.inputs, model.chargeback, model.view, model.warnings
+    as_of = model.as_of
     tables = outputs.refresh_tables(result, view, inputs.focus)
     total = as_money(int(result.charges["cents"].sum()))
     entry = (now, user or _user(), __version__, as_of, _row_counts(inputs), total,
              len(found_warnings))
     tables.append(outputs.refresh_log(inputs.previous.get("RefreshLog", []), entry))
-    summary = RefreshResult(Path(path), inputs, result, view, found_warnings,
+    summary = RefreshResult(inputs.path, inputs, result, view, found_warnings,
                             {t.name: len(t.rows) for t in tables})
     return summary, tables
 
 
-def write_tables(path: Path, tables: list[OutputTable]) -> None:
-    """Write output tables into the workbook file, losing nothing else, atomically."""
+def write_tables(held: Held, tables: list[OutputTable]) -> None:
+    """Write output tables into the held workbook file, losing nothing else, atomically."""
+    with Package(held.path) as package:
+        _edited(package, tables).commit(held)
+
+
+def build_package(path: Path, tables: list[OutputTable]) -> bytes:
+    """The workbook as refresh would write it, not written (check's last step)."""
     with Package(path) as package:
-        edit = PackageEdit(package)
-        for table in tables:
-            edit.put_table(table)
-        edit.commit(path)
+        return _edited(package, tables).build()
+
+
+def _edited(package: Package, tables: list[OutputTable]) -> PackageEdit:
+    edit = PackageEdit(package)
+    for table in tables:
+        edit.put_table(table)
+    return edit
 
 
 def _row_counts(inputs: Inputs) -> str:

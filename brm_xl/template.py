@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import xlsxwriter
 
 from . import contract as C
-from .workbook.writer import write_atomic
+from .workbook.guard import write_atomic
 
 _FORMATS = {
     C.MONTH: "yyyy-mm", C.DATE: "yyyy-mm-dd", C.MONEY: "#,##0.00", C.SIGNED_MONEY: "#,##0.00",

@@ -18,7 +18,7 @@ import xlwings
 
 from brm_xl.problems import WorkbookError
 from brm_xl.refresh import refresh
-from brm_xl.workbook import zipraw
+from brm_xl.workbook import guard, zipraw
 from brm_xl.workbook.package import Package
 
 from .helpers import Block, digest, minimal_book, output_rows, parts, write_book
@@ -162,11 +162,10 @@ def test_text_never_becomes_a_formula_and_formats_are_set(rich_workbook):
 def test_failed_write_leaves_the_workbook_byte_for_byte(rich_workbook, monkeypatch):
     before = digest(rich_workbook)
 
-    def explode(source, out, *args):
-        out.write(b"PK\x03\x04 half a zip")
-        raise OSError("disk full")
+    def explode(fd):
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(zipraw, "rewrite", explode)
+    monkeypatch.setattr(guard.os, "fsync", explode)  # half the file is written, then the disk fills
     with pytest.raises(WorkbookError, match="rich.xlsm was not changed: writing failed"):
         refresh(rich_workbook, as_of=dt.date(2026, 10, 1))
     assert digest(rich_workbook) == before

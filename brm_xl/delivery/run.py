@@ -24,7 +24,8 @@ from ..reports.render import environment
 from ..reports.run import default_period, office_templates, plan, render_jobs, safe_name
 from ..workbook.cells import OutputTable
 from ..workbook.package import Package
-from ..workbook.writer import PackageEdit, write_atomic
+from ..workbook.guard import locked, write_atomic
+from ..workbook.writer import PackageEdit
 from .messages import Outgoing, address, build_message
 from .smtp import Result, SmtpConfig, send_all
 
@@ -140,10 +141,10 @@ def deliveries_table(batch: Batch, results: list[Result]) -> OutputTable:
 
 
 def _write_file(path: Path, table: OutputTable) -> None:
-    with Package(path) as package:
+    with locked(path) as held, Package(held.path) as package:
         edit = PackageEdit(package)
         edit.put_table(table)
-        edit.commit(path)
+        edit.commit(held)
 
 
 def smtp_config(model: Model, host: str | None, port: int | None, user: str | None,

@@ -9,14 +9,16 @@ the lossless part-level writer does the writing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..problems import BrmError, DataProblems, Problem, errors, summarize
 from ..refresh import check as run_check
 from ..refresh import refresh_tables, write_tables
 from ..workbook.cells import OutColumn, OutputTable
+from ..workbook.guard import Held, locked
 from . import cache
 
 PROBLEMS = (OutColumn("where", "text"), OutColumn("problem", "text"),
@@ -30,12 +32,27 @@ class FileTarget:
         self.path = Path(path)
         self.messages: list[str] = []
         self.answer = answer
+        self._held: Held | None = None
 
     def save(self) -> None:
         """A file on disk is already saved."""
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Hold the file from before it is read until after it is written."""
+        with locked(self.path) as held:
+            self._held = held
+            try:
+                yield
+            finally:
+                self._held = None
+
     def write(self, tables: list[OutputTable]) -> None:
-        write_tables(self.path, tables)
+        if self._held is not None:
+            write_tables(self._held, tables)
+        else:
+            with locked(self.path) as held:
+                write_tables(held, tables)
 
     def tell(self, text: str) -> None:
         self.messages.append(text)
@@ -76,8 +93,9 @@ def refresh(book: Any = None, path: str | Path | None = None, as_of: dt.date | N
 
     def run() -> Any:
         target.save()
-        result, tables = refresh_tables(target.path, as_of)
-        target.write(tables)
+        with target.session():
+            result, tables = refresh_tables(target.path, as_of)
+            target.write(tables)
         cache.forget(target.path)
         counts = ", ".join(f"{n} {c:,}" for n, c in result.tables.items())
         warned = f"\n{len(result.warnings)} warning(s): run Check to see them." if result.warnings else ""
@@ -108,8 +126,9 @@ def check(book: Any = None, path: str | Path | None = None) -> list[Problem] | N
 
     def run() -> list[Problem]:
         target.save()
-        _inputs, problems = run_check(target.path)
-        target.write([problems_table(problems)])
+        with target.session():
+            _inputs, problems = run_check(target.path)
+            target.write([problems_table(problems)])
         bad = errors(problems)
         target.tell(f"{len(bad)} problem(s) and {len(problems) - len(bad)} warning(s): see the "
                     "Problems sheet." if problems else "No problems found.")

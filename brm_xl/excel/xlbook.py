@@ -4,10 +4,11 @@ hand-check list."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import polars as pl
 
@@ -29,6 +30,11 @@ class BookTarget:
 
     def save(self) -> None:
         self.book.save()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Excel holds the open book; it is written through COM, not as a file."""
+        yield
 
     def tell(self, text: str) -> None:
         self.book.app.alert(text, title="brm_xl")

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 from ..model import Model, build_model
 from ..periods import Period, parse_period
 from ..problems import BrmError, UsageError
-from ..workbook.writer import write_atomic
+from ..workbook.guard import write_atomic
 from . import data
 from .render import FORMATS, environment, render_all
 

@@ -6,15 +6,18 @@ workbook into an object model, so nothing it does not understand can be lost.
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from ..problems import WorkbookError
+from . import zipraw
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -73,8 +76,13 @@ def range_ref(r1: int, c1: int, r2: int, c2: int) -> str:
     return f"{col_letter(c1)}{r1}:{col_letter(c2)}{r2}"
 
 
-def parse_xml(data: bytes) -> etree._Element:
-    return etree.fromstring(data, XML_PARSER)
+def parse_xml(data: bytes, part: str = "") -> etree._Element:
+    try:
+        return etree.fromstring(data, XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        where = f"part {part}" if part else "a part"
+        raise WorkbookError(f"{where} of the package is damaged XML ({exc}); open the workbook "
+                            "in Excel, let it repair the file, save it and run again") from None
 
 
 def to_xml(root: etree._Element) -> bytes:
@@ -122,15 +130,22 @@ class Package:
     def __init__(self, path: Path):
         self.path = Path(path)
         try:
-            self.zip = zipfile.ZipFile(self.path)
+            self.data = memoryview(self.path.read_bytes())
+            self.entries = zipraw.read_entries(self.data)
+            self.zip = zipfile.ZipFile(io.BytesIO(self.data))
             self.names = set(self.zip.namelist())
             self.workbook_part = self._workbook_part()
             self.workbook_rels = self.read_rels(self.workbook_part)
             self.sheets = self._sheets()
             self.tables = self._tables()
-        except WorkbookError:
-            raise
-        except (zipfile.BadZipFile, OSError, KeyError, etree.XMLSyntaxError, ValueError) as exc:
+        except WorkbookError as exc:
+            text = str(exc)
+            if text.startswith(("not a zip", "damaged")):
+                text = (f"not a readable .xlsx/.xlsm workbook ({text}); save it from Excel as an "
+                        "Excel Workbook and try again")
+            raise WorkbookError(f"{self.path.name}: {text}") from None
+        except (zipfile.BadZipFile, OSError, KeyError, etree.XMLSyntaxError, ValueError,
+                zlib.error, EOFError, UnicodeError) as exc:
             raise WorkbookError(
                 f"{self.path.name}: not a readable .xlsx/.xlsm workbook ({exc}); "
                 "save it from Excel as an Excel Workbook and try again"
@@ -146,14 +161,25 @@ class Package:
         self.close()
 
     def read(self, part: str) -> bytes:
-        return self.zip.read(part)
+        try:
+            return self.zip.read(part)
+        except KeyError:
+            raise WorkbookError(f"{self.path.name}: part {part} is missing from the package; "
+                                "save the workbook from Excel again") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise WorkbookError(f"{self.path.name}: part {part} is damaged ({exc}); open the "
+                                "workbook in Excel, let it repair the file, save it and run "
+                                "again") from None
+
+    def xml(self, part: str) -> etree._Element:
+        return parse_xml(self.read(part), part)
 
     def read_rels(self, part: str) -> list[tuple[str, str, str, str]]:
         """(Id, Type, resolved target, TargetMode) of a part's relationships."""
         path = rels_path(part)
         if path not in self.names:
             return []
-        root = parse_xml(self.read(path))
+        root = self.xml(path)
         out = []
         for rel in root.iter(q("Relationship", NS_PKG_REL)):
             mode = rel.get("TargetMode", "Internal")
@@ -170,7 +196,7 @@ class Package:
         raise WorkbookError(f"{self.path.name}: no workbook part found; is it an Excel file?")
 
     def _sheets(self) -> list[Sheet]:
-        root = parse_xml(self.read(self.workbook_part))
+        root = self.xml(self.workbook_part)
         targets = {rid: target for rid, rtype, target, _ in self.workbook_rels}
         sheets = []
         for el in root.iter(q("sheet")):
@@ -191,13 +217,25 @@ class Package:
         return tables
 
     def _table(self, sheet: Sheet, part: str) -> Table:
-        root = parse_xml(self.read(part))
+        root = self.xml(part)
         columns = tuple(c.get("name", "") for c in root.iter(q("tableColumn")))
+        name = root.get("displayName") or root.get("name", "")
+        ref = root.get("ref", "A1")
+        try:
+            r1, c1, r2, c2 = split_range(ref)
+        except ValueError:
+            raise WorkbookError(f"table {name} on sheet {sheet.name} has the range {ref!r}, "
+                                "which is not a cell range; save the workbook from Excel again"
+                                ) from None
+        if r2 < r1 or c2 < c1 or (c2 - c1 + 1) != len(columns):
+            raise WorkbookError(f"table {name} on sheet {sheet.name}: its range {ref} does not "
+                                f"match its {len(columns)} columns; save the workbook from Excel "
+                                "again")
         return Table(
-            name=root.get("displayName") or root.get("name", ""),
+            name=name,
             sheet=sheet,
             part=part,
-            ref=root.get("ref", "A1"),
+            ref=ref,
             columns=columns,
             header_rows=int(root.get("headerRowCount", "1")),
             totals_rows=int(root.get("totalsRowCount", "0")),
@@ -217,6 +255,52 @@ class Package:
         Streams the sheet's XML and stops at that row, so a million-row sheet costs
         no more than a small one.
         """
+        try:
+            return self._first_filled_row(sheet)
+        except (etree.XMLSyntaxError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise WorkbookError(f"{self.path.name}: sheet {sheet.name} is damaged ({exc}); open "
+                                "the workbook in Excel, let it repair the file, save it and run "
+                                "again") from None
+
+    def used_range(self, sheet: Sheet) -> tuple[int, int, int, int] | None:
+        """The sheet's used range as its `<dimension>` says (read from the part's first
+        bytes only), or None when it has none."""
+        try:
+            with self.zip.open(sheet.part) as stream:
+                head = stream.read(4096)
+        except (KeyError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise WorkbookError(f"{self.path.name}: sheet {sheet.name} is damaged ({exc}); open "
+                                "the workbook in Excel, let it repair the file, save it and run "
+                                "again") from None
+        found = _DIMENSION.search(head)
+        if not found:
+            return None
+        try:
+            return split_range(found.group(1).decode("ascii", "replace"))
+        except ValueError:
+            return None
+
+    def trimmed_sheet(self, sheet: Sheet, c1: int, c2: int, last_row: int | None) -> bytes:
+        """The sheet's XML with only the cells in columns c1..c2 (and rows up to last_row):
+        how a sheet with stray cells far beyond its table is read by the table's range."""
+        out = [b'<worksheet xmlns="' + NS_MAIN.encode() + b'"><sheetData>']
+        with self.zip.open(sheet.part) as stream:
+            for _, row in etree.iterparse(stream, tag=q("row"), huge_tree=True):
+                number = int(row.get("r") or 0)
+                if last_row is not None and number > last_row:
+                    break
+                for position, c in enumerate(list(row)):
+                    ref = c.get("r")
+                    col = split_cell(ref)[1] if ref else position
+                    if not c1 <= col <= c2:
+                        row.remove(c)
+                row.set("spans", f"{c1 + 1}:{c2 + 1}")
+                out.append(etree.tostring(row))
+                row.clear()
+        out.append(b"</sheetData></worksheet>")
+        return b"".join(out)
+
+    def _first_filled_row(self, sheet: Sheet) -> tuple[int, list[int]] | None:
         with self.zip.open(sheet.part) as stream:
             number = 0
             for _, row in etree.iterparse(stream, tag=q("row"), huge_tree=True):
@@ -229,6 +313,9 @@ class Package:
                     return number, cols
                 row.clear()
         return None
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([^\"]*)\"")
 
 
 def _has_value(cell: etree._Element) -> bool:

@@ -21,6 +21,9 @@ from ..problems import Problem, WorkbookError
 from .package import Package, col_letter
 
 ROW = "_row"
+# calamine builds the whole used range of a sheet in memory (about 32 bytes a cell), so a
+# sheet whose used range is larger than this is read by its table's range instead
+MAX_CELLS = 40_000_000
 
 
 @dataclass
@@ -54,8 +57,9 @@ class WorkbookReader:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.package = Package(self.path)
+        self._trimmed: dict[tuple[str, int, int, int | None], Any] = {}
         try:
-            self.excel = fastexcel.read_excel(str(self.path))
+            self.excel = fastexcel.read_excel(bytes(self.package.data))
         except Exception as exc:  # fastexcel raises its own error types
             self.package.close()
             raise WorkbookError(f"{self.path.name}: cannot be read ({exc})") from exc
@@ -93,7 +97,7 @@ class WorkbookReader:
         if sheet is None:
             return "Settings", []
         try:
-            frame = self.excel.load_sheet(
+            frame = self._excel_for(sheet.name, 0, 1, None).load_sheet(
                 sheet.name, header_row=None, skip_rows=0, use_columns="A:B", dtypes="string",
             ).to_polars()
         except Exception as exc:
@@ -127,8 +131,10 @@ class WorkbookReader:
         self, spec: TableSpec, sheet: str, header_row: int, c1: int, c2: int,
         headers: list[str] | None, n_rows: int | None,
     ) -> RawTable:
-        use = f"{col_letter(c1)}:{col_letter(c2)}"
-        frame, cell_errors = self._frame(sheet, header_row - 1, use, n_rows, header_row)
+        use = col_letter(c1) if c1 == c2 else f"{col_letter(c1)}:{col_letter(c2)}"
+        last_row = header_row + n_rows if n_rows is not None else None
+        excel = self._excel_for(sheet, c1, c2, last_row)
+        frame, cell_errors = self._frame(excel, sheet, header_row - 1, use, n_rows, header_row)
         if headers is None:
             headers = [("" if n.startswith("__UNNAMED__") else n) for n in frame.columns[:-1]]
         raw = RawTable(spec, sheet, frame, header_row=header_row)
@@ -154,12 +160,43 @@ class WorkbookReader:
         raw.problems.extend(_cell_errors(raw, frame, renamed, cell_errors))
         return raw
 
+    def _excel_for(self, sheet_name: str, c1: int, c2: int, last_row: int | None) -> Any:
+        """The reader for a sheet: the workbook's own, or, when the sheet's used range is far
+        larger than the cells wanted (a stray cell at XFD1048576), a copy of the workbook
+        whose sheet holds only the wanted columns and rows."""
+        sheet = self.package.sheet(sheet_name)
+        used = self.package.used_range(sheet) if sheet is not None else None
+        if sheet is None or used is None or _cells(used) <= MAX_CELLS:
+            return self.excel
+        r1, _, r2, _ = used
+        wanted = (r1, c1, last_row or r2, c2)
+        if _cells(wanted) > MAX_CELLS:
+            raise WorkbookError(
+                f"{self.path.name}: sheet {sheet.name} reaches {col_letter(used[3])}{r2}, "
+                f"{_cells(wanted):,} cells in the columns brm_xl reads, more than it can hold "
+                "in memory; move the usage into a CSV or Parquet file (Settings usage_files)")
+        key = (sheet.part, c1, c2, last_row)
+        if key not in self._trimmed:
+            import io
+
+            from . import zipraw
+
+            out = io.BytesIO()
+            zipraw.rewrite(self.package.data, out, {sheet.part: self.package.trimmed_sheet(
+                sheet, c1, c2, last_row)}, set(), {})
+            try:
+                self._trimmed[key] = fastexcel.read_excel(out.getvalue())
+            except Exception as exc:
+                raise WorkbookError(f"{self.path.name}: cannot be read ({exc})") from exc
+        return self._trimmed[key]
+
     def _frame(
-        self, sheet: str, header_row: int | None, use: str, n_rows: int | None, first_row: int,
+        self, excel: Any, sheet: str, header_row: int | None, use: str, n_rows: int | None,
+        first_row: int,
     ) -> tuple[pl.DataFrame, list[Any]]:
         """The cells as text, with each row's number, and fastexcel's list of error cells."""
         try:
-            loaded = self.excel.load_sheet(
+            loaded = excel.load_sheet(
                 sheet, header_row=header_row, use_columns=use, n_rows=n_rows,
                 dtypes="string",
             )
@@ -179,6 +216,11 @@ class WorkbookReader:
             pl.int_range(first_row + 1, first_row + 1 + frame.height, dtype=pl.Int64).alias(ROW)
         )
         return frame, getattr(cell_errors, "errors", None) or []
+
+
+def _cells(bounds: tuple[int, int, int, int]) -> int:
+    r1, c1, r2, c2 = bounds
+    return max(0, r2 - r1 + 1) * max(0, c2 - c1 + 1)
 
 
 def _cell_errors(raw: RawTable, frame: pl.DataFrame, renamed: dict[str, str],

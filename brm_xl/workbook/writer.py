@@ -9,16 +9,16 @@ to them stay. The new file is written beside the old one and renamed over it.
 
 from __future__ import annotations
 
+import io
 import os
 import re
-import tempfile
-from pathlib import Path
-from typing import Callable
+import threading
 
 from lxml import etree
 
 from ..problems import WorkbookError
 from . import zipraw
+from .guard import Held, write_atomic
 from .cells import OutputTable, sheet_data, table_range
 from .package import (
     col_letter, CT_TABLE, CT_WORKSHEET, NS_CT, NS_MAIN, NS_PKG_REL, NS_R, REL_CALC_CHAIN, REL_STYLES,
@@ -34,6 +34,9 @@ class PackageEdit:
 
     def __init__(self, package: Package):
         self.pkg = package
+        self._damaged: list[str] = []
+        self._crc_check = threading.Thread(target=self._check_parts, daemon=True)
+        self._crc_check.start()  # zlib works outside the GIL: this overlaps the sheet writing
         self.replace: dict[str, bytes] = {}
         self.add: dict[str, bytes] = {}
         self.remove: set[str] = set()
@@ -51,6 +54,9 @@ class PackageEdit:
                 self._override(styles_part, "application/vnd.openxmlformats-officedocument"
                                ".spreadsheetml.styles+xml")
         self.rewritten_sheet_ids: set[int] = set()
+
+    def _check_parts(self) -> None:
+        self._damaged = zipraw.damaged_parts(self.pkg.data, self.pkg.entries)
 
     # -- parts as trees, edited in place and serialised at the end -------------------
     def tree(self, part: str) -> etree._Element:
@@ -198,14 +204,31 @@ class PackageEdit:
                     types.remove(o)
             self._dirty |= {rels_path(self.pkg.workbook_part), "[Content_Types].xml"}
 
-    def commit(self, path: Path) -> None:
-        """Write the edited package over `path` atomically."""
+    def build(self) -> bytes:
+        """The edited package as bytes, checked: every part copied as it was unpacks to its
+        recorded size and CRC, and the result is a well-formed package."""
         self._trim_calc_chain()
         for part in self._dirty:
             if part in self._trees:
                 self._put_tree(part, self._trees[part])
-        data = self.pkg.path.read_bytes()
-        write_atomic(path, lambda out: zipraw.rewrite(data, out, self.replace, self.remove, self.add))
+        self._crc_check.join()
+        copied = [n for n in self._damaged if n not in self.replace and n not in self.remove]
+        if copied:
+            raise WorkbookError(
+                f"{self.pkg.path.name}: part {copied[0]} is damaged (its content does not match "
+                "its checksum); open the workbook in Excel, let it repair the file, save it "
+                "and run again")
+        out = io.BytesIO()
+        zipraw.rewrite(self.pkg.data, out, self.replace, self.remove, self.add)
+        blob = out.getvalue()
+        zipraw.read_entries(memoryview(blob))  # what we wrote reads back as a package
+        return blob
+
+    def commit(self, held: Held) -> None:
+        """Write the edited package over the held workbook, atomically, if it is unchanged."""
+        blob = self.build()
+        held.check_unchanged(bytes(self.pkg.data))
+        write_atomic(held.path, lambda out: out.write(blob), held)
 
     def _put_tree(self, part: str, root: etree._Element) -> None:
         content = to_xml(root)
@@ -230,42 +253,6 @@ def without_rows(xml: bytes) -> bytes:
     if end < 0:
         return xml
     return xml[:start.start()] + b"<" + tag + b"/>" + xml[end + len(tag) + 3:]
-
-
-def write_atomic(path: Path, write: Callable[..., None]) -> None:
-    """Write through a temporary file in the same folder, then rename over `path`."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".~{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except PermissionError as exc:
-        _unlink(tmp)
-        raise WorkbookError(f"{path.name} cannot be replaced ({exc.strerror}); "
-                            "close it in Excel and run again") from exc
-    except OSError as exc:  # disk full, folder gone: the original is untouched
-        _unlink(tmp)
-        raise WorkbookError(f"{path.name} was not changed: writing failed ({exc})") from exc
-    except BaseException:
-        _unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _new_sheet_root(table: OutputTable) -> etree._Element:
