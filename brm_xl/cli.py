@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 the workbook has problems (listed on stderr, nothing writt
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -440,8 +441,16 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
           as_json: bool) -> None:
     """Email each agency head its value report: drafts to review by default, or --send."""
     from .delivery import run as delivery
+    from .filenames import outbox_folder
+    from .workbook.guard import locked
 
     def action() -> dict[str, Any]:
+        # sending holds the workbook from reading Deliveries to writing it: two sends at once
+        # cannot both send
+        with locked(workbook) if do_send and not dry_run else contextlib.nullcontext() as held:
+            return send_or_draft(held)
+
+    def send_or_draft(held: Any) -> dict[str, Any]:
         try:
             batch = delivery.prepare(workbook, period, agencies, as_of or dt.date.today(),
                                      resend, only_unsent=do_send)
@@ -451,6 +460,10 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
             raise click.UsageError(str(exc)) from None
         for skipped in batch.skipped:
             _say(as_json, f"{skipped}: already sent for {batch.period.label} (--resend to send again)")
+        for unknown in batch.unknown:
+            click.echo(f"{unknown}: a run that was stopped may or may not have sent this for "
+                       f"{batch.period.label} (status unknown in Deliveries); check with the "
+                       "recipient, and use --resend to send it again", err=True)
         if dry_run:
             plan = delivery.describe(batch)
             for item in plan:
@@ -460,18 +473,18 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
         now = dt.datetime.now().astimezone().replace(microsecond=0)
         messages = delivery.build(batch, attach_xlsx, now)
         if not do_send:
-            folder = out or workbook.parent / "outbox" / delivery.safe_name(batch.period.label)
+            folder = out or outbox_folder(workbook, batch.period.label)
             paths = delivery.write_drafts(batch, messages, folder)
             _say(as_json, f"Wrote {len(paths)} draft(s) to review and send into {folder}")
             return {"drafts": [str(p) for p in paths]}
         if no_tls:
             click.echo("warning: sending WITHOUT TLS; use --no-tls only for a trusted internal "
                        "relay", err=True)
-        results = delivery.send(batch, messages, config,
+        results = delivery.send(batch, messages, config, held=held,
                                 on_result=lambda r: _say(as_json, f"{r.outgoing.agency_id}: "
                                                          f"{r.status}" + (f" ({r.error})" if r.error else "")))
         failed = [r for r in results if r.status != "sent"]
-        left = len(messages) - len(results)
+        left = len(messages) - len(results) + len(batch.unknown)
         _say(as_json, f"Sent {len(results) - len(failed)}, failed {len(failed)}"
                       + (f", not attempted {left}" if left else "")
                       + f"; logged in the Deliveries table of {workbook.name}")

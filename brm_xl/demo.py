@@ -430,10 +430,11 @@ def _drafts(path: Path, period: str, as_of: dt.date, model: Any,
             pdfs: dict[str, dict[str, bytes]]) -> Iterator[str]:
     """Email drafts for the latest month, attaching the PDFs just made; the demo never sends."""
     from .delivery import run as delivery
+    from .filenames import outbox_folder
 
     batch = delivery.prepare(path, period, (), as_of, model=model)
     when = dt.datetime.combine(as_of, dt.time(9, 0)).astimezone()
-    folder = path.parent / "outbox" / period
+    folder = outbox_folder(path, period)
     drafts = delivery.write_drafts(batch, delivery.build(batch, False, when, rendered=pdfs),
                                    folder)
     yield (f"Email drafts for {period}: {len(drafts)} .eml files in {folder} (open one in "

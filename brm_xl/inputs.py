@@ -46,6 +46,7 @@ class Settings:
     focus_cost_column: str = "EffectiveCost"
     focus_surcharge_pct: Any = 0
     extra: dict[str, str] = field(default_factory=dict)
+    cells: dict[str, str] = field(default_factory=dict)  # key -> the cell holding its value
 
 
 @dataclass
@@ -120,7 +121,8 @@ def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
 def _read_files(inputs: Inputs, sources: Sources, problems: list[Problem]) -> list[Problem]:
     """Usage files and FOCUS bills named in Settings or on the command line."""
     settings = inputs.settings
-    paths, found = resolve(inputs.path, settings.usage_files, sources.usage, "usage_files")
+    paths, found = resolve(inputs.path, settings.usage_files, sources.usage, "usage_files",
+                           settings.cells.get("usage_files", "Settings"))
     problems = problems + found
     for path in paths:
         raw = read_text_table(path, C.USAGE, lazy=True)
@@ -133,7 +135,8 @@ def _read_files(inputs: Inputs, sources: Sources, problems: list[Problem]) -> li
     if inputs.usage_files:  # the workbook's own Usage table becomes optional
         problems = [p for p in problems if not (p.code == "missing-table"
                                                 and p.where.startswith("Usage!"))]
-    paths, found = resolve(inputs.path, settings.focus_files, sources.focus, "focus_files")
+    paths, found = resolve(inputs.path, settings.focus_files, sources.focus, "focus_files",
+                           settings.cells.get("focus_files", "Settings"))
     problems += found
     if paths:
         from .focus import read_focus
@@ -147,6 +150,7 @@ def parse_settings(sheet: str, rows: list[tuple[int, str, str | None]]) -> tuple
     known = {C.header_key(k): k for k in C.SETTINGS_DEFAULTS}
     values: dict[str, Any] = {}
     extra: dict[str, str] = {}
+    cells: dict[str, str] = {}
     problems = []
     for row, key, value in rows:
         hkey = C.header_key(key)
@@ -164,12 +168,13 @@ def parse_settings(sheet: str, rows: list[tuple[int, str, str | None]]) -> tuple
             extra[str(key).strip()] = value or ""
             continue
         name = known[hkey]
+        cells[name] = f"{sheet}!B{row}"
         parsed, error = _setting_value(name, value)
         if error:
             problems.append(Problem(f"{sheet}!B{row}", f"{name} {error}", "bad-setting"))
         elif parsed is not None:
             values[name] = parsed
-    return Settings(**values, extra=extra), problems
+    return Settings(**values, extra=extra, cells=cells), problems
 
 
 def _setting_value(name: str, value: str | None) -> tuple[Any, str | None]:

@@ -7,6 +7,7 @@ it back. Raises DataProblems (listing every error) when the inputs break the con
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,13 @@ class Model:
     view: relationships.RelationshipView
     as_of: dt.date
     warnings: list[Problem]
+
+    @functools.cached_property
+    def file_stems(self) -> dict[str, str]:
+        """Agency id (as typed in Agencies) -> the unique part of its file names."""
+        from .filenames import agency_stems
+
+        return agency_stems(self.inputs.frame("Agencies")["agency_id_text"].to_list())
 
 
 def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = (),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
@@ -93,9 +94,14 @@ def refresh_log(previous: Sequence[dict[str, Any]], entry: Sequence[Any]) -> Out
 
 
 def _typed(fmt: str, text: Any) -> Any:
+    """A log cell read back as text, typed again; a date cell someone formatted General
+    reads as its serial number (46321.5) and comes back as the date it is."""
     if text is None:
         return None
     try:
+        if fmt in ("datetime", "date") and _SERIAL.match(str(text)):
+            when = EXCEL_EPOCH + dt.timedelta(days=float(str(text)))
+            return when.replace(microsecond=0) if fmt == "datetime" else when.date()
         if fmt == "datetime":
             return dt.datetime.fromisoformat(str(text))
         if fmt == "date":
@@ -104,6 +110,10 @@ def _typed(fmt: str, text: Any) -> Any:
             return Decimal(str(text))
         if fmt == "int":
             return int(Decimal(str(text)))
-    except (ValueError, InvalidOperation):
+    except (ValueError, InvalidOperation, OverflowError):
         pass
     return str(text)
+
+
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_SERIAL = re.compile(r"^\d{1,6}(\.\d+)?$")

@@ -65,5 +65,9 @@ class DataProblems(BrmError):
         super().__init__(f"{len(errors(problems))} problem(s) in the workbook")
 
 
+class TemplateError(BrmError):
+    """A report or email template is broken, or tried something the sandbox refuses."""
+
+
 class UsageError(BrmError):
     """The command was called wrongly (a bad option value, a missing file)."""

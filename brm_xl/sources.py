@@ -27,17 +27,32 @@ class Sources:
     focus: tuple[Path, ...] = ()
 
 
+def beside(workbook: Path, path: Path) -> bool:
+    """Whether a path a workbook names stays in the workbook's folder (or below it), links
+    followed: a workbook that came by email must not make brm_xl read /etc/passwd."""
+    folder = Path(workbook).resolve().parent
+    return Path(path).resolve().is_relative_to(folder)
+
+
 def resolve(workbook: Path, patterns: str | None, extra: tuple[Path, ...],
-            setting: str) -> tuple[list[Path], list[Problem]]:
-    """Settings globs (relative to the workbook, `;`-separated) and command-line files."""
+            setting: str, where: str = "Settings") -> tuple[list[Path], list[Problem]]:
+    """Settings globs (relative to the workbook, `;`-separated, never leaving its folder)
+    and command-line files (anywhere: the person typing them chose them)."""
     found: list[Path] = []
     problems = []
     for pattern in [p.strip() for p in (patterns or "").split(";") if p.strip()]:
-        full = pattern if Path(pattern).is_absolute() else str(workbook.parent / pattern)
-        matches = sorted(Path(m) for m in glob.glob(full))
+        full = str(Path(pattern) if Path(pattern).is_absolute() else workbook.parent / pattern)
+        matches = sorted(Path(m) for m in glob.glob(full) if Path(m).is_file())
+        outside = [m for m in matches if not beside(workbook, m)]
+        if outside or (not matches and not beside(workbook, Path(full.split("*")[0] or "."))):
+            problems.append(Problem(where, f"{setting} '{pattern}' points outside the folder of "
+                                    f"{workbook.name}; keep usage files in that folder or below "
+                                    "it, or name them on the command line", "outside-folder"))
+            continue
         if not matches:
-            problems.append(Problem("Settings", f"{setting} '{pattern}' matches no file "
-                                    f"beside {workbook.name}", "no-file"))
+            problems.append(Problem(where, f"{setting} '{pattern}' matches no file in the folder "
+                                    f"of {workbook.name}; check the name, or remove the setting",
+                                    "no-file"))
         found += matches
     for path in extra:
         if not Path(path).exists():

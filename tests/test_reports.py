@@ -22,7 +22,8 @@ from brm_xl.periods import parse_period
 from brm_xl.problems import UsageError
 from brm_xl.reports import data
 from brm_xl.reports.render import environment, render_all, render_html
-from brm_xl.reports.run import make_reports, safe_name
+from brm_xl.filenames import safe_name
+from brm_xl.reports.run import make_reports
 
 from .helpers import Block, agencies, headcount, minimal_book, rate_card, usage, write_book
 from .test_relationships import relationship_book

@@ -14,8 +14,8 @@ from typing import Any
 
 import jinja2
 
-from ..reports.render import SYMBOLS
-from ..reports.run import safe_name
+from ..reports.render import SYMBOLS, render_template
+from ..filenames import report_file, safe_name
 from .chart_png import cost_per_user_png
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -37,6 +37,7 @@ class Outgoing:
     cc: str | None
     subject: str
     message: EmailMessage
+    stem: str  # the agency's unique file-name part
 
     @property
     def message_id(self) -> str:
@@ -44,12 +45,14 @@ class Outgoing:
 
 
 def build_message(env: jinja2.Environment, report: dict[str, Any], attachments: dict[str, bytes],
-                  sender: Address, reply_to: str | None, when: dt.datetime) -> Outgoing:
+                  sender: Address, reply_to: str | None, when: dt.datetime,
+                  stem: str) -> Outgoing:
+    """The agency's message; `attachments` are the files rendered for this agency's id."""
     agency = report["agency"]
     period = report["period"]
     chart_cid = make_msgid(idstring="chart", domain=sender.domain or "brm-xl.local")
     context = {"r": report, "chart_cid": chart_cid[1:-1]}
-    subject = one_line(env.get_template("email/subject.txt.j2").render(**context))
+    subject = one_line(render_template(env, "email/subject.txt.j2", **context))
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = subject
     msg["From"] = sender
@@ -59,17 +62,18 @@ def build_message(env: jinja2.Environment, report: dict[str, Any], attachments: 
     if reply_to:
         msg["Reply-To"] = one_line(reply_to)
     msg["Date"] = format_datetime(when)
-    stem = f"{safe_name(period.label)}.{safe_name(agency['agency_id'])}"
-    msg["Message-ID"] = make_msgid(idstring=stem, domain=sender.domain or "brm-xl.local")
-    msg.set_content(env.get_template("email/body.txt.j2").render(**context))
-    msg.add_alternative(env.get_template("email/body.html.j2").render(**context), subtype="html")
+    msg["Message-ID"] = make_msgid(idstring=f"{safe_name(period.label)}.{stem}",
+                                   domain=sender.domain or "brm-xl.local")
+    msg.set_content(render_template(env, "email/body.txt.j2", **context))
+    msg.add_alternative(render_template(env, "email/body.html.j2", **context), subtype="html")
     symbol = SYMBOLS.get(report["currency"].upper(), "")
     png = cost_per_user_png(report["trend"], symbol)
     msg.get_payload()[1].add_related(png, maintype="image", subtype="png", cid=chart_cid,
                                      filename="cost-per-user.png")
     for ext, content in attachments.items():
-        name = f"{safe_name(period.label)}_{safe_name(agency['agency_id'])}_value_report.{ext}"
+        name = report_file(period.label, stem, ext)
         maintype, subtype = (("application", "pdf") if ext == "pdf" else
                              ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
         msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
-    return Outgoing(agency["agency_id"], agency["head_email"], agency.get("brm_email"), subject, msg)
+    return Outgoing(agency["agency_id"], agency["head_email"], agency.get("brm_email"), subject,
+                    msg, stem)

@@ -21,11 +21,13 @@ from ..periods import Period, parse_period
 from ..problems import DataProblems, Problem, UsageError
 from ..reports import data
 from ..reports.render import environment
-from ..reports.run import default_period, office_templates, plan, render_jobs, safe_name
+from ..filenames import outbox_folder, report_file
+from ..reports.run import default_period, office_templates, plan, render_jobs
 from ..workbook.cells import OutputTable
 from ..workbook.package import Package
-from ..workbook.guard import locked, write_atomic
+from ..workbook.guard import Held, write_atomic
 from ..workbook.writer import PackageEdit
+from .journal import Journal
 from .messages import Outgoing, address, build_message
 from .smtp import Result, SmtpConfig, send_all
 
@@ -36,6 +38,7 @@ class Batch:
     period: Period
     agencies: list[str]
     skipped: list[str] = field(default_factory=list)  # already sent for the period
+    unknown: list[str] = field(default_factory=list)  # a stopped run may or may not have sent
 
 
 def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...], as_of: dt.date,
@@ -51,11 +54,25 @@ def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...], as_o
         raise DataProblems(problems)
     batch = Batch(model, period, chosen)
     if only_unsent and not resend:
-        sent = {(row.get("period"), row.get("agency_id")) for row in
-                model.inputs.previous.get("Deliveries", []) if row.get("status") == "sent"}
-        batch.skipped = [a for a in chosen if (period.label, a) in sent]
-        batch.agencies = [a for a in chosen if (period.label, a) not in sent]
+        status = delivered(model)
+        batch.skipped = [a for a in chosen if status.get((period.label, a)) == "sent"]
+        batch.unknown = [a for a in chosen if status.get((period.label, a)) == "unknown"]
+        batch.agencies = [a for a in chosen if (period.label, a) not in status]
     return batch
+
+
+def delivered(model: Model) -> dict[tuple[str, str], str]:
+    """(period, agency) -> "sent" or "unknown", from the Deliveries log and the journal
+    of a run that was stopped before it could write the log; neither is sent again
+    without --resend."""
+    status: dict[tuple[str, str], str] = {}
+    rows = [(r.get("period"), r.get("agency_id"), r.get("status"))
+            for r in model.inputs.previous.get("Deliveries", [])]
+    rows += [(e.period, e.agency_id, e.status) for e in Journal(model.inputs.path).entries()]
+    for period, agency, state in rows:
+        if state == "sent" or (state == "unknown" and status.get((period, agency)) != "sent"):
+            status[(str(period), str(agency))] = str(state)
+    return status
 
 
 def address_problems(model: Model, agencies: list[str]) -> list[Problem]:
@@ -89,7 +106,7 @@ def build(batch: Batch, attach_xlsx: bool, when: dt.datetime,
         rendered = {a: files for (a, _), files in
                     zip(jobs, render_jobs(jobs, formats, office, progress, None))}
     return [build_message(env, report, {ext: rendered[agency][ext] for ext in formats}, sender,
-                          settings.reply_to, when)
+                          settings.reply_to, when, model.file_stems[agency])
             for agency, report in jobs]
 
 
@@ -98,8 +115,7 @@ def write_drafts(batch: Batch, messages: list[Outgoing], folder: Path) -> list[P
     paths = []
     for outgoing in messages:
         outgoing.message["X-Unsent"] = "1"
-        name = f"{safe_name(batch.period.label)}_{safe_name(outgoing.agency_id)}_value_report.eml"
-        target = folder / name
+        target = folder / report_file(batch.period.label, outgoing.stem, "eml")
         content = outgoing.message.as_bytes()
         write_atomic(target, lambda fh, content=content: fh.write(content))
         paths.append(target)
@@ -109,42 +125,63 @@ def write_drafts(batch: Batch, messages: list[Outgoing], folder: Path) -> list[P
 def send(batch: Batch, messages: list[Outgoing], config: SmtpConfig,
          now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
          on_result: Callable[[Result], None] = lambda r: None,
-         write: Callable[[list[OutputTable]], None] | None = None) -> list[Result]:
-    """Send, and whatever happens, write what happened to the Deliveries table (to the
-    workbook file, or through `write` when Excel holds the workbook open)."""
+         write: Callable[[list[OutputTable]], None] | None = None,
+         held: Held | None = None) -> list[Result]:
+    """Send, and whatever happens, write what happened to the Deliveries table (to the held
+    workbook file, or through `write` when Excel holds the workbook open).
+
+    Each message is journaled before and after it is handed to the server (see
+    `journal`), so a run killed at any moment sends nothing twice when run again.
+    """
+    journal = Journal(batch.model.inputs.path)
+    period = batch.period.label
     results: list[Result] = []
+    if write is None:
+        _write_deliveries(batch, journal, held, dry_run=True)  # the log can be written
+
+    def before(o: Outgoing) -> None:
+        journal.write("sending", period, o.agency_id, o.to, o.cc, o.message_id)
 
     def record(result: Result) -> None:
+        o = result.outgoing
+        journal.write(result.status, period, o.agency_id, o.to, o.cc, o.message_id,
+                      result.sent_at, result.error)
         results.append(result)
         on_result(result)
 
     try:
-        send_all(messages, config, now, record)
+        if messages:
+            send_all(messages, config, now, record, before)
     finally:
-        if results:
-            table = deliveries_table(batch, results)
-            if write is not None:
-                write([table])
-            else:
-                _write_file(batch.model.inputs.path, table)
+        _write_deliveries(batch, journal, held, write)
     return results
 
 
-def deliveries_table(batch: Batch, results: list[Result]) -> OutputTable:
-    """The Deliveries log: its earlier rows as they were, then this batch's."""
-    rows = previous_rows(DELIVERIES, batch.model.inputs.previous.get("Deliveries", []))
-    for r in results:
-        o = r.outgoing
-        rows.append((batch.period.label, o.agency_id, o.to, o.cc, o.message_id, r.status,
-                     r.sent_at, r.error))
-    return OutputTable("Deliveries", DELIVERIES, rows)
-
-
-def _write_file(path: Path, table: OutputTable) -> None:
-    with locked(path) as held, Package(held.path) as package:
-        edit = PackageEdit(package)
-        edit.put_table(table)
-        edit.commit(held)
+def _write_deliveries(batch: Batch, journal: Journal, held: Held | None,
+                      write: Callable[[list[OutputTable]], None] | None = None,
+                      dry_run: bool = False) -> None:
+    """Deliveries: its earlier rows as they were, then every journaled message it lacks."""
+    previous = batch.model.inputs.previous.get("Deliveries", [])
+    logged = {str(r.get("message_id")) for r in previous}
+    new = [e for e in journal.entries() if e.message_id not in logged]
+    if not new and not dry_run:
+        journal.settle(logged)
+        return
+    table = OutputTable("Deliveries", DELIVERIES,
+                        previous_rows(DELIVERIES, previous) + [e.row() for e in new])
+    if write is not None:
+        write([table])
+    else:
+        if held is None:
+            raise UsageError("sending needs the workbook held: call send inside guard.locked")
+        with Package(held.path) as package:
+            edit = PackageEdit(package)
+            edit.put_table(table)
+            if dry_run:
+                edit.build()
+                return
+            edit.commit(held)
+    journal.settle(logged | {e.message_id for e in new})
 
 
 def smtp_config(model: Model, host: str | None, port: int | None, user: str | None,
@@ -160,6 +197,6 @@ def describe(batch: Batch) -> list[dict[str, Any]]:
     """Who would get what (for --dry-run)."""
     agencies = {r["agency_id_text"]: r for r in batch.model.inputs.frame("Agencies").iter_rows(named=True)}
     return [{"agency_id": a, "to": agencies[a]["head_email"], "cc": agencies[a]["brm_email"],
-             "report": f"{safe_name(batch.period.label)}_{safe_name(a)}_value_report.pdf"}
+             "report": report_file(batch.period.label, batch.model.file_stems[a], "pdf")}
             for a in batch.agencies]
 

@@ -103,11 +103,14 @@ def _reason(exc: BaseException) -> str:
 
 
 def send_all(batch: Iterable[Outgoing], config: SmtpConfig,
-             now: Callable[[], dt.datetime], on_result: Callable[[Result], None]) -> None:
-    """Send each message; report every outcome through `on_result` as it happens."""
+             now: Callable[[], dt.datetime], on_result: Callable[[Result], None],
+             before: Callable[[Outgoing], None] = lambda o: None) -> None:
+    """Send each message; `before` is told just before a message goes to the server, and
+    every outcome is reported through `on_result` as it happens."""
     server = connect(config)
     try:
         for outgoing in batch:
+            before(outgoing)
             try:
                 refused = server.send_message(outgoing.message)
             except smtplib.SMTPRecipientsRefused as exc:

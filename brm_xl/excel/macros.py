@@ -164,6 +164,7 @@ def make_email_drafts(book: Any = None, path: str | Path | None = None,
                       period: str | None = None) -> Any:
     """Email drafts button: one .eml per agency head, to review and send from Outlook."""
     from ..delivery import run as delivery
+    from ..filenames import outbox_folder
 
     target = _target(book, path)
 
@@ -172,7 +173,7 @@ def make_email_drafts(book: Any = None, path: str | Path | None = None,
         batch = delivery.prepare(target.path, period, (), dt.date.today())
         chosen = batch.period.label
         now = dt.datetime.now().astimezone().replace(microsecond=0)
-        folder = target.path.parent / "outbox" / delivery.safe_name(batch.period.label)
+        folder = outbox_folder(target.path, batch.period.label)
         drafts = delivery.write_drafts(batch, delivery.build(batch, False, now), folder)
         target.tell(f"Wrote {len(drafts)} email draft(s) for {chosen} into {folder}")
         return drafts
@@ -191,7 +192,11 @@ def send_emails(book: Any = None, path: str | Path | None = None, period: str | 
 
     def run() -> Any:
         target.save()
-        batch = delivery.prepare(target.path, period, (), dt.date.today(), only_unsent=True)
+        with target.session():
+            return send(delivery.prepare(target.path, period, (), dt.date.today(),
+                                         only_unsent=True))
+
+    def send(batch: Any) -> Any:
         chosen = batch.period.label
         if not batch.agencies:
             target.tell(f"Every report for {chosen} has been sent already.")

@@ -2,21 +2,27 @@
 
 HTML comes from jinja2 templates in `report_templates/` (autoescaped: text from a workbook
 cannot become markup); an office may point Settings `report_templates` at its own folder,
-and any template it does not provide falls back to the shipped one. PDF is the same HTML
+and any template it does not provide falls back to the shipped one. Every template runs in
+jinja2's immutable sandbox, whatever folder it comes from: a template can format the
+report's figures, never reach Python's internals, run a command or read a file outside
+its folder. PDF is the same HTML
 through WeasyPrint. XLSX is the bill of IT for finance, written with XlsxWriter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import types
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
 import jinja2
+import jinja2.sandbox
 
 from .. import __version__
+from ..problems import TemplateError
 from . import charts
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "report_templates"
@@ -31,16 +37,55 @@ def templates_folder() -> Path:
     return Path(str(files("brm_xl_report_templates")))
 
 
+class FolderLoader(jinja2.FileSystemLoader):
+    """Templates from one folder, never from outside it (a symlink out is not followed)."""
+
+    def __init__(self, folder: Path):
+        super().__init__(str(folder))
+        self.root = Path(folder).resolve()
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if filename is None or not Path(filename).resolve().is_relative_to(self.root):
+            raise jinja2.TemplateNotFound(template)
+        return source, filename, uptodate
+
+
+def escaped(name: str | None) -> bool:
+    """HTML escaping for every template but plain text ones (`*.txt.j2`: the email's subject
+    and text body, where `&amp;` would show as such)."""
+    return not (name or "").endswith(".txt.j2")
+
+
+CHARTS = types.SimpleNamespace(stacked_comparison=charts.stacked_comparison,
+                               lines=charts.lines, columns=charts.columns)
+
+
 def environment(office: Path | None = None) -> jinja2.Environment:
-    folders = [str(office)] if office else []
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in
-                                  [*folders, str(templates_folder())]])
-    env = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    folders = [office] if office else []
+    loader = jinja2.ChoiceLoader([FolderLoader(f) for f in [*folders, templates_folder()]])
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+        loader=loader, autoescape=escaped, trim_blocks=True, lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined)
     env.filters.update(money=money, rate=rate, pct=pct, signed_pct=signed_pct, number=number,
                        day=day, month_label=month_label)
-    env.globals.update(charts=charts, version=__version__)
+    env.globals.update(charts=CHARTS, version=__version__)
     return env
+
+
+def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
+    """Render one template; a broken or forbidden template is a TemplateError sentence."""
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.sandbox.SecurityError as exc:
+        raise TemplateError(f"report template {name} tried something templates may not do "
+                            f"({exc}); it was not used") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"report template {exc.filename or exc.name or name}, line "
+                            f"{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"report template {name} could not be rendered: {exc}") from None
 
 
 def money(value: Decimal | None, currency: str = "USD", whole: bool = False) -> str:
@@ -94,7 +139,7 @@ def month_label(period: str) -> str:
 
 def render_html(env: jinja2.Environment, report: dict[str, Any]) -> str:
     name = "agency_report.html.j2" if report["kind"] == "agency" else "portfolio.html.j2"
-    return env.get_template(name).render(r=report, generated=dt.date.today())
+    return render_template(env, name, r=report, generated=dt.date.today())
 
 
 def render_pdf(html: str) -> bytes:

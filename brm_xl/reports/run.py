@@ -8,27 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from ..filenames import report_file, reports_folder
 from ..model import Model, build_model
 from ..periods import Period, parse_period
 from ..problems import BrmError, UsageError
+from ..sources import beside
 from ..workbook.guard import write_atomic
 from . import data
 from .render import FORMATS, environment, render_all
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe form of an id or period: DOA/OTS -> DOA-OTS, ../x -> x."""
-    return _UNSAFE.sub("-", text).strip("-") or "unnamed"
-
 
 @dataclass
 class Written:
@@ -46,13 +39,20 @@ def parse_formats(text: str) -> list[str]:
 
 
 def office_templates(model: Model) -> Path | None:
-    folder = model.inputs.settings.report_templates
+    settings = model.inputs.settings
+    folder = settings.report_templates
     if not folder:
         return None
+    where = settings.cells.get("report_templates", "Settings")
     path = Path(folder)
     path = path if path.is_absolute() else model.inputs.path.parent / path
+    if not beside(model.inputs.path, path):
+        raise UsageError(f"{where}: report_templates '{folder}' points outside the folder of "
+                         f"{model.inputs.path.name}; keep the office's templates in that folder "
+                         "or below it")
     if not path.is_dir():
-        raise UsageError(f"Settings report_templates: folder {path} does not exist")
+        raise UsageError(f"{where}: report_templates folder '{folder}' does not exist beside "
+                         f"{model.inputs.path.name}")
     return path
 
 
@@ -86,7 +86,7 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
     model = model or build_model(path, as_of or dt.date.today())
     period = parse_period(period_text, model.inputs.settings.fiscal_year_start_month)
     formats = formats or list(FORMATS)
-    out = Path(out) if out else path.parent / "reports" / safe_name(period.label)
+    out = Path(out) if out else reports_folder(path, period.label)
     office = office_templates(model)
     if portfolio:
         jobs = [(None, data.portfolio(model, period))]
@@ -96,9 +96,8 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
     written: list[Written] = []
     for (agency, _report), rendered in zip(jobs, render_jobs(jobs, formats, office, progress, workers)):
         for ext, content in rendered.items():
-            name = (f"{safe_name(period.label)}_{safe_name(agency)}_value_report.{ext}" if agency
-                    else f"{safe_name(period.label)}_portfolio.{ext}")
-            target = out / name
+            stem = model.file_stems[agency] if agency else None
+            target = out / report_file(period.label, stem, ext)
             write_atomic(target, lambda fh, content=content: fh.write(content))
             written.append(Written(target, agency, ext))
     return written

@@ -87,7 +87,8 @@ def _sum_cell(sheet: Any, row: int, col: int, first: int, last: int, value: Deci
 
 def _tower_summary(book: Any, sheet: Any, bill: dict[str, Any], first: int, last: int,
                    f: dict[str, Any]) -> None:
-    """Charges by tower as SUMIF formulas, and a column chart of them."""
+    """Charges by tower as exact-match SUMPRODUCT formulas, and a column chart of them.
+    (SUMIF would read a tower named `*` or `>0` as criteria and sum every line.)"""
     sheet.write_row(3, 8, ["Tower", "Amount"], f["head"])
     towers = bill["towers"]
     for i, (tower, _lines, total) in enumerate(towers):
@@ -95,8 +96,8 @@ def _tower_summary(book: Any, sheet: Any, bill: dict[str, Any], first: int, last
         sheet.write_string(r, 8, tower or "")
         towers_range = f"$A${first + 1}:$A${last + 1}"
         amounts = f"$G${first + 1}:$G${last + 1}"
-        sheet.write_formula(r, 9, f"=SUMIF({towers_range},I{r + 1},{amounts})", f["money"],
-                            float(total))
+        sheet.write_formula(r, 9, f"=SUMPRODUCT(--({towers_range}=I{r + 1}),{amounts})",
+                            f["money"], float(total))
     if not towers:
         return
     chart = book.add_chart({"type": "column"})

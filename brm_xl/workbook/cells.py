@@ -6,6 +6,7 @@ Text is always an inline string, never a formula: a comment that starts with `=`
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -85,12 +86,14 @@ def frame_of(table: OutputTable) -> pl.DataFrame:
     columns = {}
     for j, column in enumerate(table.columns):
         values = [row[j] for row in rows]
-        if column.fmt == "date":
-            columns[column.name] = pl.Series(values, dtype=pl.Date)
-        elif column.fmt == "datetime":
-            columns[column.name] = pl.Series(values, dtype=pl.Datetime("us"))
-        elif column.fmt == "bool":
-            columns[column.name] = pl.Series(values, dtype=pl.Boolean)
+        typed = _TYPED.get(column.fmt)
+        if typed is not None:
+            kind, dtype = typed
+            if all(v is None or isinstance(v, kind) for v in values):
+                columns[column.name] = pl.Series(values, dtype=dtype)
+            else:  # a log row someone retyped: kept as the text it is, never dropped
+                columns[column.name] = pl.Series([None if v is None else str(v) for v in values],
+                                                 dtype=pl.String)
         elif column.fmt in _TEXT_FORMATS:
             columns[column.name] = pl.Series([None if v is None else str(v) for v in values],
                                              dtype=pl.String)
@@ -101,6 +104,9 @@ def frame_of(table: OutputTable) -> pl.DataFrame:
 
 
 _TEXT_FORMATS = ("text", "id", "month")
+_TYPED: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "date": (dt.date, pl.Date), "datetime": (dt.datetime, pl.Datetime("us")),
+    "bool": (bool, pl.Boolean)}
 
 
 def _number_text(value: Any) -> str:
