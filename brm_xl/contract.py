@@ -35,6 +35,7 @@ class TableSpec:
     required: bool = True
     help: str = ""
     unique: tuple[str, ...] = field(default=())
+    needs_rows: bool = False  # an empty table is an error (no agencies: nothing to bill)
 
     @property
     def required_columns(self) -> tuple[Column, ...]:
@@ -71,6 +72,7 @@ AGENCIES = TableSpec(
     ),
     help="One row per customer agency.",
     unique=("agency_id",),
+    needs_rows=True,
 )
 RATE_CARD = TableSpec(
     "RateCard",
@@ -84,6 +86,7 @@ RATE_CARD = TableSpec(
         Column("effective_to", MONTH, required=False),
     ),
     help="Price per unit of each service, effective-dated.",
+    needs_rows=True,
 )
 USAGE = TableSpec(
     "Usage",

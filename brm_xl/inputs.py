@@ -201,6 +201,18 @@ def _keys(inputs: Inputs, table: str, column: str) -> set[str]:
     return set(inputs.frame(table)[column].drop_nulls().to_list())
 
 
+def check_not_empty(inputs: Inputs) -> list[Problem]:
+    """Agencies and RateCard with no rows: a refresh would charge nothing, silently."""
+    problems = []
+    for name, table in inputs.tables.items():
+        spec = table.raw.spec
+        if spec.needs_rows and table.raw.found and len(table) == 0 and not table.raw.problems:
+            problems.append(Problem(table.raw.where(spec.columns[0].name), f"{name} has no rows, "
+                                    f"so there is nothing to bill ({spec.help.rstrip('.').lower()})",
+                                    "empty-table"))
+    return problems
+
+
 def check_ids(inputs: Inputs) -> list[Problem]:
     agencies = _keys(inputs, "Agencies", "agency_id")
     services = _keys(inputs, "RateCard", "service_id")
@@ -314,4 +326,4 @@ def check_duplicates(inputs: Inputs) -> list[Problem]:
     return out
 
 
-CHARGEBACK_CHECKS: tuple[Check, ...] = (check_ids, check_rates, check_rate_coverage, check_duplicates)
+CHARGEBACK_CHECKS: tuple[Check, ...] = (check_not_empty, check_ids, check_rates, check_rate_coverage, check_duplicates)

@@ -17,6 +17,9 @@ _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 _MONTH = r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _EMAIL = r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[A-Za-z]{2,}$"
 _DECIMALS = {C.MONEY: 2, C.SIGNED_MONEY: 2, C.RATE: 4, C.UNIT_COST: 4}
+# No quantity, rate or amount on a state's bill reaches a trillion: a number that does is an
+# id, a phone number or a date pasted into the wrong column
+TOO_LARGE = 10**12
 
 
 def parse(kind: str, text: pl.Expr, choices: tuple[str, ...] = ()) -> tuple[pl.Expr, pl.Expr]:
@@ -61,6 +64,10 @@ def _number(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     value = pl.when(is_number).then(plain.cast(DECIMAL, strict=False))
     places = plain.str.extract(r"\.(\d*?)0*$", 1).str.len_chars().fill_null(0)
     reason = pl.when(~is_number).then(pl.lit("is not a number"))
+    reason = reason.when(plain.str.replace(r"^-", "").str.replace(r"\..*$", "")
+                         .str.len_chars() > len(str(TOO_LARGE)) - 1).then(
+        pl.lit(f"is too large for this column ({TOO_LARGE:,} or more); is an id or a date "
+               "pasted here?"))
     if kind == C.RATE:
         reason = reason.when(value <= 0).then(pl.lit("must be more than 0"))
     elif kind not in (C.SIGNED_MONEY, C.SIGNED_QUANTITY):

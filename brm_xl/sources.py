@@ -68,14 +68,17 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> RawTable
     (`lazy`: not read yet, for a streaming pass)."""
     name = path.name
     lazy_result = lazy
-    if path.suffix.lower() in (".parquet", ".pq"):
-        lazy = pl.scan_parquet(path)
-        first_line, where = 1, f"{name}:row"
-    else:
-        lazy = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy",
-                           truncate_ragged_lines=True)
-        first_line, where = 2, name
-    schema = lazy.collect_schema()
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    first_line, where = (1, f"{name}:row") if parquet else (2, name)
+    try:
+        lazy = pl.scan_parquet(path) if parquet else pl.scan_csv(
+            path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True)
+        schema = lazy.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raw = RawTable(spec, name, pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)}),
+                       locate=lambda column, row: f"{name}:1")
+        raw.problems.append(Problem(f"{name}:1", unreadable(path, exc), "unreadable-file"))
+        return raw
     by_key = {header_key(c): c for c in reversed(schema.names())}
     chosen, problems = {}, []
     for column in spec.columns:
@@ -92,6 +95,20 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> RawTable
     raw = RawTable(spec, name, frame, locate=lambda column, row: f"{where}:{row or first_line}")
     raw.problems.extend(problems)
     return raw
+
+
+def unreadable(path: Path, exc: Exception) -> str:
+    """Why a usage or FOCUS file cannot be read, in a sentence."""
+    if path.stat().st_size == 0:
+        return "the file is empty; export it again"
+    head = path.read_bytes()[:4]
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return ("is not a Parquet file (a Parquet file starts and ends with PAR1); export it "
+                "again, or name a CSV file")
+    if head[:2] == b"PK":
+        return "is an Excel workbook, not a CSV file; save it as CSV (File > Save As > CSV UTF-8)"
+    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    return f"cannot be read as CSV ({first})"
 
 
 def _as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:

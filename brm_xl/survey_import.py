@@ -56,10 +56,13 @@ def parse_maps(pairs: tuple[str, ...]) -> dict[str, str]:
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (line number, cells) of each record of a CSV export."""
     data = path.read_bytes()
+    if data[:2] == b"PK":
+        raise UsageError(f"{path.name} is an Excel workbook; import-survey reads the CSV export "
+                         "(in Excel: File > Save As > CSV UTF-8), then run it on the .csv")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("cp1252")
+        text = data.decode("cp1252", "replace")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:

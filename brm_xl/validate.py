@@ -83,7 +83,14 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str) -> tuple[Typed, 
         plans.append(checked.filter(keys_ok).select(*values, ROW).group_by(keys).agg(
             pl.col(total).sum(), pl.col(ROW).min(),
             *[pl.col(k + "_text").first() for k in keys if k + "_text" in _names(values)]))
-    shown_rows, count, *rest = pl.collect_all(plans, engine="streaming")
+    try:
+        shown_rows, count, *rest = pl.collect_all(plans, engine="streaming")
+    except pl.exceptions.PolarsError as exc:  # a file damaged part way down
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        empty = pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
+        return Typed(raw, _complete(raw.spec, empty)), [Problem(
+            raw.where(names[0] if names else "", None), f"cannot be read to the end ({first}); "
+            "export the file again", "unreadable-file")]
     sums = rest[0] if rest else pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
     problems = []
     for column in present:

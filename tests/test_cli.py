@@ -32,8 +32,10 @@ def test_new_makes_a_contract_workbook_that_checks_clean(tmp_path):
     book = openpyxl.load_workbook(path)
     sources = {dv.formula1 for dv in book["Usage"].data_validations.dataValidation}
     assert sources == {'INDIRECT("Agencies[agency_id]")', 'INDIRECT("RateCard[service_id]")'}
-    check = cli("check", path)
-    assert check.returncode == 0 and "no problems" in check.stdout
+    check = cli("check", path)  # a blank workbook bills nothing: said at each empty table
+    assert check.returncode == 1
+    assert "Agencies!A1: Agencies has no rows, so there is nothing to bill" in check.stderr
+    assert "RateCard!A1: RateCard has no rows" in check.stderr
     assert cli("new", path).returncode == 2  # exists: needs --force
     assert cli("new", path, "--force").returncode == 0
 

@@ -215,7 +215,8 @@ def add_calc_chain(path: Path, chain: str) -> None:
 def test_calc_chain_keeps_other_sheets_and_drops_rewritten_ones(tmp_path):
     def charges_sheet(wb, sheets):
         ws = wb.add_worksheet("Charges")  # an old output sheet with a formula on it
-        ws.write_formula("A1", "=1+1", None, 2)
+        ws.add_table("A1:A2", {"name": "Charges", "columns": [{"header": "x"}]})
+        ws.write_formula("A2", "=1+1", None, 2)
         other = wb.add_worksheet("Notes")
         other.write_formula("A1", "=2+2", None, 4)
         other.write_formula("A2", "=3+3", None, 6)
@@ -224,7 +225,7 @@ def test_calc_chain_keeps_other_sheets_and_drops_rewritten_ones(tmp_path):
     with Package(path) as pkg:
         ids = {s.name: s.sheet_id for s in pkg.sheets}
     add_calc_chain(path, '<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-                   f'2006/main"><c r="A1" i="{ids["Charges"]}"/><c r="A1" i="{ids["Notes"]}"/>'
+                   f'2006/main"><c r="A2" i="{ids["Charges"]}"/><c r="A1" i="{ids["Notes"]}"/>'
                    '<c r="A2"/></calcChain>')
     refresh(path, as_of=dt.date(2026, 10, 1))
     chain = parts(path)["xl/calcChain.xml"].decode()

@@ -62,7 +62,8 @@ class WorkbookReader:
             self.excel = fastexcel.read_excel(bytes(self.package.data))
         except Exception as exc:  # fastexcel raises its own error types
             self.package.close()
-            raise WorkbookError(f"{self.path.name}: cannot be read ({exc})") from exc
+            raise WorkbookError(f"{self.path.name}: cannot be read ({_first(exc)}); save it from "
+                                "Excel as an Excel Workbook and try again") from None
 
     def close(self) -> None:
         self.package.close()
@@ -101,7 +102,8 @@ class WorkbookReader:
                 sheet.name, header_row=None, skip_rows=0, use_columns="A:B", dtypes="string",
             ).to_polars()
         except Exception as exc:
-            raise WorkbookError(f"{self.path.name}: sheet {sheet.name} cannot be read ({exc})") from exc
+            raise WorkbookError(f"{self.path.name}: sheet {sheet.name} cannot be read "
+                                f"({_first(exc)})") from None
         assert isinstance(frame, pl.DataFrame)
         if frame.width < 2:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("value"))
@@ -187,7 +189,8 @@ class WorkbookReader:
             try:
                 self._trimmed[key] = fastexcel.read_excel(out.getvalue())
             except Exception as exc:
-                raise WorkbookError(f"{self.path.name}: cannot be read ({exc})") from exc
+                raise WorkbookError(f"{self.path.name}: cannot be read ({_first(exc)}); save it from "
+                                "Excel as an Excel Workbook and try again") from None
         return self._trimmed[key]
 
     def _frame(
@@ -205,7 +208,9 @@ class WorkbookReader:
                 batch, cell_errors = loaded.to_arrow_with_errors()
             frame = pl.from_arrow(batch)
         except Exception as exc:  # fastexcel's own errors: unreadable sheet XML and the like
-            raise WorkbookError(f"{self.path.name}: sheet {sheet} cannot be read ({exc})") from exc
+            raise WorkbookError(f"{self.path.name}: sheet {sheet} cannot be read ({_first(exc)}); "
+                                "open the workbook in Excel, let it repair the file, save it "
+                                "and run again") from None
         assert isinstance(frame, pl.DataFrame)
         # a cell of only spaces is blank (fastexcel's own whitespace_as_null costs 40% more)
         frame = frame.with_columns(
@@ -216,6 +221,13 @@ class WorkbookReader:
             pl.int_range(first_row + 1, first_row + 1 + frame.height, dtype=pl.Int64).alias(ROW)
         )
         return frame, getattr(cell_errors, "errors", None) or []
+
+
+def _first(exc: BaseException) -> str:
+    """The first line of a native reader's message, without its "calamine error:" prefix."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    return text.removeprefix("calamine error: ")[:300]
 
 
 def _cells(bounds: tuple[int, int, int, int]) -> int:

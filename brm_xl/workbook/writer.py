@@ -139,7 +139,14 @@ class PackageEdit:
             r1, c1 = existing.bounds[:2]
             sheet_root = self._shell(sheet.part)
         else:
-            sheet = self.pkg.sheet(table.name) or self._new_sheet(table.name)
+            mine = self.pkg.sheet(table.name)
+            if mine is not None and self.pkg.first_filled_row(mine) is not None:
+                raise WorkbookError(
+                    f"sheet {mine.name} holds data of its own, and brm_xl writes its "
+                    f"{table.name} table on a sheet of that name; rename your sheet (or turn its "
+                    f"data into an Excel table called {table.name} if it is an earlier copy of "
+                    "brm_xl's) and run again")
+            sheet = mine or self._new_sheet(table.name)
             sheet_root = self._shell(sheet.part) if self.exists(sheet.part) else _new_sheet_root(table)
             r1, c1 = 1, 0
             table_part = self._free_part("xl/tables/table{}.xml")
