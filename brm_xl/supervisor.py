@@ -60,6 +60,7 @@ def memory_limit_bytes() -> int | None:
 def supervised(run: Callable[[], int]) -> int:
     """`run()` in a child process (POSIX), its exit code returned; a child killed by a
     signal is reported on stderr as a sentence and gives exit code 1."""
+    os.environ["RUST_BACKTRACE"] = "0"  # a native abort prints one line, not a backtrace
     if os.name != "posix" or os.environ.get(NO_CHILD_ENV) or not hasattr(os, "fork"):
         catch_stop_signals()
         return run()

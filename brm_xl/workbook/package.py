@@ -257,15 +257,19 @@ class Package:
         """
         try:
             return self._first_filled_row(sheet)
-        except (etree.XMLSyntaxError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        except (etree.XMLSyntaxError, ValueError, zipfile.BadZipFile, zlib.error, EOFError,
+                KeyError) as exc:
             raise WorkbookError(f"{self.path.name}: sheet {sheet.name} is damaged ({exc}); open "
                                 "the workbook in Excel, let it repair the file, save it and run "
                                 "again") from None
 
     def used_range(self, sheet: Sheet) -> tuple[int, int, int, int] | None:
-        """The sheet's used range as its `<dimension>` says (read from the part's first
-        bytes only), or None when it has none."""
+        """The cells a sheet really spans: measured from its cells when the part is small
+        (a stray far cell costs nothing to find there), else as its `<dimension>` says
+        (read from the part's first bytes only); None when neither says."""
         try:
+            if self.zip.getinfo(sheet.part).file_size <= SCAN_BYTES:
+                return _extent(self.zip.read(sheet.part))
             with self.zip.open(sheet.part) as stream:
                 head = stream.read(4096)
         except (KeyError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
@@ -283,6 +287,15 @@ class Package:
     def trimmed_sheet(self, sheet: Sheet, c1: int, c2: int, last_row: int | None) -> bytes:
         """The sheet's XML with only the cells in columns c1..c2 (and rows up to last_row):
         how a sheet with stray cells far beyond its table is read by the table's range."""
+        try:
+            return self._trimmed_sheet(sheet, c1, c2, last_row)
+        except (etree.XMLSyntaxError, ValueError, zipfile.BadZipFile, zlib.error, EOFError,
+                KeyError) as exc:
+            raise WorkbookError(f"{self.path.name}: sheet {sheet.name} is damaged ({exc}); open "
+                                "the workbook in Excel, let it repair the file, save it and run "
+                                "again") from None
+
+    def _trimmed_sheet(self, sheet: Sheet, c1: int, c2: int, last_row: int | None) -> bytes:
         out = [b'<worksheet xmlns="' + NS_MAIN.encode() + b'"><sheetData>']
         with self.zip.open(sheet.part) as stream:
             for _, row in etree.iterparse(stream, tag=q("row"), huge_tree=True):
@@ -313,6 +326,23 @@ class Package:
                     return number, cols
                 row.clear()
         return None
+
+
+SCAN_BYTES = 16 << 20
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})(\d+)\"")
+
+
+def _extent(xml: bytes) -> tuple[int, int, int, int] | None:
+    """(first row, first col, last row, last col) of the cells in a sheet's XML."""
+    rows, cols = set(), set()
+    for letters, number in _CELL_REF.findall(xml):
+        cols.add(letters)
+        rows.add(number)
+    if not rows:
+        return None
+    numbers = [int(r) for r in rows]
+    indexes = [col_index(c.decode()) for c in cols]
+    return min(numbers), min(indexes), max(numbers), max(indexes)
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([^\"]*)\"")

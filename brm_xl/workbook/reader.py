@@ -62,6 +62,14 @@ class WorkbookReader:
             self.excel = fastexcel.read_excel(bytes(self.package.data))
         except Exception as exc:  # fastexcel raises its own error types
             self.package.close()
+            from . import zipraw
+
+            damaged = zipraw.damaged_parts(self.package.data, self.package.entries)
+            if damaged:
+                raise WorkbookError(
+                    f"{self.path.name}: part {damaged[0]} is damaged (its content does not match "
+                    "its checksum); open the workbook in Excel, let it repair the file, save it "
+                    "and run again") from None
             raise WorkbookError(f"{self.path.name}: cannot be read ({_first(exc)}); save it from "
                                 "Excel as an Excel Workbook and try again") from None
 
