@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-
 from bench_refresh import OUT, build
 
 REFRESH = """

@@ -12,6 +12,7 @@ import time
 import timeit
 
 from bench_reports import OUT, build
+
 from brm_xl.excel import cache
 from brm_xl.excel import functions as fx
 

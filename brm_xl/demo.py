@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .template import build_workbook
 
@@ -266,7 +267,7 @@ TOPICS = [
 def _survey(rng: random.Random, periods: list[dt.date]) -> list[tuple[Any, ...]]:
     rows = []
     n = 0
-    for aid, _name, head, latest, _mgr, _cad in AGENCIES:
+    for aid, _name, _head, latest, _mgr, _cad in AGENCIES:
         per_month = 1 + min(4, latest // 4000)
         for i, p in enumerate(periods):
             recent = i >= len(periods) - 6

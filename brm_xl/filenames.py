@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 

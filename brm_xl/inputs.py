@@ -7,18 +7,25 @@ on errors and carry warnings into their logs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import polars as pl
 
 from . import contract as C
 from .problems import Problem
-from .validate import (
-    LIMIT_PER_CHECK, Typed, duplicates, shown, typed_aggregate, typed_table, unknown_ids,
-)
 from .sources import Sources, read_text_table, resolve
+from .validate import (
+    LIMIT_PER_CHECK,
+    Typed,
+    duplicates,
+    shown,
+    typed_aggregate,
+    typed_table,
+    unknown_ids,
+)
 from .workbook.reader import ROW, WorkbookReader
 
 

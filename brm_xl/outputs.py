@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Sequence
+from typing import Any
 
 from .chargeback import Chargeback
+from .contract import TEXT, Column, TableSpec
 from .relationships import RelationshipView
-from .contract import TableSpec, Column, TEXT
 from .workbook.cells import OutColumn, OutputTable
 
 

@@ -47,7 +47,7 @@ class Period:
     def __contains__(self, period: str) -> bool:
         return self.first <= month_index(period) <= self.last
 
-    def prior(self) -> "Period":
+    def prior(self) -> Period:
         size = self.last - self.first + 1
         first, last = self.first - size, self.first - 1
         if self.kind == "month":

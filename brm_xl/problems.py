@@ -7,8 +7,8 @@ reports them together. Exceptions form one small tree under `BrmError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Iterable
 
 MAX_SHOWN = 50
 

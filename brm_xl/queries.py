@@ -15,10 +15,10 @@ from functools import lru_cache
 from typing import Any
 
 from .chargeback import as_money
+from .contract import CHANNELS
 from .engagement import IN_PERSON
 from .inputs import find_rate, rate_lookup
 from .kinds import choice_key
-from .contract import CHANNELS
 from .model import Model
 from .periods import Period, parse_period
 from .reports import data
@@ -50,7 +50,7 @@ class Index:
     fiscal_start: int
 
     @classmethod
-    def build(cls, model: Model) -> "Index":
+    def build(cls, model: Model) -> Index:
         inputs = model.inputs
         agencies = {a.upper(): a for a in inputs.frame("Agencies")["agency_id_text"].to_list()}
         services: dict[str, str] = {}

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from . import __version__, outputs, relationships
 from .chargeback import Chargeback, as_money

@@ -4,8 +4,8 @@ survey and contact columns of AgencySummary. Pure; `as_of` decides what is overd
 from __future__ import annotations
 
 import calendar
-from bisect import bisect_right
 import datetime as dt
+from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -15,7 +15,6 @@ from .chargeback import SummaryRow, display_names
 from .engagement import HealthRules, Relationship
 from .inputs import Inputs
 from .satisfaction import FollowUp
-
 
 # One AgencySummary row: the chargeback columns, then the survey and contact columns.
 AgencyMonth = NamedTuple("AgencyMonth", [  # type: ignore[misc]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 CSAT_FROM = 4  # CSAT counts scores of 4 and 5 on the 5-point scale
 

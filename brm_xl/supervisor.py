@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MEMORY_LIMIT_ENV = "BRM_XL_MEMORY_LIMIT_GB"
 NO_CHILD_ENV = "BRM_XL_NO_SUPERVISOR"

@@ -7,9 +7,10 @@ Written with XlsxWriter, which creates a fresh file; user workbooks are never re
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import xlsxwriter
 

@@ -8,8 +8,8 @@ typed stays in `<column>_text` for ids, so outputs can show what the user wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from decimal import Decimal, InvalidOperation, localcontext
+from typing import Any
 
 import polars as pl
 

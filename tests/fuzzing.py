@@ -28,17 +28,24 @@ import time
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.helpers import (  # noqa: E402
-    Block, Book, agencies, headcount, minimal_book, rate_card, usage, write_book,
+    Block,
+    Book,
+    agencies,
+    headcount,
+    minimal_book,
+    rate_card,
+    usage,
+    write_book,
 )
 
 HOSTILE = ["", " ", "abc", "-5", "-0", "1e308", "1E-7", "99999999999999999999", "0.123456789012",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.utility import xl_cell_to_rowcol
@@ -31,7 +32,7 @@ class Book:
     blocks: list[Block] = field(default_factory=list)
     settings: Sequence[tuple[str, Any]] = ()
 
-    def add(self, *blocks: Block) -> "Book":
+    def add(self, *blocks: Block) -> Book:
         self.blocks.extend(blocks)
         return self
 
@@ -133,7 +134,7 @@ def parts(path: Path) -> dict[str, bytes]:
 
 def output_rows(path: Path, table: str) -> list[dict[str, Any]]:
     """An output table read back with the engine's own reader, as text."""
-    from brm_xl.contract import Column, TableSpec, TEXT
+    from brm_xl.contract import TEXT, Column, TableSpec
     from brm_xl.workbook.reader import WorkbookReader
 
     with WorkbookReader(path) as reader:

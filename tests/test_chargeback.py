@@ -13,7 +13,13 @@ from brm_xl.problems import errors, warnings
 from brm_xl.refresh import refresh
 
 from .helpers import (
-    Block, headcount, minimal_book, output_rows, rate_card, usage, write_book,
+    Block,
+    headcount,
+    minimal_book,
+    output_rows,
+    rate_card,
+    usage,
+    write_book,
 )
 
 

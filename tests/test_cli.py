@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal as D
 
 import openpyxl
+import pytest
 
 from brm_xl.contract import INPUT_TABLES
 from brm_xl.workbook.package import Package
@@ -51,6 +52,7 @@ def test_refresh_json_and_as_of(tmp_path):
     assert log[0]["as_of"].startswith("2026-10-01") and log[0]["charges_total"] == "600"
 
 
+@pytest.mark.slow
 def test_demo_writes_and_refreshes_a_recognisable_workbook(tmp_path):
     done = cli("demo", tmp_path / "demo")
     assert done.returncode == 0, done.stderr

@@ -6,19 +6,18 @@ import email
 import email.policy
 import io
 import os
-import socket
 import subprocess
 import sys
 from decimal import Decimal as D
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from pypdf import PdfReader
 
 from brm_xl.inputs import load_inputs
 from brm_xl.outputs import DELIVERIES_SPEC
 
+from .conftest import Recorder, free_port  # noqa: F401
 from .helpers import AGENCY_HEADERS, Block, headcount, minimal_book, rate_card, usage, write_book
 
 HEADS = {"ZEBRA": ("Zoe Zebra", "zoe@zebra.example"), "QUOKKA": ("Quinn Quokka", "quinn@quokka.example"),
@@ -38,50 +37,6 @@ def book(tmp_path, heads=HEADS, settings=None):
     b.settings = settings or [("sender_name", "State CIO"), ("sender_email", "brm@cio.example"),
                               ("reply_to", "brm@cio.example"), ("smtp_host", "127.0.0.1")]
     return write_book(tmp_path / "brm.xlsx", b)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Recorder:
-    """Accepts everything; `refuse` recipients get 550; `drop_on` drops the connection."""
-
-    def __init__(self, refuse=(), drop_on=None):
-        self.messages = []
-        self.refuse = set(refuse)
-        self.drop_on = drop_on
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.drop_on is not None and len(self.messages) + 1 == self.drop_on:
-            server.transport.close()
-            return "421 closing"
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.content, policy=email.policy.default)))
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp():
-    servers = []
-
-    def start(handler, **kwargs):
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **kwargs)
-        controller.start()
-        servers.append(controller)
-        return controller.port
-
-    yield start
-    for controller in servers:
-        controller.stop()
 
 
 def cli(*args, env=None):

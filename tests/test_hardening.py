@@ -25,11 +25,19 @@ from brm_xl.problems import WorkbookError
 from brm_xl.refresh import refresh
 from brm_xl.workbook import guard
 
+from .conftest import Recorder
 from .helpers import (
-    AGENCY_HEADERS, Block, digest, headcount, minimal_book, output_rows, parts, rate_card, usage,
+    AGENCY_HEADERS,
+    Block,
+    digest,
+    headcount,
+    minimal_book,
+    output_rows,
+    rate_card,
+    usage,
     write_book,
 )
-from .test_email import HEADS, Recorder, book, free_port, smtp  # noqa: F401 (fixture)
+from .test_email import book
 
 
 def cli(*args, cwd=None, env=None):
@@ -120,6 +128,7 @@ def test_colliding_ids_get_distinct_files_and_each_email_its_own_report(tmp_path
 
 # ---- 3. one writer at a time, no lost update ------------------------------------------
 
+@pytest.mark.slow
 def test_two_logs_and_two_refreshes_at_once_lose_nothing(tmp_path):
     path = write_book(tmp_path / "b.xlsx", minimal_book())
     assert cli("refresh", path, "--as-of", "2026-10-01").returncode == 0
@@ -278,6 +287,7 @@ def test_a_stray_cell_far_away_is_read_by_the_tables_range(tmp_path):
     assert sorted(r["agency_id"] for r in output_rows(path, "Charges")) == ["DOR", "DOT"]
 
 
+@pytest.mark.slow
 def test_a_native_abort_is_a_sentence(tmp_path):
     path = write_book(tmp_path / "b.xlsx", minimal_book())
     # too big to scan, lying about its extent: calamine will try to allocate 512 GB
@@ -488,6 +498,7 @@ def test_a_deliveries_date_formatted_general_still_logs(tmp_path, smtp):
     assert len(recorder.messages) == 3
 
 
+@pytest.mark.slow
 def test_kill_9_during_send_never_duplicates(tmp_path, smtp):
     """A short version of benchmarks/kill_send.py: kill -9 mid-batch, run again."""
     heads = {f"AG{i}": (f"Head {i}", f"head{i}@ag{i}.example") for i in range(6)}

@@ -18,7 +18,7 @@ import xlwings
 
 from brm_xl.problems import WorkbookError
 from brm_xl.refresh import refresh
-from brm_xl.workbook import guard, zipraw
+from brm_xl.workbook import guard
 from brm_xl.workbook.package import Package
 
 from .helpers import Block, digest, minimal_book, output_rows, parts, write_book

@@ -13,7 +13,14 @@ from brm_xl.problems import DataProblems, errors
 from brm_xl.refresh import check, refresh
 
 from .helpers import (
-    AGENCY_HEADERS, Block, digest, headcount, minimal_book, rate_card, usage, write_book,
+    AGENCY_HEADERS,
+    Block,
+    digest,
+    headcount,
+    minimal_book,
+    rate_card,
+    usage,
+    write_book,
 )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal as D
+from decimal import ROUND_HALF_UP
+from decimal import Decimal as D
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from brm_xl.chargeback import compute
 from brm_xl.inputs import load_inputs
@@ -16,7 +18,14 @@ from brm_xl.problems import errors
 from brm_xl.refresh import refresh
 
 from .helpers import (
-    agencies, digest, headcount, minimal_book, output_rows, rate_card, usage, write_book,
+    agencies,
+    digest,
+    headcount,
+    minimal_book,
+    output_rows,
+    rate_card,
+    usage,
+    write_book,
 )
 
 AGENCY_IDS = ["DOT", "DOR", "DOH"]
@@ -101,8 +110,8 @@ survey_rows = st.lists(
 def test_csat_bounds_and_follow_ups_are_exactly_the_low_unanswered(responses, below):
     from brm_xl.relationships import compute as relate
 
-    from .test_relationships import SURVEY_HEADERS
     from .helpers import Block
+    from .test_relationships import SURVEY_HEADERS
 
     rows = [(f"R{i}", day, agency, "X", None, score, None, followed, None)
             for i, (day, agency, score, followed) in enumerate(responses)]

@@ -72,7 +72,8 @@ def test_settings_glob_that_matches_nothing_is_a_problem(tmp_path):
     book.settings = [("usage_files", "exports/*.csv")]
     path = write_book(tmp_path / "b.xlsx", book)
     _, problems = load_inputs(path)
-    assert "Settings: usage_files 'exports/*.csv' matches no file beside b.xlsx" in [str(p) for p in problems]
+    assert ("Settings!B1: usage_files 'exports/*.csv' matches no file in the folder of b.xlsx; "
+            "check the name, or remove the setting") in [str(p) for p in problems]
 
 
 FOCUS_HEADER = ("BilledCost,EffectiveCost,ListCost,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,"

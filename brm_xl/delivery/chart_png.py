@@ -4,8 +4,9 @@ user by month against the statewide line, drawn with Pillow."""
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 UNKNOWN_ERROR = ("the run stopped while this message was with the mail server, so whether it "
                  "went out is not known; check the recipient's mailbox or the server's log, "

@@ -14,8 +14,8 @@ from typing import Any
 
 import jinja2
 
-from ..reports.render import SYMBOLS, render_template
 from ..filenames import report_file, safe_name
+from ..reports.render import SYMBOLS, render_template
 from .chart_png import cost_per_user_png
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")

@@ -11,21 +11,22 @@ finished by running the same command again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from ..filenames import report_file
 from ..model import Model, build_model
 from ..outputs import DELIVERIES, DELIVERIES_SPEC, previous_rows
 from ..periods import Period, parse_period
 from ..problems import DataProblems, Problem, UsageError
 from ..reports import data
 from ..reports.render import environment
-from ..filenames import outbox_folder, report_file
 from ..reports.run import default_period, office_templates, plan, render_jobs
 from ..workbook.cells import OutputTable
-from ..workbook.package import Package
 from ..workbook.guard import Held, write_atomic
+from ..workbook.package import Package
 from ..workbook.writer import PackageEdit
 from .journal import Journal
 from .messages import Outgoing, address, build_message

@@ -12,8 +12,8 @@ import datetime as dt
 import os
 import smtplib
 import ssl
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from ..problems import BrmError
 from .messages import Outgoing

@@ -9,7 +9,9 @@ decorators run and the metadata can be checked on Linux.
 from __future__ import annotations
 
 try:
-    from xlwings.udfs import xlarg as arg, xlfunc as func, xlret as ret
+    from xlwings.udfs import xlarg as arg
+    from xlwings.udfs import xlfunc as func
+    from xlwings.udfs import xlret as ret
 except ImportError:  # no pywin32: plain functions, still callable from Python
     from xlwings import arg, func, ret  # type: ignore[no-redef]
 

@@ -9,8 +9,9 @@ version of the workbook: save (or refresh) to see changed inputs.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from ._decorators import arg, func, ret
 from .cache import index_for

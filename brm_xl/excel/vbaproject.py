@@ -195,7 +195,7 @@ class Stream:
 @dataclass
 class Storage:
     name: str
-    children: list["Stream | Storage"] = field(default_factory=list)
+    children: list[Stream | Storage] = field(default_factory=list)
 
 
 def _key(name: str) -> tuple[int, str]:
@@ -205,7 +205,7 @@ def _key(name: str) -> tuple[int, str]:
 def write_cfb(root: Storage) -> bytes:
     entries: list[dict] = []
 
-    def add(node: "Stream | Storage") -> int:
+    def add(node: Stream | Storage) -> int:
         index = len(entries)
         entry = {"node": node, "left": NOSTREAM, "right": NOSTREAM, "child": NOSTREAM,
                  "start": END, "size": 0}

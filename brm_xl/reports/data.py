@@ -15,12 +15,11 @@ from typing import Any
 import polars as pl
 
 from ..chargeback import ZERO, as_money, cents, tenths
-from ..engagement import IN_PERSON
 from ..contract import CHANNELS
+from ..engagement import IN_PERSON
 from ..model import Model
 from ..periods import Period, month_of
 from ..satisfaction import average, csat
-
 
 
 def pct_change(now: Decimal | None, before: Decimal | None) -> Decimal | None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 import jinja2.sandbox

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..filenames import report_file, reports_folder
 from ..model import Model, build_model
@@ -22,6 +23,7 @@ from ..sources import beside
 from ..workbook.guard import write_atomic
 from . import data
 from .render import FORMATS, environment, render_all
+
 
 @dataclass
 class Written:

@@ -7,7 +7,8 @@ would grow into cells already holding something is refused, naming the cell.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from lxml import etree
 

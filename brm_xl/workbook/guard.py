@@ -22,9 +22,10 @@ import os
 import stat
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import IO
 
 from ..problems import WorkbookError
 
@@ -56,7 +57,7 @@ class Fingerprint:
     digest: str
 
     @classmethod
-    def of(cls, path: Path, data: bytes | None = None) -> "Fingerprint":
+    def of(cls, path: Path, data: bytes | None = None) -> Fingerprint:
         st = os.stat(path)
         content = data if data is not None else Path(path).read_bytes()
         return cls(st.st_size, st.st_mtime_ns, hashlib.blake2b(content, digest_size=20).hexdigest())

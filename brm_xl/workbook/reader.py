@@ -9,9 +9,10 @@ each cell means, and every value keeps the Excel row it came from.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import fastexcel
 import polars as pl
@@ -76,7 +77,7 @@ class WorkbookReader:
     def close(self) -> None:
         self.package.close()
 
-    def __enter__(self) -> "WorkbookReader":
+    def __enter__(self) -> WorkbookReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -18,11 +18,26 @@ from lxml import etree
 
 from ..problems import WorkbookError
 from . import zipraw
-from .guard import Held, write_atomic
 from .cells import OutputTable, sheet_data, table_range
+from .guard import Held, write_atomic
 from .package import (
-    col_letter, CT_TABLE, CT_WORKSHEET, NS_CT, NS_MAIN, NS_PKG_REL, NS_R, REL_CALC_CHAIN, REL_STYLES,
-    REL_TABLE, REL_WORKSHEET, Package, Sheet, parse_xml, q, rels_path, to_xml,
+    CT_TABLE,
+    CT_WORKSHEET,
+    NS_CT,
+    NS_MAIN,
+    NS_PKG_REL,
+    NS_R,
+    REL_CALC_CHAIN,
+    REL_STYLES,
+    REL_TABLE,
+    REL_WORKSHEET,
+    Package,
+    Sheet,
+    col_letter,
+    parse_xml,
+    q,
+    rels_path,
+    to_xml,
 )
 from .styles import ensure_formats
 
