@@ -140,14 +140,22 @@ def new(path: Path, force: bool) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm"):
         raise click.UsageError("PATH must end in .xlsm (with macros) or .xlsx")
-    if suffix == ".xlsm":
-        from .excel.template_build import template_path
-        from .workbook.guard import write_atomic
+    from .workbook.guard import locked, write_atomic
 
-        content = template_path().read_bytes()
-        _run(False, lambda: write_atomic(path, lambda fh: fh.write(content)))
-    else:
-        _run(False, lambda: build_workbook(path))
+    def create() -> None:
+        if suffix == ".xlsm":
+            from .excel.template_build import template_path
+
+            content = template_path().read_bytes()
+            write_atomic(path, lambda fh: fh.write(content))
+        else:
+            build_workbook(path)
+
+    def replace() -> None:  # --force over a workbook someone may be refreshing: wait for them
+        with locked(path):
+            create()
+
+    _run(False, replace if path.exists() else create)
     click.echo(f"Created {path}: fill in Agencies, RateCard, Usage and Headcount, "
                f"then press Refresh in Excel or run: brm-xl refresh {path}")
 

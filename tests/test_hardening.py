@@ -537,3 +537,12 @@ class SlowRecorder(Recorder):
 
         await asyncio.sleep(self.delay)
         return await super().handle_DATA(server, session, envelope)
+
+
+def test_the_folder_is_flushed_after_the_rename(tmp_path, monkeypatch):
+    flushed = []
+    real = guard._sync_folder
+    monkeypatch.setattr(guard, "_sync_folder", lambda folder: (flushed.append(folder), real(folder)))
+    path = write_book(tmp_path / "b.xlsx", minimal_book())
+    refresh(path, as_of=dt.date(2026, 10, 1))
+    assert flushed == [tmp_path]
