@@ -99,4 +99,4 @@ def _last_filled_row(frame: pl.DataFrame) -> int | None:
     values = [c for c in frame.columns if c != ROW]
     filled = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in values])) \
         if values else frame.clear()
-    return int(filled[ROW].max()) if filled.height else None
+    return int(filled.select(pl.col(ROW).max()).item()) if filled.height else None

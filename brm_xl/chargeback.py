@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -200,8 +200,9 @@ def adjustment_lines(adjustments: pl.DataFrame | None, rates: pl.DataFrame) -> p
 
 def standalone_lines(usage: pl.DataFrame, inputs: Inputs) -> pl.DataFrame:
     """quantity x unit_cost per (usage line, component), each rounded to cents."""
-    schema = {"period": pl.String, "agency_id": pl.String, "service_id": pl.String,
-              "component": pl.String, "amount": MONEY, "cents": pl.Int64}
+    schema: dict[str, Any] = {"period": pl.String, "agency_id": pl.String,
+                              "service_id": pl.String, "component": pl.String, "amount": MONEY,
+                              "cents": pl.Int64}
     if not inputs.has("StandaloneCosts"):
         return pl.DataFrame(schema=schema)
     components = inputs.frame("StandaloneCosts").select("service_id", "component", "unit_cost")
@@ -212,7 +213,7 @@ def standalone_lines(usage: pl.DataFrame, inputs: Inputs) -> pl.DataFrame:
         "period", "agency_id", "service_id", "component")
 
 
-def _sums(frame: pl.DataFrame, keys: list[str]) -> dict[tuple[str, ...], int]:
+def _sums(frame: pl.DataFrame, keys: list[str]) -> dict[Any, int]:
     grouped = frame.group_by(keys).agg(pl.col("cents").sum())
     return {tuple(row[:-1]): row[-1] for row in grouped.iter_rows()}
 
@@ -222,14 +223,14 @@ def agency_summary(inputs: Inputs, charges: pl.DataFrame, value_lines: pl.DataFr
     totals = _sums(charges, ["period", "agency_id"])
     standalone = _sums(value_lines, ["period", "agency_id"])
     headcount = inputs.tables["Headcount"]
-    users: dict[tuple[str, str], tuple[int, int]] = {}
+    users: dict[tuple[str, str], tuple[Any, Any]] = {}
     for period, agency_id, count, row in headcount.frame.select(
             "period", "agency_id", "users", ROW).iter_rows():
         users[(period, names["agency"][agency_id])] = (count, row)
     keys = sorted(set(totals) | set(users))
     money = {key: as_money(totals.get(key, 0)) for key in keys}
     statewide = _statewide(keys, money, users)
-    cpu: dict[tuple[str, str], Decimal | None] = {}
+    cpu: dict[Any, Decimal | None] = {}
     warnings = []
     for key in keys:
         count = users.get(key, (None, None))[0]
@@ -240,8 +241,8 @@ def agency_summary(inputs: Inputs, charges: pl.DataFrame, value_lines: pl.DataFr
     for key in keys:
         period, agency_id = key
         prior = cpu.get((previous_month(period), agency_id))
-        change = (tenths((cpu[key] / prior - 1) * 100) if cpu[key] is not None and prior
-                  else None)
+        now = cpu[key]
+        change = tenths((now / prior - 1) * 100) if now is not None and prior else None
         alone = as_money(standalone[key]) if key in standalone else None
         rows.append(SummaryRow(
             period, agency_id, name_by_display.get(agency_id, ""), users.get(key, (None,))[0],

@@ -140,14 +140,13 @@ def new(path: Path, force: bool) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".xlsm"):
         raise click.UsageError("PATH must end in .xlsm (with macros) or .xlsx")
-    from .workbook.guard import locked, write_atomic
+    from .workbook.guard import locked, write_bytes_atomic
 
     def create() -> None:
         if suffix == ".xlsm":
             from .excel.template_build import template_path
 
-            content = template_path().read_bytes()
-            write_atomic(path, lambda fh: fh.write(content))
+            write_bytes_atomic(path, template_path().read_bytes())
         else:
             build_workbook(path)
 
@@ -489,6 +488,7 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
         if no_tls:
             click.echo("warning: sending WITHOUT TLS; use --no-tls only for a trusted internal "
                        "relay", err=True)
+        assert config is not None  # made above for --send
         results = delivery.send(batch, messages, config, held=held,
                                 on_result=lambda r: _say(as_json, f"{r.outgoing.agency_id}: "
                                                          f"{r.status}" + (f" ({r.error})" if r.error else "")))

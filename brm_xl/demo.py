@@ -159,7 +159,7 @@ def _email(name: str, agency: str) -> str:
 
 
 def _rate_card() -> list[tuple[Any, ...]]:
-    out = []
+    out: list[tuple[Any, ...]] = []
     before_change = dt.date(2025, 12, 1)
     for sid, name, tower, unit, rate, new_rate, _per_user, _mult in SERVICES:
         if new_rate is None:
@@ -371,7 +371,8 @@ DEMO_SETTINGS = [
 
 
 def write_demo_workbook(path: Path) -> None:
-    build_workbook(path, demo_rows(), DEMO_SETTINGS)
+    rows: dict[str, Any] = demo_rows()
+    build_workbook(path, rows, DEMO_SETTINGS)
 
 
 def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
@@ -400,8 +401,9 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
                   for h in ("Healthy", "Watch", "At risk")}
         yield (f"Relationships: {len(health['Healthy'])} healthy, {len(health['Watch'])} to "
                f"watch, {len(health['At risk'])} at risk")
-        for r in [r for r in view.relationships if r.health == "At risk"][:3]:
-            yield f"  {r.agency_id:<8} at risk: {r.reasons}"
+        for rel in view.relationships:  # every one counted above is named
+            if rel.health == "At risk":
+                yield f"  {rel.agency_id:<8} at risk: {rel.reasons}"
     if view.follow_ups is not None:
         overdue = sum(f.overdue for f in view.follow_ups)
         yield f"Follow-ups: {len(view.follow_ups)} low scores to call back, {overdue} overdue"
@@ -423,7 +425,8 @@ def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
     portfolio = make_reports(path, period, portfolio=True, model=model)
     for w in portfolio:
         yield f"Portfolio for the CIO: {w.path}"
-    pdfs = {w.agency: {"pdf": w.path.read_bytes()} for w in written if w.extension == "pdf"}
+    pdfs = {w.agency: {"pdf": w.path.read_bytes()} for w in written
+            if w.extension == "pdf" and w.agency is not None}
     yield from _drafts(path, period, as_of, model, pdfs)
 
 

@@ -115,7 +115,7 @@ def relationship(agency: dict[str, Any], engagements: list[dict[str, Any]],
         concerns.append(f"no contact for {since} days (plan: every {cadence})")
     if last_met is None:
         concerns.append("no in-person meeting recorded")
-    elif since_met > rules.in_person_within_days:
+    elif since_met is not None and since_met > rules.in_person_within_days:
         concerns.append(f"no in-person contact for {since_met} days")
     if overdue_actions:
         concerns.append(_plural(len(overdue_actions), "overdue action"))

@@ -167,7 +167,7 @@ def charge_lines(bill: FocusBill, currency: str) -> pl.DataFrame:
         reason = None if category == "Usage" else f"{provider or 'Cloud'} {category.lower()}"
         rows.append((period, agency, service, name, tower, f"{currency} of cloud cost",
                      cost.normalize(), rate.normalize(), amount, reason, int(amount * 100)))
-    schema = {"period": pl.String, "agency_id": pl.String, "service_id": pl.String,
+    schema: dict[str, Any] = {"period": pl.String, "agency_id": pl.String, "service_id": pl.String,
               "service_name": pl.String, "tower": pl.String, "unit": pl.String,
               "quantity": kinds.DECIMAL, "rate": kinds.DECIMAL, "amount": MONEY,
               "reason": pl.String, "cents": pl.Int64}

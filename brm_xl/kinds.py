@@ -8,6 +8,8 @@ Money stays exact: text is cast straight to a fixed-point decimal, never through
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from . import contract as C
@@ -63,7 +65,7 @@ def _number(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     is_number = text.str.contains(_NUMBER)
     value = pl.when(is_number).then(plain.cast(DECIMAL, strict=False))
     places = plain.str.extract(r"\.(\d*?)0*$", 1).str.len_chars().fill_null(0)
-    reason = pl.when(~is_number).then(pl.lit("is not a number"))
+    reason: Any = pl.when(~is_number).then(pl.lit("is not a number"))
     reason = reason.when(plain.str.replace(r"^-", "").str.replace(r"\..*$", "")
                          .str.len_chars() > len(str(TOO_LARGE)) - 1).then(
         pl.lit(f"is too large for this column ({TOO_LARGE:,} or more); is an id or a date "

@@ -16,13 +16,32 @@ from .engagement import HealthRules, Relationship
 from .inputs import Inputs
 from .satisfaction import FollowUp
 
-# One AgencySummary row: the chargeback columns, then the survey and contact columns.
-AgencyMonth = NamedTuple("AgencyMonth", [  # type: ignore[misc]
-    *SummaryRow.__annotations__.items(),
-    ("responses", "int | None"), ("avg_score", "Decimal | None"), ("csat_pct", "Decimal | None"),
-    ("open_follow_ups", "int | None"), ("engagements", "int | None"), ("in_person", "int | None"),
-    ("last_contact", "dt.date | None"),
-])
+
+class AgencyMonth(NamedTuple):
+    """One AgencySummary row: the chargeback columns (as SummaryRow), then the survey and
+    contact columns."""
+
+    period: str
+    agency_id: str
+    agency_name: str
+    users: int | None
+    charges: Decimal
+    cost_per_user: Decimal | None
+    prior_cost_per_user: Decimal | None
+    change_pct: Decimal | None
+    statewide_cost_per_user: Decimal | None
+    standalone_cost: Decimal | None
+    net_value: Decimal | None
+    responses: int | None
+    avg_score: Decimal | None
+    csat_pct: Decimal | None
+    open_follow_ups: int | None
+    engagements: int | None
+    in_person: int | None
+    last_contact: dt.date | None
+
+
+assert AgencyMonth._fields[:len(SummaryRow._fields)] == SummaryRow._fields
 
 
 @dataclass

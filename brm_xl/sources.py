@@ -67,13 +67,13 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> RawTable
     """A CSV or Parquet file as a RawTable of text with line numbers, columns matched loosely
     (`lazy`: not read yet, for a streaming pass)."""
     name = path.name
-    lazy_result = lazy
+    keep_lazy = lazy
     parquet = path.suffix.lower() in (".parquet", ".pq")
     first_line, where = (1, f"{name}:row") if parquet else (2, name)
     try:
-        lazy = pl.scan_parquet(path) if parquet else pl.scan_csv(
+        scan = pl.scan_parquet(path) if parquet else pl.scan_csv(
             path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True)
-        schema = lazy.collect_schema()
+        schema = scan.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raw = RawTable(spec, name, pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)}),
                        locate=lambda column, row: f"{name}:1")
@@ -89,9 +89,9 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> RawTable
                                         f"{', '.join(schema.names())})", "missing-column"))
             continue
         chosen[column.name] = _as_text(pl.col(source), schema[source]).alias(column.name)
-    plan = lazy.select(*chosen.values()).with_row_index(ROW, offset=first_line).with_columns(
+    plan = scan.select(*chosen.values()).with_row_index(ROW, offset=first_line).with_columns(
         pl.col(ROW).cast(pl.Int64))
-    frame: Any = plan if lazy_result else plan.collect()
+    frame: Any = plan if keep_lazy else plan.collect()
     raw = RawTable(spec, name, frame, locate=lambda column, row: f"{where}:{row or first_line}")
     raw.problems.extend(problems)
     return raw

@@ -21,7 +21,7 @@ from typing import Any
 
 MEMORY_LIMIT_ENV = "BRM_XL_MEMORY_LIMIT_GB"
 NO_CHILD_ENV = "BRM_XL_NO_SUPERVISOR"
-_FATAL = {signal.SIGABRT: "stopped in native code (abort)", signal.SIGSEGV: "crashed (segfault)",
+_FATAL: dict[int, str] = {signal.SIGABRT: "stopped in native code (abort)", signal.SIGSEGV: "crashed (segfault)",
           signal.SIGBUS: "crashed (bus error)", signal.SIGILL: "crashed (illegal instruction)",
           signal.SIGFPE: "crashed (arithmetic fault)"}
 
@@ -96,8 +96,8 @@ def _wait(pid: int) -> int:
         except ProcessLookupError:
             pass
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        forwarded[signum] = signal.signal(signum, forward)
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        forwarded[stop] = signal.signal(stop, forward)
     forwarded[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child has it
     try:
         while True:

@@ -20,7 +20,7 @@ from .workbook.reader import ROW, RawTable
 
 LIMIT_PER_CHECK = 100
 
-_DTYPES = {
+_DTYPES: dict[str, Any] = {
     C.DATE: pl.Date, C.COUNT: pl.Int64, C.SCORE: pl.Int64, C.MONEY: kinds.DECIMAL,
     C.SIGNED_MONEY: kinds.DECIMAL, C.RATE: kinds.DECIMAL, C.UNIT_COST: kinds.DECIMAL, C.QUANTITY: kinds.DECIMAL,
 }
@@ -37,7 +37,7 @@ class Typed:
     def name(self) -> str:
         return self.raw.spec.name
 
-    def where(self, column: str, row: int) -> str:
+    def where(self, column: str, row: int | None = None) -> str:
         return self.raw.where(column, row)
 
     def __len__(self) -> int:

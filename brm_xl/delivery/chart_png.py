@@ -59,6 +59,6 @@ def cost_per_user_png(points: Sequence[dict[str, Any]], currency_symbol: str = "
     if len(line) > 1:
         draw.line(line, fill="#bf9000", width=3 * scale, joint="curve")
     out = io.BytesIO()
-    image.resize((width, height), Image.LANCZOS).save(out, "PNG", optimize=True)
+    image.resize((width, height), Image.Resampling.LANCZOS).save(out, "PNG", optimize=True)
     return out.getvalue()
 

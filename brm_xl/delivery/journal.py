@@ -79,8 +79,9 @@ class Journal:
         for message_id, e in last.items():
             status = {"sent": "sent", "failed": "failed"}.get(str(e.get("state")), "unknown")
             at = e.get("at")
+            cc = str(e["cc"]) if e.get("cc") else None
             out.append(Entry(str(e.get("period")), str(e.get("agency_id")), str(e.get("to")),
-                             e.get("cc") and str(e.get("cc")), message_id, status,
+                             cc, message_id, status,
                              dt.datetime.fromisoformat(str(at)) if at and status == "sent" else None,
                              UNKNOWN_ERROR if status == "unknown" else
                              (str(e["error"]) if e.get("error") else None)))

@@ -68,8 +68,10 @@ def build_message(env: jinja2.Environment, report: dict[str, Any], attachments: 
     msg.add_alternative(render_template(env, "email/body.html.j2", **context), subtype="html")
     symbol = SYMBOLS.get(report["currency"].upper(), "")
     png = cost_per_user_png(report["trend"], symbol)
-    msg.get_payload()[1].add_related(png, maintype="image", subtype="png", cid=chart_cid,
-                                     filename="cost-per-user.png")
+    html_part = msg.get_body(("html",))
+    assert isinstance(html_part, EmailMessage)
+    html_part.add_related(png, maintype="image", subtype="png", cid=chart_cid,
+                          filename="cost-per-user.png")
     for ext, content in attachments.items():
         name = report_file(period.label, stem, ext)
         maintype, subtype = (("application", "pdf") if ext == "pdf" else

@@ -25,7 +25,7 @@ from ..reports import data
 from ..reports.render import environment
 from ..reports.run import default_period, office_templates, plan, render_jobs
 from ..workbook.cells import OutputTable
-from ..workbook.guard import Held, write_atomic
+from ..workbook.guard import Held, write_bytes_atomic
 from ..workbook.package import Package
 from ..workbook.writer import PackageEdit
 from .journal import Journal
@@ -67,12 +67,12 @@ def delivered(model: Model) -> dict[tuple[str, str], str]:
     of a run that was stopped before it could write the log; neither is sent again
     without --resend."""
     status: dict[tuple[str, str], str] = {}
-    rows = [(r.get("period"), r.get("agency_id"), r.get("status"))
+    rows = [(str(r.get("period")), str(r.get("agency_id")), str(r.get("status")))
             for r in model.inputs.previous.get("Deliveries", [])]
     rows += [(e.period, e.agency_id, e.status) for e in Journal(model.inputs.path).entries()]
     for period, agency, state in rows:
         if state == "sent" or (state == "unknown" and status.get((period, agency)) != "sent"):
-            status[(str(period), str(agency))] = str(state)
+            status[(period, agency)] = state
     return status
 
 
@@ -118,7 +118,7 @@ def write_drafts(batch: Batch, messages: list[Outgoing], folder: Path) -> list[P
         outgoing.message["X-Unsent"] = "1"
         target = folder / report_file(batch.period.label, outgoing.stem, "eml")
         content = outgoing.message.as_bytes()
-        write_atomic(target, lambda fh, content=content: fh.write(content))
+        write_bytes_atomic(target, content)
         paths.append(target)
     return paths
 

@@ -8,11 +8,17 @@ decorators run and the metadata can be checked on Linux.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+arg: Callable[..., Any]
+func: Callable[..., Any]
+ret: Callable[..., Any]
 try:
     from xlwings.udfs import xlarg as arg
     from xlwings.udfs import xlfunc as func
     from xlwings.udfs import xlret as ret
 except ImportError:  # no pywin32: plain functions, still callable from Python
-    from xlwings import arg, func, ret  # type: ignore[no-redef]
+    from xlwings import arg, func, ret
 
 __all__ = ["arg", "func", "ret"]

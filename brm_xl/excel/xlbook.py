@@ -75,10 +75,10 @@ def write_table(book: Any, table: OutputTable) -> None:
         existing.data_body_range.clear_contents()
     top = sheet.range((1, 1))
     area = top.resize(max(2, len(rows) + 1), width)
-    for j, column in enumerate(table.columns):  # text stays text: "=..." is never a formula
-        code = FORMATS[column.fmt][0]
+    for j, out in enumerate(table.columns):  # text stays text: "=..." is never a formula
+        code = FORMATS[out.fmt][0]
         body = sheet.range((2, j + 1)).resize(max(1, len(rows)), 1)
-        body.number_format = TEXT_FORMAT if column.fmt in ("text", "id") else (code or "General")
+        body.number_format = TEXT_FORMAT if out.fmt in ("text", "id") else (code or "General")
     top.resize(1, width).value = [c.name for c in table.columns]
     if rows:
         sheet.range((2, 1)).value = rows

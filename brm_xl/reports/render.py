@@ -46,9 +46,9 @@ class FolderLoader(jinja2.FileSystemLoader):
         self.root = Path(folder).resolve()
 
     def get_source(self, environment: jinja2.Environment,
-                   template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
-        if filename is None or not Path(filename).resolve().is_relative_to(self.root):
+        if not Path(filename).resolve().is_relative_to(self.root):
             raise jinja2.TemplateNotFound(template)
         return source, filename, uptodate
 
@@ -102,7 +102,8 @@ def rate(value: Decimal | None, currency: str = "USD") -> str:
     """A unit price: cents as money, fractions of a cent to four places ($0.0450)."""
     if value is None:
         return "\u2013"
-    places = max(2, min(4, -value.normalize().as_tuple().exponent))
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, min(4, -exponent if isinstance(exponent, int) else 2))
     symbol = SYMBOLS.get(currency.upper(), currency.upper() + " ")
     return f"{symbol}{value:,.{places}f}"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -20,7 +20,7 @@ from ..model import Model, build_model
 from ..periods import Period, parse_period
 from ..problems import BrmError, UsageError
 from ..sources import beside
-from ..workbook.guard import write_atomic
+from ..workbook.guard import write_bytes_atomic
 from . import data
 from .render import FORMATS, environment, render_all
 
@@ -90,6 +90,7 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
     formats = formats or list(FORMATS)
     out = Path(out) if out else reports_folder(path, period.label)
     office = office_templates(model)
+    jobs: list[tuple[str | None, dict[str, Any]]]
     if portfolio:
         jobs = [(None, data.portfolio(model, period))]
     else:
@@ -100,7 +101,7 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
         for ext, content in rendered.items():
             stem = model.file_stems[agency] if agency else None
             target = out / report_file(period.label, stem, ext)
-            write_atomic(target, lambda fh, content=content: fh.write(content))
+            write_bytes_atomic(target, content)
             written.append(Written(target, agency, ext))
     return written
 
@@ -118,7 +119,7 @@ def _render_one(job: tuple[dict[str, Any], list[str]]) -> dict[str, bytes]:
     return render_all(_ENV, report, formats)
 
 
-def render_jobs(jobs: list[tuple[str | None, dict[str, Any]]], formats: list[str],
+def render_jobs(jobs: Sequence[tuple[str | None, dict[str, Any]]], formats: list[str],
             office: Path | None, progress: Callable[[int, int], None],
             workers: int | None) -> Iterable[dict[str, bytes]]:
     total = len(jobs)

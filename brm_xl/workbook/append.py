@@ -42,8 +42,9 @@ def append_rows(edit: PackageEdit, spec: TableSpec, rows: Sequence[Sequence[Any]
         r1, c1, r2, c2 = table.bounds
         headers = list(table.columns)
     else:
-        sheet = edit.pkg.sheet(spec.name)
-        assert sheet is not None
+        plain = edit.pkg.sheet(spec.name)
+        assert plain is not None
+        sheet = plain
         first = edit.pkg.first_filled_row(sheet)
         r1, cols = first if first else (1, [0])
         c1, c2, r2 = min(cols), max(cols), r1

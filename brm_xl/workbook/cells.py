@@ -175,9 +175,9 @@ def sheet_data(table: OutputTable, styles: dict[str, int], first_row: int = 1,
     letters = [col_letter(first_col + i) for i in range(len(table.columns))]
     head = b""
     if header:
-        cells = "".join(text_cell(f"{letters[i]}{first_row}", c.name, 0)
+        names = "".join(text_cell(f"{letters[i]}{first_row}", c.name, 0)
                         for i, c in enumerate(table.columns))
-        head = f'<row r="{first_row}">{cells}</row>'.encode()
+        head = f'<row r="{first_row}">{names}</row>'.encode()
     else:
         first_row -= 1
     frame = frame_of(table)

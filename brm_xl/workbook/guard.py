@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import os
 import stat
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -162,7 +163,7 @@ def _same_file(fd: int, lock: Path) -> bool:
         return False
 
 
-if os.name == "nt":  # pragma: no cover - Windows
+if sys.platform == "win32":  # pragma: no cover - Windows
     import msvcrt
 
     def _try_lock(fd: int) -> bool:
@@ -223,6 +224,11 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object],
             raise WorkbookError(f"{target.name} was not changed: writing failed ({exc})") from exc
     finally:
         _unlink(tmp)
+
+
+def write_bytes_atomic(path: Path, content: bytes, held: Held | None = None) -> None:
+    """`write_atomic` of content already in memory (a report, a draft, a template copy)."""
+    write_atomic(path, lambda out: out.write(content), held)
 
 
 def _match_identity(tmp: Path, target: Path) -> bool:

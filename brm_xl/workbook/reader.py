@@ -154,8 +154,8 @@ class WorkbookReader:
             by_key.setdefault(header_key(text), i)
         renamed: dict[str, str] = {}
         for column in spec.columns:
-            i = by_key.get(header_key(column.name))
-            if i is None:
+            found = by_key.get(header_key(column.name))
+            if found is None:
                 if column.required:
                     raw.problems.append(Problem(
                         f"{_quote_sheet(sheet)}!{col_letter(c1)}{header_row}",
@@ -164,8 +164,8 @@ class WorkbookReader:
                         "missing-column",
                     ))
                 continue
-            renamed[frame.columns[i]] = column.name
-            raw.letters[column.name] = col_letter(c1 + i)
+            renamed[frame.columns[found]] = column.name
+            raw.letters[column.name] = col_letter(c1 + found)
         keep = list(renamed) + [ROW]
         raw.frame = frame.select(keep).rename(renamed)
         raw.problems.extend(_cell_errors(raw, frame, renamed, cell_errors))

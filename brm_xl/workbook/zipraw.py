@@ -122,7 +122,7 @@ def damaged_parts(data: memoryview, entries: list[Entry], names: set[str] | None
     for e in entries:
         if names is not None and e.name not in names:
             continue
-        raw = data[e.data_offset:e.data_offset + e.compressed]
+        raw: memoryview = data[e.data_offset:e.data_offset + e.compressed]
         try:
             if e.method == 0:
                 content_crc, size = zlib.crc32(raw), len(raw)
@@ -182,6 +182,7 @@ def rewrite(source: bytes | memoryview, out: BinaryIO, replace: dict[str, bytes]
     for entry in entries:
         if entry.name in remove:
             continue
+        blob: bytes | memoryview
         if entry.name in replace:
             blob, central = _new_entry(entry.name, replace[entry.name], offset, when)
         else:
