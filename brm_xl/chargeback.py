@@ -94,9 +94,9 @@ class SummaryRow(NamedTuple):
 class RecoveryRow(NamedTuple):
     period: str
     service_id: str | None
-    cost: Decimal
+    cost: Decimal | None  # None: no cost pool for it that month (unknown, not zero)
     charged: Decimal
-    variance: Decimal
+    variance: Decimal | None
     recovery_pct: Decimal | None
 
 
@@ -129,8 +129,10 @@ def compute(inputs: Inputs) -> Chargeback:
         maintain_order=True)
     value_lines = _with_display(standalone_lines(usage, inputs), names)
     summary, warnings = agency_summary(inputs, charges, value_lines, names)
-    recovery = (recovery_rows(inputs, charges, names)
-                if inputs.has("CostPools") or inputs.focus is not None else None)
+    recovery = None
+    if inputs.has("CostPools") or inputs.focus is not None:
+        recovery, unpooled = recovery_rows(inputs, charges, names)
+        warnings += unpooled
     return Chargeback(charges, summary, recovery, value_lines, warnings)
 
 
@@ -278,9 +280,12 @@ def _headcount_warning(headcount: Typed, key: tuple[str, str], found: tuple[int,
     return []
 
 
-def recovery_rows(inputs: Inputs, charges: pl.DataFrame,
-                  names: dict[str, dict[str, str]]) -> list[RecoveryRow]:
-    """Cost against charges per service, for every month that has cost pools."""
+def recovery_rows(inputs: Inputs, charges: pl.DataFrame, names: dict[str, dict[str, str]],
+                  ) -> tuple[list[RecoveryRow], list[Problem]]:
+    """Cost against charges per service, for every month that has cost pools. A service
+    charged in such a month without a pool of its own has an unknown cost: its cost,
+    variance and recovery are blank, with a warning (a cost of 0 would read as a service
+    recovered a hundred times over)."""
     cost: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
     if inputs.has("CostPools"):
         for period, sid, amount in inputs.frame("CostPools").select(
@@ -292,9 +297,17 @@ def recovery_rows(inputs: Inputs, charges: pl.DataFrame,
     periods = sorted({p for p, _ in cost})
     charged = {key: as_money(c) for key, c in _sums(
         charges.filter(pl.col("period").is_in(periods)), ["period", "service_id"]).items()}
-    rows = []
+    rows, unpooled = [], []
     for key in sorted(set(cost) | set(charged), key=lambda k: (k[0], k[1] is None, k[1] or "")):
-        c, ch = cents(cost[key]), charged.get(key, ZERO)
-        rows.append(RecoveryRow(key[0], key[1], c, ch, ch - c,
-                                tenths(ch / c * 100) if c else None))
-    return rows
+        ch = charged.get(key, ZERO)
+        if key not in cost:
+            rows.append(RecoveryRow(key[0], key[1], None, ch, None, None))
+            if key[1] is not None:
+                unpooled.append(Problem(
+                    "CostPools", f"no cost pool for {key[1]} in {key[0]}, though it was charged "
+                    "that month; its cost, variance and recovery are left blank", "no-cost-pool",
+                    "warning"))
+            continue
+        c = cents(cost[key])
+        rows.append(RecoveryRow(key[0], key[1], c, ch, ch - c, tenths(ch / c * 100) if c else None))
+    return rows, unpooled

@@ -95,9 +95,10 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str) -> tuple[Typed, 
     problems = []
     for column in present:
         problems.extend(_column_problems(raw, shown_rows, column.name, count=False))
-    if count.item() > len(problems):
+    unseen = count.item() - shown_rows.height  # bad rows beyond those fetched and shown
+    if unseen > 0:
         problems.append(Problem(raw.where(names[0] if names else "", None),
-                                f"{count.item() - len(problems):,} more rows with problems", "more"))
+                                f"{unseen:,} more rows with problems", "more"))
     return Typed(raw, _complete(raw.spec, sums)), problems
 
 

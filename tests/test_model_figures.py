@@ -1,0 +1,36 @@
+"""Issue 11: one figure, one home; each test failed before the fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal as D
+
+from brm_xl.inputs import load_inputs
+from brm_xl.model import build_model
+
+from .helpers import Block, minimal_book, usage, write_book
+
+
+def test_a_service_charged_without_a_cost_pool_has_a_blank_cost_not_zero(tmp_path):
+    b = minimal_book(Usage=usage(("2026-09", "DOT", "EMAIL", 100), ("2026-09", "DOR", "VM", 2)))
+    b.blocks[1].rows = [("EMAIL", "Email", "End User", "mailbox-month", D("4.00"), "2026-01", None),
+                        ("VM", "VM", "Compute", "VM-month", D("100"), "2026-01", None)]
+    b.blocks.append(Block("CostPools", ["period", "service_id", "cost"], [("2026-09", "EMAIL", 390)]))
+    model = build_model(write_book(tmp_path / "b.xlsx", b), dt.date(2026, 10, 1))
+    rows = {r.service_id: r for r in model.chargeback.recovery}
+    assert rows["EMAIL"].cost == D("390.00") and rows["EMAIL"].variance == D("10.00")
+    assert rows["VM"].cost is None and rows["VM"].variance is None
+    assert rows["VM"].recovery_pct is None and rows["VM"].charged == D("200.00")
+    assert [str(w) for w in model.warnings if w.code == "no-cost-pool"] == [
+        "CostPools: no cost pool for VM in 2026-09, though it was charged that month; its cost, "
+        "variance and recovery are left blank"]
+
+
+def test_one_excel_error_cell_is_one_problem(tmp_path):
+    def na(wb, sheets):
+        sheets["Usage"].write_formula("D3", "=NA()", None, "#N/A")
+
+    path = write_book(tmp_path / "b.xlsx", minimal_book(), na)
+    _, problems = load_inputs(path)
+    assert [str(p) for p in problems if p.is_error] == [
+        "Usage!D3: quantity holds an Excel error (#N/A); fix the formula or type a value"]
