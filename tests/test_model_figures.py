@@ -34,3 +34,22 @@ def test_one_excel_error_cell_is_one_problem(tmp_path):
     _, problems = load_inputs(path)
     assert [str(p) for p in problems if p.is_error] == [
         "Usage!D3: quantity holds an Excel error (#N/A); fix the formula or type a value"]
+
+
+def test_the_value_section_and_the_headline_give_one_net_value(tmp_path):
+    from brm_xl.periods import parse_period
+    from brm_xl.reports import data
+
+    b = minimal_book()
+    b.blocks += [
+        Block("Adjustments", ["period", "agency_id", "service_id", "amount", "reason"],
+              [("2026-09", "DOT", "EMAIL", D("25.00"), "licence true-up")]),
+        Block("StandaloneCosts", ["service_id", "component", "unit_cost"],
+              [("EMAIL", "Staff", D("6.00")), ("EMAIL", "Electricity", D("1.25"))]),
+    ]
+    model = build_model(write_book(tmp_path / "b.xlsx", b), dt.date(2026, 10, 1))
+    report = data.agency_report(model, "DOT", parse_period("2026-09", 7))
+    summary = next(r for r in model.view.summary if r.agency_id == "DOT")
+    assert summary.charges == D("425.00") and summary.net_value == D("300.00")
+    assert report["headline"]["paid"] == report["value"]["charged"] == summary.charges
+    assert report["headline"]["net_value"] == report["value"]["net_value"] == summary.net_value

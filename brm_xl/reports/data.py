@@ -82,23 +82,21 @@ def headline(model: Model, agency: str, period: Period) -> dict[str, Any]:
     }
 
 
-def value(model: Model, agency: str, period: Period) -> dict[str, Any]:
+def value(model: Model, agency: str, period: Period, head: dict[str, Any]) -> dict[str, Any]:
+    """Standalone cost by component; what was charged and the net value are the headline's
+    (AgencySummary's charges, adjustments included, and net_value), never a second sum."""
     lines = model.chargeback.value_lines.filter(
         (pl.col("agency_id") == agency) & pl.col("period").is_in(period.months))
     by_component: dict[str, int] = defaultdict(int)
-    services = set()
-    for component, service, amount in lines.select("component", "service_id", "cents").iter_rows():
+    for component, amount in lines.select("component", "cents").iter_rows():
         by_component[component] += amount
-        services.add(service)
-    charged = model.chargeback.charges.filter(
-        (pl.col("agency_id") == agency) & pl.col("period").is_in(period.months)
-        & pl.col("service_id").is_in(sorted(services)) & pl.col("quantity").is_not_null())
     components = sorted(((c, as_money(v)) for c, v in by_component.items()),
                         key=lambda item: -item[1])
     return {
         "components": components,
-        "standalone": sum((v for _, v in components), ZERO),
-        "charged": as_money(int(charged["cents"].sum())) if charged.height else ZERO,
+        "standalone": head["standalone"] if head["standalone"] is not None else ZERO,
+        "charged": head["paid"],
+        "net_value": head["net_value"],
     }
 
 
@@ -202,6 +200,7 @@ def agency_report(model: Model, agency: str, period: Period) -> dict[str, Any]:
     """Everything one agency's value report shows, and nothing of any other agency."""
     record = agency_record(model, agency)
     settings = model.inputs.settings
+    head = headline(model, agency, period)
     return {
         "kind": "agency",
         "organization": settings.organization,
@@ -211,8 +210,8 @@ def agency_report(model: Model, agency: str, period: Period) -> dict[str, Any]:
         "agency": {k: record[k] for k in ("agency_name", "head_name", "head_email",
                                          "brm_manager", "brm_email")}
         | {"agency_id": agency},
-        "headline": headline(model, agency, period),
-        "value": value(model, agency, period),
+        "headline": head,
+        "value": value(model, agency, period, head),
         "bill": bill(model, agency, period),
         "trend": trend(model, agency, period),
         "satisfaction": satisfaction(model, agency, period),
