@@ -22,7 +22,7 @@ from .kinds import choice_key
 from .model import Model
 from .periods import Period, parse_period
 from .reports import data
-from .satisfaction import csat
+from .satisfaction import csat, known_by
 
 
 class QueryError(ValueError):
@@ -65,14 +65,16 @@ class Index:
                 by_service[(agency, period, service.upper())] += amount
         scores: dict[tuple[str, str], list[int]] = defaultdict(list)
         if inputs.has("Survey"):
-            for agency, day, score in inputs.frame("Survey").select(
-                    "agency_id", "submitted_on", "score").iter_rows():
-                scores[(agencies.get(agency, agency), day.strftime("%Y-%m"))].append(score)
+            for r in known_by(inputs.frame("Survey").select(
+                    "agency_id", "submitted_on", "score").to_dicts(), model.as_of):
+                scores[(agencies.get(r["agency_id"], r["agency_id"]),
+                        r["submitted_on"].strftime("%Y-%m"))].append(r["score"])
         contacts: dict[str, list[tuple[dt.date, str]]] = defaultdict(list)
         if inputs.has("Engagements"):
-            for agency, day, channel in inputs.frame("Engagements").select(
-                    "agency_id", "date", "channel").iter_rows():
-                contacts[agencies.get(agency, agency)].append((day, channel))
+            for r in known_by(inputs.frame("Engagements").select(
+                    "agency_id", "date", "channel").to_dicts(), model.as_of, "date"):
+                contacts[agencies.get(r["agency_id"], r["agency_id"])].append((r["date"],
+                                                                                r["channel"]))
         follow_ups: dict[str, int] = defaultdict(int)
         for f in model.view.follow_ups or []:
             follow_ups[f.agency_id] += 1

@@ -75,8 +75,8 @@ def month_end(period: str) -> dt.date:
 def compute(inputs: Inputs, summary: list[SummaryRow], as_of: dt.date) -> RelationshipView:
     names = display_names(inputs)
     rules = rules_from(inputs)
-    responses = _records(inputs, "Survey", names)
-    contacts = _records(inputs, "Engagements", names)
+    responses = satisfaction.known_by(_records(inputs, "Survey", names), as_of)
+    contacts = satisfaction.known_by(_records(inputs, "Engagements", names), as_of, "date")
     has_survey, has_contacts = inputs.has("Survey"), inputs.has("Engagements")
     agencies = list(inputs.frame("Agencies").iter_rows(named=True))
     managers = {a["agency_id_text"]: a["brm_manager"] for a in agencies}

@@ -46,7 +46,15 @@ def csat(scores: list[int]) -> Decimal | None:
     return (Decimal(100 * happy) / len(scores)).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
+def known_by(rows: Iterable[dict[str, Any]], as_of: dt.date,
+             column: str = "submitted_on") -> list[dict[str, Any]]:
+    """The responses (or contacts, column "date") that had happened by `as_of`: the one rule
+    by which every table, report and function counts them. Later ones do not exist yet."""
+    return [r for r in rows if r[column] <= as_of]
+
+
 def is_open(response: dict[str, Any], below: int) -> bool:
+    """A low score nobody has followed up (of responses already `known_by` the day)."""
     return response["score"] < below and response["followed_up_on"] is None
 
 
@@ -54,8 +62,8 @@ def follow_ups(responses: Iterable[dict[str, Any]], managers: dict[str, str | No
                below: int, days: int, as_of: dt.date) -> list[FollowUp]:
     """Low scores nobody has reached out about: overdue first, then by due date."""
     out = []
-    for r in responses:
-        if not is_open(r, below) or r["submitted_on"] > as_of:
+    for r in known_by(responses, as_of):
+        if not is_open(r, below):
             continue
         due = r["submitted_on"] + dt.timedelta(days=days)
         out.append(FollowUp(r["response_id_text"], r["agency"], r["respondent"], r["score"],

@@ -53,3 +53,27 @@ def test_the_value_section_and_the_headline_give_one_net_value(tmp_path):
     assert summary.charges == D("425.00") and summary.net_value == D("300.00")
     assert report["headline"]["paid"] == report["value"]["charged"] == summary.charges
     assert report["headline"]["net_value"] == report["value"]["net_value"] == summary.net_value
+
+
+def test_a_late_response_counts_nowhere_until_it_has_happened(tmp_path):
+    from brm_xl.periods import parse_period
+    from brm_xl.queries import Index
+    from brm_xl.reports import data
+
+    b = minimal_book()
+    b.blocks.append(Block("Survey", ["response_id", "submitted_on", "agency_id", "respondent",
+                                     "score", "followed_up_on"],
+                          [("R1", dt.date(2026, 9, 20), "DOT", "Ann", 2, None)]))
+    path = write_book(tmp_path / "b.xlsx", b)
+    for as_of, expected in ((dt.date(2026, 9, 15), 0), (dt.date(2026, 9, 25), 1)):
+        model = build_model(path, as_of)
+        summary = next(r for r in model.view.summary if r.agency_id == "DOT")
+        report = data.agency_report(model, "DOT", parse_period("2026-09", 7))
+        index = Index.build(model)
+        relation = next(r for r in model.view.relationships if r.agency_id == "DOT")
+        assert summary.open_follow_ups == expected, as_of
+        assert len(model.view.follow_ups) == expected, as_of
+        assert report["satisfaction"]["follow_ups_open"] == expected, as_of
+        assert relation.open_follow_ups == expected, as_of
+        assert index.open_follow_ups("DOT") == expected, as_of
+        assert summary.responses == report["satisfaction"]["responses"] == expected, as_of

@@ -19,7 +19,7 @@ from ..contract import CHANNELS
 from ..engagement import IN_PERSON
 from ..model import Model
 from ..periods import Period, month_of
-from ..satisfaction import average, csat
+from ..satisfaction import average, csat, is_open, known_by
 
 
 def pct_change(now: Decimal | None, before: Decimal | None) -> Decimal | None:
@@ -147,7 +147,7 @@ def satisfaction(model: Model, agency: str, period: Period) -> dict[str, Any] | 
     if not model.inputs.has("Survey"):
         return None
     below = model.inputs.settings.follow_up_below
-    rows = rows_of(model, "Survey", agency)
+    rows = known_by(rows_of(model, "Survey", agency), model.as_of)
     inside = [r for r in rows if r["submitted_on"].strftime("%Y-%m") in period]
     scores = [r["score"] for r in inside]
     low = [r for r in inside if r["score"] < below]
@@ -161,8 +161,8 @@ def satisfaction(model: Model, agency: str, period: Period) -> dict[str, Any] | 
         "csat": csat(scores),
         "trend": [{"period": m, "csat": csat(by_month.get(m, [])),
                    "responses": len(by_month.get(m, []))} for m in months],
-        "follow_ups_closed": sum(1 for r in low if r["followed_up_on"] is not None),
-        "follow_ups_open": sum(1 for r in low if r["followed_up_on"] is None),
+        "follow_ups_closed": sum(1 for r in low if not is_open(r, below)),
+        "follow_ups_open": sum(1 for r in low if is_open(r, below)),
         "below": below,
         "comments": [r["comment"] for r in sorted(inside, key=lambda r: r["submitted_on"],
                                                     reverse=True) if r["comment"]][:3],
@@ -172,7 +172,7 @@ def satisfaction(model: Model, agency: str, period: Period) -> dict[str, Any] | 
 def engagement(model: Model, agency: str, period: Period) -> dict[str, Any] | None:
     if not model.inputs.has("Engagements") and model.view.relationships is None:
         return None
-    contacts = [e for e in rows_of(model, "Engagements", agency) if e["date"] <= model.as_of]
+    contacts = known_by(rows_of(model, "Engagements", agency), model.as_of, "date")
     inside = [e for e in contacts if e["date"].strftime("%Y-%m") in period]
     met = [e["date"] for e in contacts if e["channel"] in IN_PERSON]
     actions = sorted((e for e in contacts if e["action_item"] and e["action_done_on"] is None),
