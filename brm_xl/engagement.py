@@ -23,14 +23,15 @@ WINDOW_DAYS = 90
 
 @dataclass(frozen=True)
 class HealthRules:
-    """Thresholds, from Settings (see README "Relationship health")."""
+    """Thresholds, from Settings (see README "Relationship health"); their defaults are the
+    contract's (contract.SETTINGS_DEFAULTS), through `relationships.rules_from`."""
 
-    in_person_within_days: int = 90
-    csat_target_pct: int = 80
-    csat_drop_points: int = 10
-    csat_min_responses: int = 5
-    follow_up_below: int = 4
-    follow_up_days: int = 7
+    in_person_within_days: int
+    csat_target_pct: int
+    csat_drop_points: int
+    csat_min_responses: int
+    follow_up_below: int
+    follow_up_days: int
 
 
 class Relationship(NamedTuple):

@@ -29,31 +29,41 @@ from .validate import (
 from .workbook.reader import ROW, WorkbookReader
 
 
+def _default(key: str) -> Any:
+    return C.SETTINGS_DEFAULTS[key][1]
+
+
 @dataclass(frozen=True)
 class Settings:
-    organization: str = "Office of the State CIO"
-    currency: str = "USD"
-    fiscal_year_start_month: int = 7
-    follow_up_below: int = 4
-    follow_up_days: int = 7
-    sender_name: str | None = None
-    sender_email: str | None = None
-    reply_to: str | None = None
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    in_person_within_days: int = 90
-    csat_target_pct: int = 80
-    csat_drop_points: int = 10
-    csat_min_responses: int = 5
-    report_templates: str | None = None
-    report_period: str | None = None
-    usage_files: str | None = None
-    focus_files: str | None = None
-    focus_agency_tag: str | None = None
-    focus_cost_column: str = "EffectiveCost"
-    focus_surcharge_pct: Any = 0
+    """The Settings sheet, typed; every default is the contract's (contract.SETTINGS_DEFAULTS)."""
+
+    organization: str = _default("organization")
+    currency: str = _default("currency")
+    fiscal_year_start_month: int = _default("fiscal_year_start_month")
+    follow_up_below: int = _default("follow_up_below")
+    follow_up_days: int = _default("follow_up_days")
+    sender_name: str | None = _default("sender_name")
+    sender_email: str | None = _default("sender_email")
+    reply_to: str | None = _default("reply_to")
+    smtp_host: str | None = _default("smtp_host")
+    smtp_port: int = _default("smtp_port")
+    in_person_within_days: int = _default("in_person_within_days")
+    csat_target_pct: int = _default("csat_target_pct")
+    csat_drop_points: int = _default("csat_drop_points")
+    csat_min_responses: int = _default("csat_min_responses")
+    report_templates: str | None = _default("report_templates")
+    report_period: str | None = _default("report_period")
+    usage_files: str | None = _default("usage_files")
+    focus_files: str | None = _default("focus_files")
+    focus_agency_tag: str | None = _default("focus_agency_tag")
+    focus_cost_column: str = _default("focus_cost_column")
+    focus_surcharge_pct: Any = _default("focus_surcharge_pct")
     extra: dict[str, str] = field(default_factory=dict)
     cells: dict[str, str] = field(default_factory=dict)  # key -> the cell holding its value
+
+
+assert {f for f in Settings.__dataclass_fields__ if f not in ("extra", "cells")} == set(
+    C.SETTINGS_DEFAULTS), "Settings and contract.SETTINGS_DEFAULTS must name the same keys"
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from . import engagement, satisfaction
 from .chargeback import SummaryRow, display_names
 from .engagement import HealthRules, Relationship
-from .inputs import Inputs
+from .inputs import Inputs, Settings
 from .satisfaction import FollowUp
 
 
@@ -52,7 +52,10 @@ class RelationshipView:
 
 
 def rules_from(inputs: Inputs) -> HealthRules:
-    s = inputs.settings
+    return rules_from_settings(inputs.settings)
+
+
+def rules_from_settings(s: Settings) -> HealthRules:
     return HealthRules(s.in_person_within_days, s.csat_target_pct, s.csat_drop_points,
                        s.csat_min_responses, s.follow_up_below, s.follow_up_days)
 

@@ -7,9 +7,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from brm_xl.engagement import HealthRules, relationship
+from brm_xl.engagement import relationship
+from brm_xl.inputs import Settings
 from brm_xl.problems import DataProblems
 from brm_xl.refresh import check, refresh
+from brm_xl.relationships import rules_from_settings
 
 from .helpers import Block, digest, minimal_book, output_rows, write_book
 
@@ -122,7 +124,7 @@ def test_relationships_table_as_of(tmp_path):
     assert dor["reasons"] == "no contact recorded; no in-person meeting recorded"
 
 
-RULES = HealthRules()
+RULES = rules_from_settings(Settings())
 AGENCY = {"agency_id_text": "DOT", "agency_name": "Transportation", "brm_manager": "Pat",
           "contact_cadence_days": 30}
 
