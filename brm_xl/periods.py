@@ -112,3 +112,59 @@ def _fy_start(fiscal_year: int, start_month: int) -> int:
     """FY2026 with a July start begins in July 2025; with a January start, January 2026."""
     year = fiscal_year - 1 if start_month > 1 else fiscal_year
     return year * 12 + start_month - 1
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a period is compared with: the months of it that hold data, and the same months
+    one period earlier, with the words that say so when that is not simply "the period
+    before" (a fiscal year so far, months missing)."""
+
+    months: list[str]
+    prior_months: list[str]
+    note: str | None
+
+
+def comparison(period: Period, have: set[str], today: str | None = None) -> Comparison:
+    """`have`: the months the workbook holds data for; `today`: the month of --as-of."""
+    size = period.last - period.first + 1
+    covered = [m for m in period.months if m in have]
+    prior = [month_of(month_index(m) - size) for m in covered]
+    before = period.prior()
+    notes = []
+    missing = [m for m in period.months if m not in have]
+    if covered and missing:
+        trailing = all(month_index(m) > month_index(covered[-1]) for m in missing)
+        if trailing and today is not None and month_index(period.end) >= month_index(today):
+            notes.append(f"{period.title} so far ({month_span(covered)}) against the same months "
+                         f"of {before.title}")
+        else:
+            notes.append(f"{period.title} holds data for {month_list(covered)} only; compared "
+                         f"with the same months of {before.title}")
+    absent = [m for m in prior if m not in have]
+    if prior and absent:
+        notes.append(f"{before.title} holds no data for those months" if len(absent) == len(prior)
+                     else f"{before.title} has no data for {month_list(absent)}")
+    return Comparison(covered, prior, "; ".join(notes) or None)
+
+
+def month_name(period: str) -> str:
+    import calendar
+
+    return f"{calendar.month_name[int(period[5:7])]} {period[:4]}"
+
+
+def month_span(months: list[str]) -> str:
+    return month_name(months[0]) if len(months) == 1 else \
+        f"{month_name(months[0])} to {month_name(months[-1])}"
+
+
+def month_list(months: list[str]) -> str:
+    """Consecutive months as spans: "July 2025 to February 2026, April 2026"."""
+    runs: list[list[str]] = []
+    for m in months:
+        if runs and month_index(m) == month_index(runs[-1][-1]) + 1:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return ", ".join(month_span(run) for run in runs)

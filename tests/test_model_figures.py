@@ -77,3 +77,26 @@ def test_a_late_response_counts_nowhere_until_it_has_happened(tmp_path):
         assert relation.open_follow_ups == expected, as_of
         assert index.open_follow_ups("DOT") == expected, as_of
         assert summary.responses == report["satisfaction"]["responses"] == expected, as_of
+
+
+def test_a_partial_fiscal_year_is_compared_with_the_same_months(tmp_path):
+    from brm_xl.periods import parse_period
+    from brm_xl.reports import data
+
+    months = [f"{y}-{m:02d}" for y, m in [(2025, 7), (2025, 8), (2025, 9), (2025, 10), (2025, 11),
+                                           (2026, 7), (2026, 8)]]
+    b = minimal_book(Usage=usage(*[(m, "DOT", "EMAIL", 100 + i) for i, m in enumerate(months)]),
+                     Headcount=Block("Headcount", ["period", "agency_id", "users"],
+                                     [(m, "DOT", 100) for m in months]))
+    b.blocks[1].rows = [("EMAIL", "Email", "End User", "mailbox-month", D("4.00"), "2025-01", None)]
+    model = build_model(write_book(tmp_path / "b.xlsx", b), dt.date(2026, 9, 1))
+    head = data.agency_report(model, "DOT", parse_period("FY2027", 7))["headline"]
+    assert head["paid"] == D(4 * (105 + 106))
+    assert head["prior_paid"] == D(4 * (100 + 101))  # July and August 2025 only, not all FY2026
+    assert head["comparison"] == ("FY2027 so far (July 2026 to August 2026) against the same "
+                                  "months of FY2026")
+    head = data.agency_report(model, "DOT", parse_period("FY2026", 7))["headline"]
+    assert head["comparison"] == ("FY2026 holds data for July 2025 to November 2025 only; "
+                                  "compared with the same months of FY2025; FY2025 holds no data "
+                                  "for those months")
+    assert head["prior_paid"] is None

@@ -18,7 +18,7 @@ from ..chargeback import ZERO, as_money, cents, tenths
 from ..contract import CHANNELS
 from ..engagement import IN_PERSON
 from ..model import Model
-from ..periods import Period, month_of
+from ..periods import Comparison, Period, comparison, month_of
 from ..satisfaction import average, csat, is_open, known_by
 
 
@@ -58,9 +58,17 @@ def agency_record(model: Model, agency: str) -> dict[str, Any]:
     raise KeyError(agency)
 
 
+def comparison_of(model: Model, period: Period) -> Comparison:
+    """The months of `period` that hold data and the same months a period earlier."""
+    return comparison(period, {r.period for r in model.chargeback.summary},
+                      model.as_of.strftime("%Y-%m"))
+
+
 def headline(model: Model, agency: str, period: Period) -> dict[str, Any]:
     rows = _summary_in(model, agency, period)
-    prior_rows = _summary_in(model, agency, period.prior())
+    compared = comparison_of(model, period)
+    prior_rows = [r for r in model.chargeback.summary
+                  if r.agency_id == agency and r.period in compared.prior_months]
     paid = sum((r.charges for r in rows), ZERO)
     cpu, prior_cpu = cost_per_user_of(rows), cost_per_user_of(prior_rows)
     statewide = statewide_cost_per_user(model, period)
@@ -79,6 +87,7 @@ def headline(model: Model, agency: str, period: Period) -> dict[str, Any]:
         "net_value": standalone - paid if standalone is not None else None,
         "users": round(sum(users) / len(users)) if users else None,
         "months": len(period.months),
+        "comparison": compared.note,
     }
 
 
