@@ -377,8 +377,10 @@ def _manager_of(workbook: Path, agency: str) -> str | None:
 @click.option("--as-of", callback=_date, help="The day health and overdue actions are judged "
               "(YYYY-MM-DD; default today).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@_file_options
 def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
-           out: Path | None, portfolio: bool, as_of: dt.date | None, as_json: bool) -> None:
+           out: Path | None, portfolio: bool, as_of: dt.date | None, as_json: bool,
+           usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
     """Write value-of-IT reports (HTML, PDF, XLSX) for agency heads, or the portfolio."""
     from .reports.run import make_reports, parse_formats
 
@@ -387,7 +389,8 @@ def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
             wanted = parse_formats(formats)
             bar = _ReportBar(not as_json)
             written = make_reports(workbook, period, agencies, wanted, out, portfolio,
-                                   as_of or dt.date.today(), progress=bar.update)
+                                   as_of or dt.date.today(), progress=bar.update,
+                                   sources=_sources(usage, focus))
             bar.close()
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
@@ -443,10 +446,11 @@ class _ReportBar:
 @click.option("--no-tls", is_flag=True, help="Send without STARTTLS (trusted internal relays only).")
 @click.option("--as-of", callback=_date, help="The day health is judged (default today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@_file_options
 def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | None,
           attach_xlsx: bool, do_send: bool, dry_run: bool, resend: bool, smtp_host: str | None,
           smtp_port: int | None, smtp_user: str | None, no_tls: bool, as_of: dt.date | None,
-          as_json: bool) -> None:
+          as_json: bool, usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
     """Email each agency head its value report: drafts to review by default, or --send."""
     from .delivery import run as delivery
     from .filenames import outbox_folder
@@ -461,7 +465,8 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
     def send_or_draft(held: Any) -> dict[str, Any]:
         try:
             batch = delivery.prepare(workbook, period, agencies, as_of or dt.date.today(),
-                                     resend, only_unsent=do_send)
+                                     resend, only_unsent=do_send,
+                                     sources=_sources(usage, focus))
             config = (delivery.smtp_config(batch.model, smtp_host, smtp_port, smtp_user,
                                            not no_tls) if do_send else None)
         except UsageError as exc:

@@ -45,6 +45,12 @@ class TableSpec:
         return next(c for c in self.columns if c.name == name)
 
 
+def text_spec(name: str, columns: list[str]) -> TableSpec:
+    """How an output table brm_xl appends to (a log) is read back: optional text columns."""
+    return TableSpec(name, tuple(Column(c, TEXT, required=False) for c in columns),
+                     required=False)
+
+
 def header_key(text: object) -> str:
     """Headers match ignoring case, spaces, underscores and hyphens."""
     return re.sub(r"[\s_\-]+", "", str(text or "")).casefold()

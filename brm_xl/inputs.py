@@ -16,7 +16,7 @@ import polars as pl
 
 from . import contract as C
 from .problems import Problem
-from .sources import Sources, read_text_table, resolve
+from .sources import SOURCES_SPEC, Sources, read_text_table, recorded, resolve
 from .validate import (
     LIMIT_PER_CHECK,
     Typed,
@@ -73,6 +73,7 @@ class Inputs:
     settings: Settings
     previous: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     usage_files: list[Typed] = field(default_factory=list)
+    sources: Sources = field(default_factory=lambda: Sources())  # the files beyond Settings
     focus: Any = None  # brm_xl.focus.FocusBill when FOCUS files are given
 
     def frame(self, name: str) -> pl.DataFrame:
@@ -109,6 +110,7 @@ def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
     problems: list[Problem] = []
     tables: dict[str, Typed] = {}
     earlier: dict[str, list[dict[str, Any]]] = {}
+    previous = (*previous, SOURCES_SPEC) if SOURCES_SPEC not in previous else previous
     with WorkbookReader(path) as reader:
         for spec in specs:
             raw = reader.read(spec)
@@ -129,7 +131,9 @@ def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
     problems.extend(found)
     inputs = Inputs(Path(path), tables, settings, earlier)
     if "Usage" in tables:
-        problems = _read_files(inputs, sources or Sources(), problems)
+        inputs.sources, found = recorded(inputs.path, earlier.get("Sources", []),
+                                         sources if sources is not None else Sources())
+        problems = _read_files(inputs, inputs.sources, problems + found)
     for check in checks if checks is not None else CHARGEBACK_CHECKS:
         problems.extend(check(inputs))
     return inputs, problems

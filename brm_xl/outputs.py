@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .chargeback import Chargeback
-from .contract import TEXT, Column, TableSpec
+from .contract import text_spec
 from .relationships import RelationshipView
 from .workbook.cells import OutColumn, OutputTable
 
@@ -54,14 +54,8 @@ DELIVERIES = _cols(
 )
 
 
-def _as_text_spec(name: str, columns: tuple[OutColumn, ...]) -> TableSpec:
-    """How an appended log is read back: every column as optional text."""
-    return TableSpec(name, tuple(Column(c.name, TEXT, required=False) for c in columns),
-                     required=False)
-
-
-REFRESH_LOG_SPEC = _as_text_spec("RefreshLog", REFRESH_LOG)
-DELIVERIES_SPEC = _as_text_spec("Deliveries", DELIVERIES)
+REFRESH_LOG_SPEC = text_spec("RefreshLog", [c.name for c in REFRESH_LOG])
+DELIVERIES_SPEC = text_spec("Deliveries", [c.name for c in DELIVERIES])
 
 
 def refresh_tables(result: Chargeback, view: RelationshipView,

@@ -5,6 +5,7 @@ One function a newcomer can read. The CLI, the Excel macros and the tests all ca
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import getpass
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from .chargeback import Chargeback, as_money
 from .inputs import Inputs, load_inputs
 from .model import Model, build_model, model_of
 from .problems import Problem, WorkbookError, errors
-from .sources import Sources
+from .sources import SOURCES, Sources, recorded_rows
 from .workbook.cells import OutputTable
 from .workbook.guard import Held, locked
 from .workbook.package import Package
@@ -40,7 +41,7 @@ def check(path: Path, sources: Sources | None = None) -> tuple[Inputs, list[Prob
     and warnings). A problem refresh would meet while writing (a damaged part, an output
     sheet that is not brm_xl's) is found here too."""
     inputs, problems = load_inputs(Path(path), previous=(outputs.REFRESH_LOG_SPEC,),
-                                   sources=sources)
+                                   sources=refreshing(sources))
     if errors(problems):
         return inputs, problems
     model = model_of(inputs, problems, dt.date.today())
@@ -72,7 +73,7 @@ def refresh_tables(path: Path, as_of: dt.date | None = None, now: dt.datetime | 
     """Every output table of a refresh, computed but not written (Excel writes them itself)."""
     now = now or dt.datetime.now().replace(microsecond=0)
     model = build_model(Path(path), as_of or now.date(), previous=(outputs.REFRESH_LOG_SPEC,),
-                        sources=sources)
+                        sources=refreshing(sources))
     return tables_of(model, now, user)
 
 
@@ -86,9 +87,18 @@ def tables_of(model: Model, now: dt.datetime, user: str | None,
     entry = (now, user or _user(), __version__, as_of, _row_counts(inputs), total,
              len(found_warnings))
     tables.append(outputs.refresh_log(inputs.previous.get("RefreshLog", []), entry))
+    if inputs.sources.names_files() or inputs.previous.get("Sources"):
+        tables.append(OutputTable("Sources", SOURCES,
+                                  recorded_rows(inputs.path, inputs.sources)))
     summary = RefreshResult(inputs.path, inputs, result, view, found_warnings,
                             {t.name: len(t.rows) for t in tables})
     return summary, tables
+
+
+def refreshing(sources: Sources | None) -> Sources:
+    """A refresh reads the files it is given, or those the last refresh recorded, as they
+    are now (and records them anew): it is how a changed usage file is taken in."""
+    return dataclasses.replace(sources if sources is not None else Sources(), refreshing=True)
 
 
 def write_tables(held: Held, tables: list[OutputTable]) -> None:

@@ -7,16 +7,24 @@ checked by the same parsers as the sheet, each problem named `file:line`.
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from .contract import TableSpec, header_key
+from .contract import TableSpec, header_key, text_spec
 from .problems import Problem
+from .workbook.cells import OutColumn
 from .workbook.reader import ROW, RawTable
+
+# The Sources output table: the usage files and FOCUS bills a refresh was given
+SOURCES = tuple(OutColumn(*c.split(":")) for c in
+                "kind:text path:text bytes:int modified:datetime blake2:text".split())
+SOURCES_SPEC = text_spec("Sources", [c.name for c in SOURCES])
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,68 @@ class Sources:
 
     usage: tuple[Path, ...] = ()
     focus: tuple[Path, ...] = ()
+    refreshing: bool = False  # a refresh reads a recorded file that changed (and records it anew)
+
+    def names_files(self) -> bool:
+        return bool(self.usage or self.focus)
+
+
+def file_facts(path: Path) -> tuple[int, dt.datetime, str]:
+    """Size, modification time and BLAKE2 hash: how a recorded source is known again."""
+    st = path.stat()
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return st.st_size, dt.datetime.fromtimestamp(st.st_mtime).replace(microsecond=0), \
+        digest.hexdigest()
+
+
+def recorded_rows(workbook: Path, sources: Sources) -> list[tuple[object, ...]]:
+    """The Sources table a refresh writes: each usage file and FOCUS bill it was given."""
+    rows: list[tuple[object, ...]] = []
+    folder = Path(workbook).resolve().parent
+    for kind, paths in (("usage", sources.usage), ("focus", sources.focus)):
+        for path in paths:
+            full = Path(path).resolve()
+            shown = full.relative_to(folder).as_posix() if full.is_relative_to(folder) else str(full)
+            rows.append((kind, shown, *file_facts(full)))
+    return rows
+
+
+def recorded(workbook: Path, rows: list[dict[str, Any]],
+             given: Sources) -> tuple[Sources, list[Problem]]:
+    """The files a refresh recorded in the workbook's Sources table, checked: each must be
+    in the workbook's folder (or given again on the command line), still there, and the
+    file that was refreshed. Files given on the command line replace the recorded ones."""
+    if given.names_files() or not rows:
+        return given, []
+    usage: list[Path] = []
+    focus: list[Path] = []
+    problems = []
+    for i, row in enumerate(rows, 2):
+        where, text = f"Sources!B{i}", str(row.get("path") or "")
+        path = Path(text) if Path(text).is_absolute() else Path(workbook).parent / text
+        flag = "--focus" if row.get("kind") == "focus" else "--usage"
+        if not beside(workbook, path):
+            problems.append(Problem(where, f"the last refresh used {text}, which is outside the "
+                                    f"folder of {Path(workbook).name}; name it again with "
+                                    f"{flag} {text}", "source-outside-folder"))
+            continue
+        if not path.is_file():
+            problems.append(Problem(where, f"the last refresh used {text}, which is no longer "
+                                    f"there; put it back, or refresh with {flag} naming the "
+                                    "files to use now", "source-missing"))
+            continue
+        size, modified, digest = file_facts(path)
+        changed = str(size) != str(row.get("bytes")) or digest != row.get("blake2")
+        if changed and not given.refreshing:
+            problems.append(Problem(where, f"{text} has changed since the last refresh used it "
+                                    f"({row.get('modified')}); refresh again so that the bills, "
+                                    "the reports and the functions agree", "source-changed"))
+            continue
+        (focus if row.get("kind") == "focus" else usage).append(path)
+    return Sources(tuple(usage), tuple(focus), given.refreshing), problems
 
 
 def beside(workbook: Path, path: Path) -> bool:

@@ -100,3 +100,43 @@ def test_a_partial_fiscal_year_is_compared_with_the_same_months(tmp_path):
                                   "compared with the same months of FY2025; FY2025 holds no data "
                                   "for those months")
     assert head["prior_paid"] is None
+
+
+def test_usage_files_given_to_refresh_belong_to_the_workbook(tmp_path):
+    import subprocess
+    import sys
+
+    import openpyxl
+
+    from brm_xl.excel import cache
+    from brm_xl.queries import Index
+
+    from .helpers import output_rows
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "brm_xl", *map(str, args)],
+                              capture_output=True, text=True, timeout=300)
+
+    path = write_book(tmp_path / "b.xlsx", minimal_book())
+    extra = tmp_path / "extra.csv"
+    extra.write_text("period,agency_id,service_id,quantity\n2026-09,DOT,EMAIL,50\n")
+    assert cli("refresh", path, "--usage", extra, "--as-of", "2026-10-01").returncode == 0
+    charged = {r["agency_id"]: D(r["charges"]) for r in output_rows(path, "AgencySummary")}
+    assert charged["DOT"] == D("600")  # 100 in the sheet, 50 in the file, at $4
+    assert [(r["kind"], r["path"]) for r in output_rows(path, "Sources")] == [("usage", "extra.csv")]
+    done = cli("report", path, "--period", "2026-09", "--format", "xlsx", "--agency", "DOT")
+    assert done.returncode == 0, done.stderr
+    bill = openpyxl.load_workbook(tmp_path / "reports" / "2026-09" / "2026-09_DOT_value_report.xlsx")
+    sheet = bill["Bill of IT"]
+    total = next(c for row in sheet.iter_rows() for c in row if c.value == "Total charged")
+    cached = openpyxl.load_workbook(tmp_path / "reports" / "2026-09" / "2026-09_DOT_value_report.xlsx",
+                                    data_only=True)["Bill of IT"]
+    assert D(str(cached.cell(total.row, 7).value)) == charged["DOT"]
+    cache.forget()
+    assert Index.build(build_model(path, dt.date(2026, 10, 1))).charges[("DOT", "2026-09")] == 60000
+    extra.write_text("period,agency_id,service_id,quantity\n2026-09,DOT,EMAIL,70\n")
+    done = cli("report", path, "--period", "2026-09")
+    assert done.returncode == 1
+    assert "Sources!B2: extra.csv has changed since the last refresh used it" in done.stderr
+    assert cli("refresh", path).returncode == 0  # the recorded file, read again
+    assert {r["agency_id"]: D(r["charges"]) for r in output_rows(path, "AgencySummary")}["DOT"] == D("680")

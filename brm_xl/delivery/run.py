@@ -24,6 +24,7 @@ from ..problems import DataProblems, Problem, UsageError
 from ..reports import data
 from ..reports.render import environment
 from ..reports.run import default_period, office_templates, plan, render_jobs
+from ..sources import Sources
 from ..workbook.cells import OutputTable
 from ..workbook.guard import Held, write_bytes_atomic
 from ..workbook.package import Package
@@ -43,10 +44,11 @@ class Batch:
 
 
 def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...], as_of: dt.date,
-            resend: bool = False, only_unsent: bool = False, model: Model | None = None) -> Batch:
+            resend: bool = False, only_unsent: bool = False, model: Model | None = None,
+            sources: Sources | None = None) -> Batch:
     """The batch for a period (None: the buttons' default); `model` saves reading the
     workbook again when the caller has it (it must carry the Deliveries log to skip sent)."""
-    model = model or build_model(path, as_of, previous=(DELIVERIES_SPEC,))
+    model = model or build_model(path, as_of, previous=(DELIVERIES_SPEC,), sources=sources)
     period = parse_period(period_text or default_period(model),
                           model.inputs.settings.fiscal_year_start_month)
     chosen = plan(model, period, agencies)

@@ -19,7 +19,7 @@ from ..filenames import report_file, reports_folder
 from ..model import Model, build_model
 from ..periods import Period, parse_period
 from ..problems import BrmError, UsageError
-from ..sources import beside
+from ..sources import Sources, beside
 from ..workbook.guard import write_bytes_atomic
 from . import data
 from .render import FORMATS, environment, render_all
@@ -83,9 +83,10 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
                  formats: list[str] | None = None, out: Path | None = None,
                  portfolio: bool = False, as_of: dt.date | None = None,
                  progress: Callable[[int, int], None] = lambda done, total: None,
-                 model: Model | None = None, workers: int | None = None) -> list[Written]:
+                 model: Model | None = None, workers: int | None = None,
+                 sources: Sources | None = None) -> list[Written]:
     path = Path(path)
-    model = model or build_model(path, as_of or dt.date.today())
+    model = model or build_model(path, as_of or dt.date.today(), sources=sources)
     period = parse_period(period_text, model.inputs.settings.fiscal_year_start_month)
     formats = formats or list(FORMATS)
     out = Path(out) if out else reports_folder(path, period.label)
