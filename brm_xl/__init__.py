@@ -1,3 +1,17 @@
-"""brm_xl: chargeback and business relationship management in Excel workbooks."""
+"""brm_xl: chargeback and business relationship management in Excel workbooks.
+
+`brm_xl.load(path, as_of=...)` gives analysts the computed workbook (see `brm_xl.api`).
+"""
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["__version__", "load"]
+
+
+def __getattr__(name: str) -> Any:  # `load` imports pandas and polars only when asked for
+    if name == "load":
+        from .api import load
+
+        return load
+    raise AttributeError(name)

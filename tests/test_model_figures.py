@@ -140,3 +140,23 @@ def test_usage_files_given_to_refresh_belong_to_the_workbook(tmp_path):
     assert "Sources!B2: extra.csv has changed since the last refresh used it" in done.stderr
     assert cli("refresh", path).returncode == 0  # the recorded file, read again
     assert {r["agency_id"]: D(r["charges"]) for r in output_rows(path, "AgencySummary")}["DOT"] == D("680")
+
+
+def test_the_python_api_gives_every_table_and_figure_as_dataframes(tmp_path):
+    import brm_xl
+
+    b = minimal_book()
+    b.blocks.append(Block("Adjustments", ["period", "agency_id", "service_id", "amount", "reason"],
+                          [("2026-09", "DOT", "EMAIL", D("-12.50"), "credit")]))
+    wb = brm_xl.load(write_book(tmp_path / "b.xlsx", b), as_of="2026-10-01")
+    assert {"Agencies", "RateCard", "Usage", "Headcount", "Adjustments"} <= set(wb.inputs)
+    assert {"Charges", "AgencySummary", "RefreshLog"} <= set(wb.outputs)
+    charges = wb.table("Charges")
+    assert list(charges.columns)[:3] == ["period", "agency_id", "service_id"]
+    assert sum(charges["amount"]) == D("587.50") and isinstance(charges["amount"][0], D)
+    summary = wb.table("agencysummary").set_index("agency_id")
+    figures = wb.figures("2026-09").set_index("agency_id")
+    for agency in ("DOT", "DOR"):
+        assert figures.loc[agency, "paid"] == summary.loc[agency, "charges"]
+        assert figures.loc[agency, "cost_per_user"] == summary.loc[agency, "cost_per_user"]
+    assert wb.table("Usage")["quantity"].sum() == D("150")
