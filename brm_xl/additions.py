@@ -31,21 +31,57 @@ class Added:
     warnings: list[Problem]
 
 
-def add_rows(path: Path, raw: RawTable, key: str | None = None) -> Added:
+# `brm-xl log` names its options after the Engagements columns they fill
+LOG_OPTIONS = {"date": "date", "agency_id": "agency", "brm_manager": "manager",
+               "channel": "channel", "topic": "topic", "attendees": "attendees", "notes": "notes",
+               "action_item": "action", "action_owner": "owner", "action_due": "due",
+               "action_done_on": "done"}
+
+
+def log_contact(path: Path, values: dict[str, str | None]) -> Added:
+    """Append one contact (Engagements columns -> text); a blank brm_manager is the
+    agency's own from Agencies. Problems are located at the option that gave the value."""
+    frame = pl.DataFrame({**{k: [v or None] for k, v in values.items()}, ROW: [1]},
+                         schema={**{k: pl.String for k in values}, ROW: pl.Int64})
+    raw = RawTable(C.ENGAGEMENTS, "log", frame,
+                   locate=lambda column, row: f"--{LOG_OPTIONS.get(column, column)}")
+    return add_rows(path, raw, default_manager=True)
+
+
+def import_survey(path: Path, export: Path, maps: dict[str, str]) -> Added:
+    """Append a survey export's new responses to the Survey table."""
+    from .survey_import import survey_table
+
+    inputs, _ = load_inputs(path, specs=(C.AGENCIES,), checks=())
+    names = {name.casefold(): text for text, name in inputs.frame("Agencies").select(
+        "agency_id_text", "agency_name").iter_rows() if name}
+    return add_rows(path, survey_table(export, maps, names), key="response_id")
+
+
+def add_rows(path: Path, raw: RawTable, key: str | None = None,
+             default_manager: bool = False) -> Added:
     """Append the rows of `raw` (text, as from a sheet) to the workbook table `raw.spec`.
 
     Rows whose `key` (e.g. response_id) the table already holds are skipped, so adding
     the same file twice adds nothing.
     """
     with locked(Path(path)) as held:
-        return _add_rows(held, raw, key)
+        return _add_rows(held, raw, key, default_manager)
 
 
-def _add_rows(held: Held, raw: RawTable, key: str | None) -> Added:
+def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool) -> Added:
     spec, path = raw.spec, held.path
     inputs, problems = load_inputs(path, specs=(C.AGENCIES, C.RATE_CARD, spec), checks=(check_ids,))
     if errors(problems):
         raise DataProblems(problems)
+    if default_manager and "brm_manager" in raw.frame.columns:  # the agency's own manager
+        managers = inputs.frame("Agencies").select(
+            pl.col("agency_id").alias("_agency"), pl.col("brm_manager").alias("_manager"))
+        raw.frame = raw.frame.with_columns(pl.col("agency_id").str.strip_chars().str.to_uppercase()
+                                           .alias("_agency")).join(
+            managers, on="_agency", how="left").with_columns(
+            pl.coalesce("brm_manager", "_manager").alias("brm_manager")).drop(
+            "_agency", "_manager")
     typed, found = typed_table(raw)
     problems = found + list(raw.problems)
     agencies = set(inputs.frame("Agencies")["agency_id"].to_list())

@@ -276,36 +276,20 @@ class _progress:
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
 def import_survey(workbook: Path, csv_file: Path, maps: tuple[str, ...], as_json: bool) -> None:
     """Append new survey responses from a CSV export to the Survey table."""
-    from .additions import add_rows
-    from .survey_import import parse_maps, survey_table
+    from .additions import import_survey as run_import
+    from .survey_import import parse_maps
 
     def action() -> dict[str, Any]:
         try:
-            raw = survey_table(csv_file, parse_maps(maps), _agency_names(workbook))
+            result = run_import(workbook, csv_file, parse_maps(maps))
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
-        result = add_rows(workbook, raw, key="response_id")
         if not as_json:
             click.echo(f"{csv_file.name}: added {result.added} response(s) to {workbook.name}; "
                        f"{result.skipped} already there")
         return {"added": result.added, "skipped": result.skipped}
 
     _run(as_json, action)
-
-
-def _agency_names(workbook: Path) -> dict[str, str]:
-    from .contract import AGENCIES
-    from .inputs import load_inputs
-
-    inputs, _ = load_inputs(workbook, specs=(AGENCIES,), checks=())
-    return {name.casefold(): text for text, name in inputs.frame("Agencies").select(
-        "agency_id_text", "agency_name").iter_rows() if name}
-
-
-LOG_OPTIONS = {"date": "date", "agency_id": "agency", "brm_manager": "manager",
-               "channel": "channel", "topic": "topic", "attendees": "attendees", "notes": "notes",
-               "action_item": "action", "action_owner": "owner", "action_due": "due",
-               "action_done_on": "done"}
 
 
 @cli.command()
@@ -326,40 +310,21 @@ def log(workbook: Path, agency: str, channel: str, topic: str, date_: str | None
         manager: str | None, attendees: str | None, notes: str | None, action: str | None,
         owner: str | None, due: str | None, as_json: bool) -> None:
     """Append one contact with an agency to the Engagements table."""
-    import polars as pl
-
-    from .additions import add_rows
-    from .contract import ENGAGEMENTS
-    from .workbook.reader import ROW, RawTable
+    from .additions import log_contact
 
     def run_log() -> dict[str, Any]:
         if (owner or due) and not action:
             raise click.UsageError("--owner and --due describe an --action; give the action too")
         values = {"date": date_ or dt.date.today().isoformat(), "agency_id": agency,
-                  "brm_manager": manager or _manager_of(workbook, agency) or "",
-                  "channel": channel, "topic": topic, "attendees": attendees, "notes": notes,
-                  "action_item": action, "action_owner": owner, "action_due": due,
-                  "action_done_on": None}
-        frame = pl.DataFrame({**{k: [v or None] for k, v in values.items()}, ROW: [1]},
-                             schema={**{k: pl.String for k in values}, ROW: pl.Int64})
-        raw = RawTable(ENGAGEMENTS, "log", frame,
-                       locate=lambda column, row: f"--{LOG_OPTIONS.get(column, column)}")
-        add_rows(workbook, raw)
+                  "brm_manager": manager, "channel": channel, "topic": topic,
+                  "attendees": attendees, "notes": notes, "action_item": action,
+                  "action_owner": owner, "action_due": due, "action_done_on": None}
+        log_contact(workbook, values)
         if not as_json:
-            click.echo(f"Logged {values['channel']} with {agency} on {values['date']} "
-                       f"in {workbook.name}")
+            click.echo(f"Logged {channel} with {agency} on {values['date']} in {workbook.name}")
         return {"added": 1}
 
     _run(as_json, run_log)
-
-
-def _manager_of(workbook: Path, agency: str) -> str | None:
-    from .contract import AGENCIES
-    from .inputs import load_inputs
-
-    inputs, _ = load_inputs(workbook, specs=(AGENCIES,), checks=())
-    managers = dict(inputs.frame("Agencies").select("agency_id", "brm_manager").iter_rows())
-    return managers.get(agency.strip().upper())
 
 
 @cli.command()
