@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -48,6 +48,7 @@ class Index:
     relations: dict[str, Any]
     follow_ups: dict[str, int]
     fiscal_start: int
+    _headlines: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, model: Model) -> Index:
@@ -122,18 +123,23 @@ class Index:
         sid = self.service(service)
         return as_money(sum(self.service_charges.get((a, m, sid), 0) for m in p.months))
 
-    def cost_per_user(self, agency: Any, period: Any) -> Decimal | None:
+    def headline(self, agency: Any, period: Any) -> dict[str, Any]:
+        """The value report's headline figures: the one home of every period figure, asked
+        once per (agency, period) and then answered from memory."""
         a, p = self.agency(agency), self.period(period)
-        return data.cost_per_user_of([r for m in p.months if (r := self.summary.get((a, m)))])
+        key = (a, p.label)
+        if key not in self._headlines:
+            self._headlines[key] = data.headline(self.model, a, p)
+        return self._headlines[key]
+
+    def cost_per_user(self, agency: Any, period: Any) -> Decimal | None:
+        return self.headline(agency, period)["cost_per_user"]
 
     def statewide(self, period: Any) -> Decimal | None:
         return data.statewide_cost_per_user(self.model, self.period(period))
 
     def net_value(self, agency: Any, period: Any) -> Decimal | None:
-        a, p = self.agency(agency), self.period(period)
-        rows = [r for m in p.months if (r := self.summary.get((a, m))) is not None]
-        values = [r.net_value for r in rows if r.net_value is not None]
-        return sum(values, Decimal(0)) if values else None
+        return self.headline(agency, period)["net_value"]
 
     def csat(self, agency: Any, period: Any) -> Decimal | None:
         a, p = self.agency(agency), self.period(period)

@@ -160,3 +160,67 @@ def test_the_python_api_gives_every_table_and_figure_as_dataframes(tmp_path):
         assert figures.loc[agency, "paid"] == summary.loc[agency, "charges"]
         assert figures.loc[agency, "cost_per_user"] == summary.loc[agency, "cost_per_user"]
     assert wb.table("Usage")["quantity"].sum() == D("150")
+
+
+def test_every_consumer_gives_the_same_figure_for_every_agency_and_period(tmp_path):
+    """AgencySummary, the agency report, the portfolio row, the email and each BRM_*
+    answer, for a workbook with adjustments, a usage file, a partial fiscal year and a
+    response that arrives after --as-of."""
+    import email.policy
+
+    from brm_xl.delivery import run as delivery
+    from brm_xl.periods import parse_period
+    from brm_xl.queries import Index
+    from brm_xl.refresh import refresh
+    from brm_xl.reports import data
+    from brm_xl.reports.render import money
+    from brm_xl.sources import Sources
+
+    from .helpers import headcount, output_rows, rate_card
+
+    months = ["2025-08", "2025-09", "2026-07", "2026-08", "2026-09"]
+    b = minimal_book(
+        RateCard=rate_card(("EMAIL", D("4.00"), "2025-01", None), ("VM", D("117.35"), "2025-01", None)),
+        Usage=usage(*[(m, a, "EMAIL", 10 * (i + 1) + j) for i, m in enumerate(months)
+                      for j, a in enumerate(["DOT", "DOR"])]),
+        Headcount=headcount(*[(m, a, 40 + j) for m in months for j, a in enumerate(["DOT", "DOR"])]))
+    b.blocks += [
+        Block("Adjustments", ["period", "agency_id", "service_id", "amount", "reason"],
+              [("2026-09", "DOT", "EMAIL", D("-7.77"), "credit"), ("2025-09", "DOR", None, D("3.10"), "fee")]),
+        Block("StandaloneCosts", ["service_id", "component", "unit_cost"], [("EMAIL", "Staff", D("5.5"))]),
+        Block("Survey", ["response_id", "submitted_on", "agency_id", "respondent", "score"],
+              [("R1", dt.date(2026, 9, 3), "DOT", "A", 5), ("R2", dt.date(2026, 9, 9), "DOT", "B", 2),
+               ("R3", dt.date(2026, 9, 29), "DOR", "C", 1)]),  # R3 is after --as-of
+    ]
+    b.settings = [("sender_email", "brm@cio.example")]
+    path = write_book(tmp_path / "b.xlsx", b)
+    extra = tmp_path / "vm.csv"
+    extra.write_text("period,agency_id,service_id,quantity\n2026-08,DOT,VM,3\n2026-09,DOR,VM,1.5\n")
+    as_of = dt.date(2026, 9, 20)
+    refresh(path, as_of=as_of, sources=Sources((extra,)))
+    sheet = output_rows(path, "AgencySummary")
+    model = build_model(path, as_of)
+    index = Index.build(model)
+    for label in ("2026-09", "2026-08", "FY2027", "FY2027-Q1", "FY2026", "2025-08..2026-09"):
+        period = parse_period(label, 7)
+        portfolio = {r["agency_id"]: r for r in data.portfolio(model, period)["rows"]}
+        batch = delivery.Batch(model, period, list(portfolio))
+        pdfs = {a: {"pdf": b"%PDF-1.7 (not rendered here)"} for a in portfolio}
+        messages = {o.agency_id: o for o in delivery.build(batch, False, dt.datetime(2026, 9, 20, 9),
+                                                           rendered=pdfs)}
+        for agency in ("DOT", "DOR"):
+            rows = [r for r in sheet if r["agency_id"] == agency and r["period"] in period]
+            charged = sum((D(r["charges"]) for r in rows), D(0))
+            report = data.agency_report(model, agency, period)
+            head = report["headline"]
+            assert head["paid"] == charged == portfolio[agency]["charges"], (label, agency)
+            assert index.charges_for(agency, label) == charged, (label, agency)
+            assert index.cost_per_user(agency, label) == head["cost_per_user"] == \
+                portfolio[agency]["cost_per_user"], (label, agency)
+            assert index.net_value(agency, label) == head["net_value"] == \
+                report["value"]["net_value"] == portfolio[agency]["net_value"], (label, agency)
+            assert index.csat(agency, label) == report["satisfaction"]["csat"] == \
+                portfolio[agency]["csat"], (label, agency)
+            text = messages[agency].message.get_body(("plain",)).get_content()
+            assert f"You paid {money(charged)}." in text, (label, agency)
+    assert index.open_follow_ups("DOR") == 0 and index.open_follow_ups("DOT") == 1
