@@ -166,7 +166,6 @@ def test_every_consumer_gives_the_same_figure_for_every_agency_and_period(tmp_pa
     """AgencySummary, the agency report, the portfolio row, the email and each BRM_*
     answer, for a workbook with adjustments, a usage file, a partial fiscal year and a
     response that arrives after --as-of."""
-    import email.policy
 
     from brm_xl.delivery import run as delivery
     from brm_xl.periods import parse_period
