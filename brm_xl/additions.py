@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from . import contract as C
+from .chargeback import display_names
 from .inputs import check_ids, load_inputs
 from .problems import DataProblems, Problem, errors
 from .validate import typed_table, unknown_ids
@@ -111,16 +112,14 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool)
 
 def _rows(frame: pl.DataFrame, spec: C.TableSpec, inputs: Any) -> list[tuple[Any, ...]]:
     """Typed rows in the table's column order, ids as the master tables spell them."""
-    agency = dict(inputs.frame("Agencies").select("agency_id", "agency_id_text").iter_rows())
-    service: dict[str, str] = {}
-    for k, t in inputs.frame("RateCard").select("service_id", "service_id_text").iter_rows():
-        service.setdefault(k, t)
+    names = display_names(inputs)
+    agency, service = names["agency"], names["service"]
     out = []
     for rec in frame.sort(ROW).iter_rows(named=True):
         row = []
         for column in spec.columns:
             value = rec.get(column.name)
-            if column.name == "agency_id":
+            if column.name == "agency_id" and value is not None:
                 value = agency.get(value, value)
             elif column.name == "service_id" and value is not None:
                 value = service.get(value, value)

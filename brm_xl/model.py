@@ -28,6 +28,13 @@ class Model:
     warnings: list[Problem]
 
     @functools.cached_property
+    def names(self) -> dict[str, dict[str, str]]:
+        """Ids as typed in Agencies and RateCard, keyed by their upper-case form."""
+        from .chargeback import display_names
+
+        return display_names(self.inputs)
+
+    @functools.cached_property
     def file_stems(self) -> dict[str, str]:
         """Agency id (as typed in Agencies) -> the unique part of its file names."""
         from .filenames import agency_stems

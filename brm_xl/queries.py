@@ -53,10 +53,7 @@ class Index:
     @classmethod
     def build(cls, model: Model) -> Index:
         inputs = model.inputs
-        agencies = {a.upper(): a for a in inputs.frame("Agencies")["agency_id_text"].to_list()}
-        services: dict[str, str] = {}
-        for key, text in inputs.frame("RateCard").select("service_id", "service_id_text").iter_rows():
-            services.setdefault(key, text)
+        agencies, services = model.names["agency"], model.names["service"]
         charges: dict[tuple[str, str], int] = defaultdict(int)
         by_service: dict[tuple[str, str, str], int] = defaultdict(int)
         for agency, period, service, amount in model.chargeback.charges.select(

@@ -70,7 +70,7 @@ def default_period(model: Model) -> str:
 
 def plan(model: Model, period: Period, agencies: Iterable[str]) -> list[str]:
     """Agencies to report on, as Agencies spells them; every one must exist."""
-    known = {a.upper(): a for a in model.inputs.frame("Agencies")["agency_id_text"].to_list()}
+    known = model.names["agency"]
     chosen = []
     for agency in agencies:
         if agency.strip().upper() not in known:
