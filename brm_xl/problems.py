@@ -2,7 +2,17 @@
 
 A `Problem` names where it is (`Usage!D14`), a short code and a sentence a finance
 clerk can act on. Checks return lists of problems; the pipeline collects them all and
-reports them together. Exceptions form one small tree under `BrmError`.
+reports them together. Exceptions form one small tree under `BrmError`, all in this file:
+
+    BrmError                 something brm_xl says in a sentence (exit 1)
+    +-- WorkbookError        the workbook cannot be opened, read or replaced
+    +-- DataProblems         the data breaks the contract: `problems` lists every error
+    +-- TemplateError        a report or email template is broken or was refused
+    +-- DeliveryError        the mail server cannot be reached or will not accept us
+    +-- QueryError           a worksheet function's question has no answer (shown in the cell)
+    +-- UsageError           the command was called wrongly (exit 2)
+
+`brm_xl.supervisor.Stopped` (SIGTERM, SIGHUP) is a BaseException, like KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -67,6 +77,14 @@ class DataProblems(BrmError):
 
 class TemplateError(BrmError):
     """A report or email template is broken, or tried something the sandbox refuses."""
+
+
+class DeliveryError(BrmError):
+    """The mail server could not be reached or would not accept us."""
+
+
+class QueryError(BrmError, ValueError):
+    """A question the workbook cannot answer; its message goes into the cell."""
 
 
 class UsageError(BrmError):

@@ -21,12 +21,9 @@ from .inputs import find_rate, rate_lookup
 from .kinds import choice_key
 from .model import Model
 from .periods import Period, parse_period
+from .problems import QueryError
 from .reports import data
 from .satisfaction import csat, known_by
-
-
-class QueryError(ValueError):
-    """A question the workbook cannot answer; its message goes into the cell."""
 
 
 @lru_cache(maxsize=512)

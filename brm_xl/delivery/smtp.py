@@ -15,16 +15,12 @@ import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..problems import BrmError
+from ..problems import DeliveryError
 from .messages import Outgoing
 
 PASSWORD_ENV = "BRM_SMTP_PASSWORD"
 USER_ENV = "BRM_SMTP_USER"
 KEYRING_SERVICE = "brm-xl"
-
-
-class DeliveryError(BrmError):
-    """The mail server could not be reached or would not accept us."""
 
 
 @dataclass(frozen=True)
