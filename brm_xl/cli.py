@@ -243,9 +243,10 @@ def excel_setup() -> None:
 
 
 class _progress:
-    """A progress bar over refresh's stages, shown only on a terminal."""
+    """A progress bar over refresh's stages (named as the pipeline names them: reading the
+    workbook, checking each table, ..., writing the output tables), only on a terminal."""
 
-    STAGES = 2
+    STAGES = 7
 
     def __init__(self, show: bool):
         self.show = show and sys.stderr.isatty()

@@ -26,7 +26,7 @@ from .validate import (
     typed_table,
     unknown_ids,
 )
-from .workbook.reader import ROW, WorkbookReader
+from .workbook.reader import ROW, RawTable, WorkbookReader
 
 
 def _default(key: str) -> Any:
@@ -102,41 +102,64 @@ Check = Callable[["Inputs"], list[Problem]]
 USAGE_KEYS = ["period", "agency_id", "service_id"]
 
 
+Progress = Callable[[str], None]
+
+
 def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
                 checks: tuple[Check, ...] | None = None,
                 previous: tuple[C.TableSpec, ...] = (),
-                sources: Sources | None = None) -> tuple[Inputs, list[Problem]]:
-    """Read, type and check `specs`; `previous` output tables are read as text, if present."""
-    problems: list[Problem] = []
-    tables: dict[str, Typed] = {}
-    earlier: dict[str, list[dict[str, Any]]] = {}
+                sources: Sources | None = None,
+                progress: Progress = lambda stage: None) -> tuple[Inputs, list[Problem]]:
+    """The "load -> validate" half of every pipeline, as named stages; each stage returns
+    its problems as data, and all of them are returned together."""
+    progress("reading the workbook")
+    raws, earlier, settings_rows, problems = read_workbook(path, specs, previous)
+    progress("checking each table")
+    tables, found = type_tables(raws)
+    settings, more = parse_settings(*settings_rows)
+    inputs = Inputs(Path(path), tables, settings, earlier)
+    problems += found + more
+    if "Usage" in tables:
+        progress("reading usage files and cloud bills")
+        inputs.sources, found = recorded(inputs.path, earlier.get("Sources", []),
+                                         sources if sources is not None else Sources())
+        problems = _read_files(inputs, inputs.sources, problems + found)
+    progress("checking across tables")
+    for check in checks if checks is not None else CHARGEBACK_CHECKS:
+        problems.extend(check(inputs))
+    return inputs, problems
+
+
+def read_workbook(path: Path, specs: tuple[C.TableSpec, ...], previous: tuple[C.TableSpec, ...],
+                  ) -> tuple[list[RawTable], dict[str, list[dict[str, Any]]],
+                             tuple[str, list[tuple[int, str, str | None]]], list[Problem]]:
+    """Stage 1: the contract's tables as text (with every cell's address), the earlier rows
+    of the logs brm_xl appends to (and of Sources), and the Settings rows."""
     previous = (*previous, SOURCES_SPEC) if SOURCES_SPEC not in previous else previous
+    earlier: dict[str, list[dict[str, Any]]] = {}
     with WorkbookReader(path) as reader:
-        for spec in specs:
-            raw = reader.read(spec)
-            problems.extend(raw.problems)
-            if spec is C.USAGE:  # checked and summed per key in one pass: it can be huge
-                typed, found = typed_aggregate(raw, USAGE_KEYS, "quantity")
-            else:
-                typed, found = typed_table(raw)
-            problems.extend(found)
-            tables[spec.name] = typed
+        raws = [reader.read(spec) for spec in specs]
         for spec in previous:
             if reader.package.table(spec.name) is not None:
                 frame = reader.read(spec).frame.drop(ROW)
                 earlier[spec.name] = [r for r in frame.iter_rows(named=True)
                                       if any(v is not None for v in r.values())]
-        sheet, rows = reader.read_settings()
-    settings, found = parse_settings(sheet, rows)
-    problems.extend(found)
-    inputs = Inputs(Path(path), tables, settings, earlier)
-    if "Usage" in tables:
-        inputs.sources, found = recorded(inputs.path, earlier.get("Sources", []),
-                                         sources if sources is not None else Sources())
-        problems = _read_files(inputs, inputs.sources, problems + found)
-    for check in checks if checks is not None else CHARGEBACK_CHECKS:
-        problems.extend(check(inputs))
-    return inputs, problems
+        settings = reader.read_settings()
+    return raws, earlier, settings, [p for raw in raws for p in raw.problems]
+
+
+def type_tables(raws: list[RawTable]) -> tuple[dict[str, Typed], list[Problem]]:
+    """Stage 2: every cell parsed by its kind; Usage checked and summed in one pass."""
+    tables: dict[str, Typed] = {}
+    problems: list[Problem] = []
+    for raw in raws:
+        if raw.spec is C.USAGE:  # checked and summed per key in one pass: it can be huge
+            typed, found = typed_aggregate(raw, USAGE_KEYS, "quantity")
+        else:
+            typed, found = typed_table(raw)
+        problems.extend(found)
+        tables[raw.spec.name] = typed
+    return tables, problems
 
 
 def _read_files(inputs: Inputs, sources: Sources, problems: list[Problem]) -> list[Problem]:

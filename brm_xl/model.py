@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,15 +44,24 @@ class Model:
 
 
 def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = (),
-                sources: Sources | None = None) -> Model:
-    inputs, problems = load_inputs(Path(path), previous=previous, sources=sources)
-    return model_of(inputs, problems, as_of)
+                sources: Sources | None = None,
+                progress: Callable[[str], None] = lambda stage: None) -> Model:
+    """The pipeline, stage by stage: read the workbook -> check each table -> read usage
+    files and cloud bills -> check across tables (`inputs.load_inputs`) -> compute the
+    chargeback -> compute satisfaction and engagement (`model_of`). Every problem found by
+    any stage is raised together, as DataProblems, before anything is computed."""
+    inputs, problems = load_inputs(Path(path), previous=previous, sources=sources,
+                                   progress=progress)
+    return model_of(inputs, problems, as_of, progress)
 
 
-def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date) -> Model:
+def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date,
+             progress: Callable[[str], None] = lambda stage: None) -> Model:
     """The computed model of inputs already loaded (with the problems found loading them)."""
     if errors(problems):
         raise DataProblems(problems)
+    progress("computing the chargeback")
     result = compute(inputs)
+    progress("satisfaction and engagement")
     view = relationships.compute(inputs, result.summary, as_of)
     return Model(inputs, result, view, as_of, warnings(problems) + result.warnings)

@@ -60,20 +60,20 @@ def refresh(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = 
     Raises DataProblems (and writes nothing) when the inputs break the contract.
     """
     with locked(Path(path)) as held:
-        progress("reading, checking and computing")
-        result, tables = refresh_tables(held.path, as_of, now, user, sources)
-        progress("writing output tables")
+        result, tables = refresh_tables(held.path, as_of, now, user, sources, progress)
+        progress("writing the output tables")
         write_tables(held, tables)
     return result
 
 
 def refresh_tables(path: Path, as_of: dt.date | None = None, now: dt.datetime | None = None,
                    user: str | None = None, sources: Sources | None = None,
+                   progress: Progress = lambda stage: None,
                    ) -> tuple[RefreshResult, list[OutputTable]]:
     """Every output table of a refresh, computed but not written (Excel writes them itself)."""
     now = now or dt.datetime.now().replace(microsecond=0)
     model = build_model(Path(path), as_of or now.date(), previous=(outputs.REFRESH_LOG_SPEC,),
-                        sources=refreshing(sources))
+                        sources=refreshing(sources), progress=progress)
     return tables_of(model, now, user)
 
 
