@@ -62,8 +62,12 @@ def main() -> None:
                       "seconds": round(time.monotonic() - started)}, indent=1))
     for kind, items in failures.items():
         print(f"{kind}: {len(items)}")
-        for item in items[:10]:
-            print(f"  {item}")
+        causes: dict[str, list[str]] = {}
+        for item in items:  # grouped by cause: the message without its case number
+            cause = item.split(": ", 1)[-1].splitlines()[0][:160]
+            causes.setdefault(cause, []).append(item.split(":", 1)[0])
+        for cause, cases in sorted(causes.items(), key=lambda c: -len(c[1])):
+            print(f"  {len(cases):>4} x {cause}  (e.g. {cases[0]})")
     sys.exit(1 if failures else 0)
 
 

@@ -32,6 +32,8 @@ CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xm
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+# What reading a damaged zip entry can raise (a version no reader supports: NotImplementedError)
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, KeyError)
 XML_PARSER = etree.XMLParser(remove_blank_text=False, resolve_entities=False, huge_tree=True)
 
 
@@ -144,7 +146,7 @@ class Package:
                 text = (f"not a readable .xlsx/.xlsm workbook ({text}); save it from Excel as an "
                         "Excel Workbook and try again")
             raise WorkbookError(f"{self.path.name}: {text}") from None
-        except (zipfile.BadZipFile, OSError, KeyError, etree.XMLSyntaxError, ValueError,
+        except (*ZIP_ERRORS, OSError, etree.XMLSyntaxError, ValueError,
                 zlib.error, EOFError, UnicodeError) as exc:
             raise WorkbookError(
                 f"{self.path.name}: not a readable .xlsx/.xlsm workbook ({exc}); "
@@ -166,7 +168,7 @@ class Package:
         except KeyError:
             raise WorkbookError(f"{self.path.name}: part {part} is missing from the package; "
                                 "save the workbook from Excel again") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        except ZIP_ERRORS as exc:
             raise WorkbookError(f"{self.path.name}: part {part} is damaged ({exc}); open the "
                                 "workbook in Excel, let it repair the file, save it and run "
                                 "again") from None
@@ -257,8 +259,7 @@ class Package:
         """
         try:
             return self._first_filled_row(sheet)
-        except (etree.XMLSyntaxError, ValueError, zipfile.BadZipFile, zlib.error, EOFError,
-                KeyError) as exc:
+        except (etree.XMLSyntaxError, ValueError, *ZIP_ERRORS) as exc:
             raise WorkbookError(f"{self.path.name}: sheet {sheet.name} is damaged ({exc}); open "
                                 "the workbook in Excel, let it repair the file, save it and run "
                                 "again") from None
@@ -272,7 +273,7 @@ class Package:
                 return _extent(self.zip.read(sheet.part))
             with self.zip.open(sheet.part) as stream:
                 head = stream.read(4096)
-        except (KeyError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        except ZIP_ERRORS as exc:
             raise WorkbookError(f"{self.path.name}: sheet {sheet.name} is damaged ({exc}); open "
                                 "the workbook in Excel, let it repair the file, save it and run "
                                 "again") from None
@@ -289,8 +290,7 @@ class Package:
         how a sheet with stray cells far beyond its table is read by the table's range."""
         try:
             return self._trimmed_sheet(sheet, c1, c2, last_row)
-        except (etree.XMLSyntaxError, ValueError, zipfile.BadZipFile, zlib.error, EOFError,
-                KeyError) as exc:
+        except (etree.XMLSyntaxError, ValueError, *ZIP_ERRORS) as exc:
             raise WorkbookError(f"{self.path.name}: sheet {sheet.name} is damaged ({exc}); open "
                                 "the workbook in Excel, let it repair the file, save it and run "
                                 "again") from None
