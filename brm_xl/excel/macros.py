@@ -199,6 +199,10 @@ def send_emails(book: Any = None, path: str | Path | None = None, period: str | 
 
     def send(batch: Any) -> Any:
         chosen = batch.period.label
+        if batch.unknown:
+            target.tell(f"A send that was stopped may or may not have delivered the report for "
+                        f"{', '.join(batch.unknown)} ({chosen}): check with the recipients. It is "
+                        "listed as 'unknown' in Deliveries and is not sent again from here.")
         if not batch.agencies:
             target.tell(f"Every report for {chosen} has been sent already.")
             return []
