@@ -249,8 +249,7 @@ class PackageEdit:
     def commit(self, held: Held) -> None:
         """Write the edited package over the held workbook, atomically, if it is unchanged."""
         blob = self.build()
-        held.check_unchanged(bytes(self.pkg.data))
-        write_atomic(held.path, lambda out: out.write(blob), held)
+        write_atomic(held.path, lambda out: out.write(blob), held)  # checks it is unchanged
 
     def _put_tree(self, part: str, root: etree._Element) -> None:
         content = to_xml(root)
