@@ -94,3 +94,19 @@ def test_write_atomic_keeps_mode_and_refuses_a_changed_file(tmp_path):
             guard.write_bytes_atomic(path, b"mine", held)
     assert path.read_bytes() == b"someone else"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.xlsx"]
+
+
+def test_a_folder_that_cannot_be_written_is_a_sentence(tmp_path, monkeypatch):
+    path = tmp_path / "w.xlsx"
+    path.write_bytes(b"old")
+    real_open = os.open
+
+    def refuse(name, *args, **kwargs):
+        if str(name).endswith(".brm-xl.lock"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(guard.os, "open", refuse)
+    with pytest.raises(WorkbookError, match="cannot write in the folder of w.xlsx"):
+        with guard.locked(path):
+            pass

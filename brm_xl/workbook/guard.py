@@ -138,7 +138,12 @@ def locked(path: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Held]:
 def _exclusive(lock: Path, wait: float, name: str) -> Iterator[None]:
     deadline = time.monotonic() + wait
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise WorkbookError(f"cannot write in the folder of {name} ({exc.strerror}); brm_xl "
+                                "needs to put its lock and temporary files beside the workbook: "
+                                "copy it to a folder you can write to") from None
         if _try_lock(fd) and _same_file(fd, lock):
             break
         os.close(fd)
