@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..problems import DeliveryError
+
 UNKNOWN_ERROR = ("the run stopped while this message was with the mail server, so whether it "
                  "went out is not known; check the recipient's mailbox or the server's log, "
                  "and send it again with --resend if it did not arrive")
@@ -57,10 +59,14 @@ class Journal:
         line = json.dumps({"state": state, "period": period, "agency_id": agency_id, "to": to,
                            "cc": cc, "message_id": message_id,
                            "at": at.isoformat() if at else None, "error": error})
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:  # no journal, no send: a message must never go unrecorded
+            raise DeliveryError(f"cannot write the delivery journal {self.path.name} beside the "
+                                f"workbook ({exc.strerror}); nothing more was sent") from None
 
     def entries(self) -> list[Entry]:
         """Each journaled message's outcome; one left at "sending" is `unknown`."""
