@@ -415,31 +415,19 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
 
 def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
     from .model import build_model
-    from .reports.run import make_reports
+    from .usecases import draft_emails, make_all_reports
 
     model = build_model(path, as_of)
-    written = make_reports(path, period, model=model)
+    _, written, portfolio = make_all_reports(path, period, model=model)
     folder = written[0].path.parent if written else path.parent
     agencies = len({w.agency for w in written})
     yield f"Value reports for {period}: {agencies} agencies x HTML, PDF, XLSX in {folder}"
-    portfolio = make_reports(path, period, portfolio=True, model=model)
     for w in portfolio:
         yield f"Portfolio for the CIO: {w.path}"
     pdfs = {w.agency: {"pdf": w.path.read_bytes()} for w in written
             if w.extension == "pdf" and w.agency is not None}
-    yield from _drafts(path, period, as_of, model, pdfs)
-
-
-def _drafts(path: Path, period: str, as_of: dt.date, model: Any,
-            pdfs: dict[str, dict[str, bytes]]) -> Iterator[str]:
-    """Email drafts for the latest month, attaching the PDFs just made; the demo never sends."""
-    from .delivery import run as delivery
-    from .filenames import outbox_folder
-
-    batch = delivery.prepare(path, period, (), as_of, model=model)
     when = dt.datetime.combine(as_of, dt.time(9, 0)).astimezone()
-    folder = outbox_folder(path, period)
-    drafts = delivery.write_drafts(batch, delivery.build(batch, False, when, rendered=pdfs),
-                                   folder)
-    yield (f"Email drafts for {period}: {len(drafts)} .eml files in {folder} (open one in "
-           "Outlook to review and send; nothing was sent)")
+    _, drafts = draft_emails(path, period, as_of=as_of, when=when, model=model, rendered=pdfs)
+    yield (f"Email drafts for {period}: {len(drafts)} .eml files in "
+           f"{drafts[0].parent if drafts else path.parent} (open one in Outlook to review and "
+           "send; nothing was sent)")

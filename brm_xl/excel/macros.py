@@ -142,18 +142,14 @@ def make_reports(book: Any = None, path: str | Path | None = None,
                  period: str | None = None) -> Any:
     """Reports button: value reports for every agency (Settings report_period, else the
     latest month), and the CIO's portfolio."""
-    from ..model import build_model
-    from ..reports.run import default_period
-    from ..reports.run import make_reports as run_reports
+    from ..usecases import make_all_reports
 
     target = _target(book, path)
 
     def run() -> Any:
         target.save()
-        model = build_model(target.path, dt.date.today())
-        chosen = period or default_period(model)
-        written = run_reports(target.path, chosen, model=model)
-        written += run_reports(target.path, chosen, portfolio=True, model=model)
+        chosen, written, portfolio = make_all_reports(target.path, period)
+        written += portfolio
         folder = written[0].path.parent if written else target.path.parent
         target.tell(f"Wrote {len(written)} report file(s) for {chosen} into {folder}")
         return written
@@ -164,19 +160,15 @@ def make_reports(book: Any = None, path: str | Path | None = None,
 def make_email_drafts(book: Any = None, path: str | Path | None = None,
                       period: str | None = None) -> Any:
     """Email drafts button: one .eml per agency head, to review and send from Outlook."""
-    from ..delivery import run as delivery
-    from ..filenames import outbox_folder
+    from ..usecases import draft_emails
 
     target = _target(book, path)
 
     def run() -> Any:
         target.save()
-        batch = delivery.prepare(target.path, period, (), dt.date.today())
-        chosen = batch.period.label
-        now = dt.datetime.now().astimezone().replace(microsecond=0)
-        folder = outbox_folder(target.path, batch.period.label)
-        drafts = delivery.write_drafts(batch, delivery.build(batch, False, now), folder)
-        target.tell(f"Wrote {len(drafts)} email draft(s) for {chosen} into {folder}")
+        batch, drafts = draft_emails(target.path, period)
+        folder = drafts[0].parent if drafts else target.path.parent
+        target.tell(f"Wrote {len(drafts)} email draft(s) for {batch.period.label} into {folder}")
         return drafts
 
     return _guarded(target, run)
