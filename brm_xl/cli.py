@@ -419,7 +419,7 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
           as_json: bool, usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
     """Email each agency head its value report: drafts to review by default, or --send."""
     from .delivery import run as delivery
-    from .filenames import outbox_folder
+    from .usecases import draft_emails
     from .workbook.guard import locked
 
     def action() -> dict[str, Any]:
@@ -449,13 +449,14 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
                 _say(as_json, f"{item['agency_id']}: to {item['to']}, cc {item['cc'] or '-'}, "
                               f"attach {item['report']}")
             return {"would_send" if do_send else "would_draft": plan, "skipped": batch.skipped}
-        now = dt.datetime.now().astimezone().replace(microsecond=0)
-        messages = delivery.build(batch, attach_xlsx, now)
         if not do_send:
-            folder = out or outbox_folder(workbook, batch.period.label)
-            paths = delivery.write_drafts(batch, messages, folder)
+            _, paths = draft_emails(workbook, period, agencies, as_of, attach_xlsx, out,
+                                    model=batch.model)
+            folder = paths[0].parent if paths else out or workbook.parent
             _say(as_json, f"Wrote {len(paths)} draft(s) to review and send into {folder}")
             return {"drafts": [str(p) for p in paths]}
+        now = dt.datetime.now().astimezone().replace(microsecond=0)
+        messages = delivery.build(batch, attach_xlsx, now)
         if no_tls:
             click.echo("warning: sending WITHOUT TLS; use --no-tls only for a trusted internal "
                        "relay", err=True)
