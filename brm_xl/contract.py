@@ -56,6 +56,15 @@ def header_key(text: object) -> str:
     return re.sub(r"[\s_\-]+", "", str(text or "")).casefold()
 
 
+def header_positions(headers: list[str]) -> dict[str, int]:
+    """Header key -> position; where two headers match one key, the first one counts, for
+    reading and for appending alike."""
+    positions: dict[str, int] = {}
+    for i, text in enumerate(headers):
+        positions.setdefault(header_key(text), i)
+    return positions
+
+
 CHANNELS = (
     "In person - individual",
     "In person - group",

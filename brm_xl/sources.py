@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from .contract import TableSpec, header_key, text_spec
+from .contract import TableSpec, header_key, header_positions, text_spec
 from .problems import Problem
 from .workbook.cells import OutColumn
 from .workbook.reader import ROW, RawTable
@@ -149,7 +149,8 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> RawTable
                        locate=lambda column, row: f"{name}:1")
         raw.problems.append(Problem(f"{name}:1", unreadable(path, exc), "unreadable-file"))
         return raw
-    by_key = {header_key(c): c for c in reversed(schema.names())}
+    names = schema.names()
+    by_key = {key: names[i] for key, i in header_positions(names).items()}
     chosen, problems = {}, []
     for column in spec.columns:
         source = by_key.get(header_key(column.name))

@@ -96,7 +96,7 @@ def survey_table(path: Path, maps: dict[str, str],
 
 
 def _columns(path: Path, header: list[str], maps: dict[str, str]) -> dict[str, int]:
-    keys = {C.header_key(h): i for i, h in reversed(list(enumerate(header)))}
+    keys = C.header_positions(header)
     index: dict[str, int] = {}
     for column in C.SURVEY.columns:
         if column.name in maps:

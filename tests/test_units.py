@@ -110,3 +110,9 @@ def test_a_folder_that_cannot_be_written_is_a_sentence(tmp_path, monkeypatch):
     with pytest.raises(WorkbookError, match="cannot write in the folder of w.xlsx"):
         with guard.locked(path):
             pass
+
+
+def test_one_header_rule_for_reading_and_appending():
+    from brm_xl.contract import header_positions
+
+    assert header_positions(["Agency ID", "agency_id", "Score"]) == {"agencyid": 0, "score": 2}

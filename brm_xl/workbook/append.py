@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from ..contract import TableSpec, header_key
+from ..contract import TableSpec, header_key, header_positions
 from ..problems import Problem
 from .cells import OutColumn, OutputTable, sheet_data
 from .package import NS_MAIN, col_letter, parse_xml, q, split_cell, split_range
@@ -49,7 +49,7 @@ def append_rows(edit: PackageEdit, spec: TableSpec, rows: Sequence[Sequence[Any]
         r1, cols = first if first else (1, [0])
         c1, c2, r2 = min(cols), max(cols), r1
         headers = _header_texts(edit, sheet.part, r1, c1, c2)
-    positions = {header_key(h): i for i, h in enumerate(headers)}
+    positions = header_positions(headers)
     missing = [c.name for c in spec.columns
                if header_key(c.name) not in positions and any(
                    row[j] is not None for row in rows for j in [spec.columns.index(c)])]

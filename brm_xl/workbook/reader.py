@@ -17,7 +17,7 @@ from typing import Any
 import fastexcel
 import polars as pl
 
-from ..contract import TableSpec, header_key
+from ..contract import TableSpec, header_key, header_positions
 from ..problems import Problem, WorkbookError
 from .package import Package, col_letter
 
@@ -149,9 +149,7 @@ class WorkbookReader:
         if headers is None:
             headers = [("" if n.startswith("__UNNAMED__") else n) for n in frame.columns[:-1]]
         raw = RawTable(spec, sheet, frame, header_row=header_row)
-        by_key: dict[str, int] = {}
-        for i, text in enumerate(headers):
-            by_key.setdefault(header_key(text), i)
+        by_key = header_positions(headers)
         renamed: dict[str, str] = {}
         for column in spec.columns:
             found = by_key.get(header_key(column.name))
