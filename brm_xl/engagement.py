@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
-from .satisfaction import csat, is_open
+from .satisfaction import csat, is_open, known_by
 
 IN_PERSON = ("In person - individual", "In person - group")
 WINDOW_DAYS = 90
@@ -87,7 +87,7 @@ def _plural(n: int, word: str) -> str:
 def relationship(agency: dict[str, Any], engagements: list[dict[str, Any]],
                  responses: list[dict[str, Any]], rules: HealthRules,
                  as_of: dt.date) -> Relationship:
-    past = [e for e in engagements if e["date"] <= as_of]
+    past = known_by(engagements, as_of, "date")
     met = [e["date"] for e in past if e["channel"] in IN_PERSON]
     last = max((e["date"] for e in past), default=None)
     last_met = max(met, default=None)
@@ -100,7 +100,7 @@ def relationship(agency: dict[str, Any], engagements: list[dict[str, Any]],
              ).quantize(Decimal("0.1"), ROUND_HALF_UP) if recent else None
     actions = [e for e in past if e["action_item"] and e["action_done_on"] is None]
     overdue_actions = [e for e in actions if e["action_due"] and e["action_due"] < as_of]
-    answered = [r for r in responses if r["submitted_on"] <= as_of]
+    answered = known_by(responses, as_of)
     now = [r["score"] for r in answered if r["submitted_on"] >= window]
     prior_start = window - dt.timedelta(days=WINDOW_DAYS)
     prior = [r["score"] for r in answered if prior_start <= r["submitted_on"] < window]

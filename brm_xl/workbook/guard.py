@@ -51,17 +51,16 @@ def pending_file(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What a file was when it was read: size, modification time and content hash."""
+    """What a file was when it was read: its size and content hash (a save that changes
+    nothing but the time is not a change)."""
 
     size: int
-    mtime_ns: int
     digest: str
 
     @classmethod
-    def of(cls, path: Path, data: bytes | None = None) -> Fingerprint:
-        st = os.stat(path)
-        content = data if data is not None else Path(path).read_bytes()
-        return cls(st.st_size, st.st_mtime_ns, hashlib.blake2b(content, digest_size=20).hexdigest())
+    def of(cls, path: Path) -> Fingerprint:
+        content = Path(path).read_bytes()
+        return cls(len(content), hashlib.blake2b(content, digest_size=20).hexdigest())
 
 
 @dataclass(frozen=True)
@@ -71,14 +70,14 @@ class Held:
     path: Path
     fingerprint: Fingerprint
 
-    def check_unchanged(self, data: bytes | None = None) -> None:
+    def check_unchanged(self) -> None:
         """Stop (writing nothing) if the file is no longer the one that was read."""
         try:
-            now = Fingerprint.of(self.path, data)
+            now = Fingerprint.of(self.path)
         except OSError as exc:
             raise WorkbookError(f"{self.path.name} was moved or deleted while brm_xl was "
                                 f"working ({exc.strerror}); nothing was written") from exc
-        if now.digest != self.fingerprint.digest or now.size != self.fingerprint.size:
+        if now != self.fingerprint:
             raise WorkbookError(f"{self.path.name} was changed by another program while brm_xl "
                                 "was working; nothing was written. Run the command again")
 
