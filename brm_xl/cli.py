@@ -6,7 +6,6 @@ Exit codes: 0 done, 1 the workbook has problems (listed on stderr, nothing writt
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -418,63 +417,58 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
           smtp_port: int | None, smtp_user: str | None, no_tls: bool, as_of: dt.date | None,
           as_json: bool, usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
     """Email each agency head its value report: drafts to review by default, or --send."""
-    from .delivery import run as delivery
-    from .usecases import draft_emails
-    from .workbook.guard import locked
+    from .usecases import SmtpOptions, draft_emails, plan_emails, send_emails
 
-    def action() -> dict[str, Any]:
-        # sending holds the workbook from reading Deliveries to writing it: two sends at once
-        # cannot both send
-        with locked(workbook) if do_send and not dry_run else contextlib.nullcontext() as held:
-            return send_or_draft(held)
-
-    def send_or_draft(held: Any) -> dict[str, Any]:
-        try:
-            batch = delivery.prepare(workbook, period, agencies, as_of or dt.date.today(),
-                                     resend, only_unsent=do_send,
-                                     sources=_sources(usage, focus))
-            config = (delivery.smtp_config(batch.model, smtp_host, smtp_port, smtp_user,
-                                           not no_tls) if do_send else None)
-        except UsageError as exc:
-            raise click.UsageError(str(exc)) from None
+    def announce(batch: Any) -> None:
         for skipped in batch.skipped:
             _say(as_json, f"{skipped}: already sent for {batch.period.label} (--resend to send again)")
         for unknown in batch.unknown:
             click.echo(f"{unknown}: a run that was stopped may or may not have sent this for "
                        f"{batch.period.label} (status unknown in Deliveries); check with the "
                        "recipient, and use --resend to send it again", err=True)
-        if dry_run:
-            plan = delivery.describe(batch)
-            for item in plan:
-                _say(as_json, f"{item['agency_id']}: to {item['to']}, cc {item['cc'] or '-'}, "
-                              f"attach {item['report']}")
-            return {"would_send" if do_send else "would_draft": plan, "skipped": batch.skipped}
-        if not do_send:
-            _, paths = draft_emails(workbook, period, agencies, as_of, attach_xlsx, out,
-                                    model=batch.model)
-            folder = paths[0].parent if paths else out or workbook.parent
-            _say(as_json, f"Wrote {len(paths)} draft(s) to review and send into {folder}")
-            return {"drafts": [str(p) for p in paths]}
-        now = dt.datetime.now().astimezone().replace(microsecond=0)
-        messages = delivery.build(batch, attach_xlsx, now)
-        if no_tls:
+
+    def action() -> dict[str, Any]:
+        try:
+            if dry_run:
+                return dry(*plan_emails(workbook, period, agencies, as_of, do_send, resend,
+                                        _sources(usage, focus)))
+            if not do_send:
+                _, paths = draft_emails(workbook, period, agencies, as_of, attach_xlsx, out,
+                                        sources=_sources(usage, focus))
+                folder = paths[0].parent if paths else out or workbook.parent
+                _say(as_json, f"Wrote {len(paths)} draft(s) to review and send into {folder}")
+                return {"drafts": [str(p) for p in paths]}
+            outcome = send_emails(
+                workbook, period, agencies, as_of=as_of, resend=resend, attach_xlsx=attach_xlsx,
+                smtp=SmtpOptions(smtp_host, smtp_port, smtp_user, not no_tls),
+                sources=_sources(usage, focus), confirm=go,
+                on_result=lambda r: _say(as_json, f"{r.outgoing.agency_id}: {r.status}"
+                                         + (f" ({r.error})" if r.error else "")))
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        _say(as_json, f"Sent {outcome.sent}, failed {outcome.failed}"
+                      + (f", not attempted {outcome.left}" if outcome.left else "")
+                      + f"; logged in the Deliveries table of {workbook.name}")
+        if not outcome.complete:
+            if as_json:
+                click.echo(json.dumps({"ok": False, "sent": outcome.sent,
+                                       "failed": outcome.failed, "left": outcome.left}))
+            sys.exit(1)
+        return {"sent": outcome.sent}
+
+    def dry(batch: Any, plan: list[dict[str, Any]]) -> dict[str, Any]:
+        announce(batch)
+        for item in plan:
+            _say(as_json, f"{item['agency_id']}: to {item['to']}, cc {item['cc'] or '-'}, "
+                          f"attach {item['report']}")
+        return {"would_send" if do_send else "would_draft": plan, "skipped": batch.skipped}
+
+    def go(batch: Any, config: Any) -> bool:
+        announce(batch)
+        if not config.tls:
             click.echo("warning: sending WITHOUT TLS; use --no-tls only for a trusted internal "
                        "relay", err=True)
-        assert config is not None  # made above for --send
-        results = delivery.send(batch, messages, config, held=held,
-                                on_result=lambda r: _say(as_json, f"{r.outgoing.agency_id}: "
-                                                         f"{r.status}" + (f" ({r.error})" if r.error else "")))
-        failed = [r for r in results if r.status != "sent"]
-        left = len(messages) - len(results) + len(batch.unknown)
-        _say(as_json, f"Sent {len(results) - len(failed)}, failed {len(failed)}"
-                      + (f", not attempted {left}" if left else "")
-                      + f"; logged in the Deliveries table of {workbook.name}")
-        if failed or left:
-            payload = {"sent": len(results) - len(failed), "failed": len(failed), "left": left}
-            if as_json:
-                click.echo(json.dumps({"ok": False, **payload}))
-            sys.exit(1)
-        return {"sent": len(results)}
+        return True
 
     _run(as_json, action)
 

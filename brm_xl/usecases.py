@@ -8,28 +8,33 @@ print what it returns; none of them builds a model or decides a file name itself
 - `make_reports`: value reports for agency heads, or the CIO's portfolio.
 - `make_all_reports`: both, for a period or the buttons' default, from one model.
 - `draft_emails`: one `.eml` draft per agency head.
+- `plan_emails`: who would get what (a dry run).
+- `send_emails`: deliver by SMTP what has not been sent, logging every message.
 - `import_survey`, `log_contact` (brm_xl.additions): add rows to Survey and Engagements.
-
-Sending email is `brm_xl.delivery.run.prepare/build/send`, which the CLI and the Send
-button call with their own confirmation.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .additions import import_survey, log_contact
 from .delivery import run as delivery
+from .delivery.smtp import Result, SmtpConfig
 from .filenames import outbox_folder
 from .model import Model, build_model
 from .refresh import check, refresh
 from .reports.run import Written, default_period, make_reports
 from .sources import Sources
+from .workbook.cells import OutputTable
+from .workbook.guard import locked
 
-__all__ = ["check", "draft_emails", "import_survey", "log_contact", "make_all_reports",
-           "make_reports", "refresh"]
+__all__ = ["Sending", "SmtpOptions", "check", "draft_emails", "import_survey", "log_contact",
+           "make_all_reports", "make_reports", "plan_emails", "refresh", "send_emails"]
 
 
 def make_all_reports(path: Path, period: str | None = None, as_of: dt.date | None = None,
@@ -57,3 +62,82 @@ def draft_emails(path: Path, period: str | None, agencies: Iterable[str] = (),
     messages = delivery.build(batch, attach_xlsx, when, rendered=rendered)
     folder = out or outbox_folder(Path(path), batch.period.label)
     return batch, delivery.write_drafts(batch, messages, folder)
+
+
+def plan_emails(path: Path, period: str | None, agencies: Iterable[str] = (),
+                as_of: dt.date | None = None, sending: bool = False, resend: bool = False,
+                sources: Sources | None = None) -> tuple[delivery.Batch, list[dict[str, Any]]]:
+    """Who would get what, building and sending nothing; `sending` leaves out what the
+    Deliveries log says was sent (or may have been) unless `resend`."""
+    batch = delivery.prepare(Path(path), period, tuple(agencies), as_of or dt.date.today(),
+                             resend, only_unsent=sending, sources=sources)
+    return batch, delivery.describe(batch)
+
+
+@dataclass(frozen=True)
+class SmtpOptions:
+    """What the person chose; each None falls back to Settings (smtp_host, smtp_port)."""
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    tls: bool = True
+
+
+@dataclass
+class Sending:
+    """What a send did: the batch it planned and one result per message handed over."""
+    batch: delivery.Batch
+    results: list[Result] = field(default_factory=list)
+    declined: bool = False  # the person said no when asked
+
+    @property
+    def sent(self) -> int:
+        return sum(r.status == "sent" for r in self.results)
+
+    @property
+    def failed(self) -> int:
+        return len(self.results) - self.sent
+
+    @property
+    def left(self) -> int:
+        """Messages planned but never handed over (a batch that ended early), and those a
+        stopped run may or may not have sent."""
+        if self.declined:
+            return 0
+        return len(self.batch.agencies) - len(self.results) + len(self.batch.unknown)
+
+    @property
+    def complete(self) -> bool:
+        return not self.declined and not self.failed and not self.left
+
+
+def send_emails(path: Path, period: str | None, agencies: Iterable[str] = (), *,
+                as_of: dt.date | None = None, resend: bool = False, attach_xlsx: bool = False,
+                smtp: SmtpOptions = SmtpOptions(), sources: Sources | None = None,
+                confirm: Callable[[delivery.Batch, SmtpConfig], bool] = lambda b, c: True,
+                on_result: Callable[[Result], None] = lambda r: None,
+                write: Callable[[list[OutputTable]], None] | None = None,
+                when: dt.datetime | None = None) -> Sending:
+    """Send each agency head its report by SMTP and log every message in Deliveries.
+
+    The workbook file is held from reading the log to writing it, so two sends at once
+    cannot both send; `write` is for a workbook Excel holds open (the Deliveries table
+    goes in through Excel, which holds the file). A message the log or a stopped run's
+    journal has as sent, or perhaps sent, is not sent again unless `resend`. `confirm`
+    sees the batch (even one with nothing left to send) and the server before anything is
+    built; False sends nothing.
+    """
+    path = Path(path)
+    hold = locked(path) if write is None else contextlib.nullcontext()
+    with hold as held:
+        batch = delivery.prepare(path, period, tuple(agencies), as_of or dt.date.today(),
+                                 resend, only_unsent=True, sources=sources)
+        config = delivery.smtp_config(batch.model, smtp.host, smtp.port, smtp.user, smtp.tls)
+        if not confirm(batch, config):
+            return Sending(batch, declined=True)
+        when = when or dt.datetime.now().astimezone().replace(microsecond=0)
+        messages = delivery.build(batch, attach_xlsx, when)
+        # with no messages this still writes a stopped run's journal into Deliveries
+        results = delivery.send(batch, messages, config, on_result=on_result, write=write,
+                                held=held)
+        return Sending(batch, results)

@@ -29,6 +29,8 @@ PROBLEMS = (OutColumn("where", "text"), OutColumn("problem", "text"),
 class FileTarget:
     """A workbook file: written with the part-level writer; messages are collected."""
 
+    open_in_excel = False  # the engine holds the file itself while it reads and writes
+
     def __init__(self, path: str | Path, answer: bool = False):
         self.path = Path(path)
         self.messages: list[str] = []
@@ -177,36 +179,34 @@ def make_email_drafts(book: Any = None, path: str | Path | None = None,
 def send_emails(book: Any = None, path: str | Path | None = None, period: str | None = None,
                 answer: bool | None = None) -> Any:
     """Send emails button: asks first, then sends by SMTP (Settings smtp_host) and logs."""
-    from ..delivery import run as delivery
+    from ..usecases import send_emails
 
     target = _target(book, path)
     if answer is not None:
         target.answer = answer
 
-    def run() -> Any:
-        target.save()
-        with target.session():
-            return send(delivery.prepare(target.path, period, (), dt.date.today(),
-                                         only_unsent=True))
-
-    def send(batch: Any) -> Any:
+    def ask(batch: Any, config: Any) -> bool:
         chosen = batch.period.label
         if batch.unknown:
             target.tell(f"A send that was stopped may or may not have delivered the report for "
                         f"{', '.join(batch.unknown)} ({chosen}): check with the recipients. It is "
                         "listed as 'unknown' in Deliveries and is not sent again from here.")
         if not batch.agencies:
-            target.tell(f"Every report for {chosen} has been sent already.")
-            return []
-        config = delivery.smtp_config(batch.model, None, None, None, True)
-        if not target.confirm(f"Send {len(batch.agencies)} value report email(s) for {chosen} "
-                              f"through {config.host}?"):
+            return True  # nothing to ask about; a stopped run's journal is still logged
+        return bool(target.confirm(f"Send {len(batch.agencies)} value report email(s) for "
+                                   f"{chosen} through {config.host}?"))
+
+    def run() -> Any:
+        target.save()
+        outcome = send_emails(target.path, period, confirm=ask,
+                              write=target.write if target.open_in_excel else None)
+        if outcome.declined:
             target.tell("Nothing was sent.")
-            return []
-        results = delivery.send(batch, delivery.build(batch, False, dt.datetime.now().astimezone()),
-                                config, write=target.write)
-        sent = sum(r.status == "sent" for r in results)
-        target.tell(f"Sent {sent} of {len(batch.agencies)}; see the Deliveries sheet.")
-        return results
+        elif not outcome.batch.agencies:
+            target.tell(f"Every report for {outcome.batch.period.label} has been sent already.")
+        else:
+            target.tell(f"Sent {outcome.sent} of {len(outcome.batch.agencies)}; see the "
+                        "Deliveries sheet.")
+        return outcome.results
 
     return _guarded(target, run)

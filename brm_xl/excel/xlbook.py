@@ -21,6 +21,8 @@ TEXT_FORMAT = "@"
 class BookTarget:
     """An open xlwings Book: saved before the engine reads it, written through COM."""
 
+    open_in_excel = True  # Excel holds the file; tables go in through Excel
+
     def __init__(self, book: Any):
         self.book = book
         self.answer = False
