@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -45,10 +45,23 @@ def focus_spec(cost_column: str) -> TableSpec:
     ))
 
 
+class Unallocated(NamedTuple):
+    """FOCUS cost no agency could be found for: one Unallocated row."""
+
+    period: str
+    provider: str | None
+    service_name: str | None
+    sub_account_id: str | None
+    sub_account_name: str | None
+    charge_category: str | None
+    cost: Decimal
+    reason: str
+
+
 @dataclass
 class FocusBill:
     lines: list[tuple[Any, ...]]  # (period, agency key, service, name, tower, cost, category)
-    unallocated: list[tuple[Any, ...]]
+    unallocated: list[Unallocated]
     cost: dict[tuple[str, str], Decimal]  # provider cost per (period, service)
     rows: int
     surcharge_pct: Decimal
@@ -145,9 +158,10 @@ def _aggregate(frame: pl.DataFrame, bill: FocusBill) -> None:
     loose = frame.filter(pl.col("agency").is_null()).group_by(
         "period", "provider", "ServiceName", "SubAccountId", "SubAccountName", "ChargeCategory",
         "unallocated").agg(pl.col("cost").sum()).sort("period", "ServiceName", "ChargeCategory")
-    for row in loose.iter_rows():
-        bill.unallocated.append(row)
-        bill.cost[(row[0], row[2])] += row[7]
+    for period, provider, service, sub_id, sub_name, category, why, cost in loose.iter_rows():
+        bill.unallocated.append(Unallocated(period, provider, service, sub_id, sub_name,
+                                            category, cost.normalize(), why))
+        bill.cost[(period, service)] += cost
 
 
 def charge_amount(cost: Decimal, pct: Decimal) -> Decimal:

@@ -2,56 +2,74 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple, get_args, get_type_hints
 
-from .chargeback import Chargeback
+from .chargeback import Chargeback, ChargeLine, RecoveryRow
 from .contract import text_spec
-from .relationships import RelationshipView
+from .delivery.journal import Entry
+from .engagement import Relationship
+from .focus import Unallocated
+from .relationships import AgencyMonth, RelationshipView
+from .satisfaction import FollowUp
 from .workbook.cells import OutColumn, OutputTable
 
 
-def _cols(spec: str) -> tuple[OutColumn, ...]:
-    """'period:month agency_id:id ...' -> columns."""
-    return tuple(OutColumn(*item.split(":")) for item in spec.split())
+class RefreshEntry(NamedTuple):
+    """One RefreshLog row: who refreshed, when, with what, and the total charged."""
+
+    refreshed_at: dt.datetime
+    refreshed_by: str
+    tool_version: str
+    as_of: dt.date
+    input_rows: str
+    charges_total: Decimal
+    warnings: int
 
 
-CHARGES = _cols(
-    "period:month agency_id:id service_id:id service_name:text tower:text unit:text "
-    "quantity:quantity rate:rate amount:money reason:text"
-)
-AGENCY_SUMMARY = _cols(
-    "period:month agency_id:id agency_name:text users:int charges:money cost_per_user:money "
-    "prior_cost_per_user:money change_pct:pct statewide_cost_per_user:money "
-    "standalone_cost:money net_value:money responses:int avg_score:decimal2 csat_pct:pct "
-    "open_follow_ups:int engagements:int in_person:int last_contact:date"
-)
-FOLLOW_UPS = _cols(
-    "response_id:id agency_id:id respondent:text score:int comment:text submitted_on:date "
-    "due_on:date overdue:bool brm_manager:text"
-)
-RELATIONSHIPS = _cols(
-    "agency_id:id agency_name:text brm_manager:text contact_cadence_days:int last_contact:date "
-    "days_since_contact:int cadence_met:bool last_in_person:date days_since_in_person:int "
-    "in_person_share_90d:pct open_actions:int overdue_actions:int csat_3m:pct "
-    "csat_prior_3m:pct open_follow_ups:int overdue_follow_ups:int health:text reasons:text"
-)
-RECOVERY = _cols("period:month service_id:id cost:money charged:money variance:money recovery_pct:pct")
-REFRESH_LOG = _cols(
-    "refreshed_at:datetime refreshed_by:text tool_version:text as_of:date input_rows:text "
-    "charges_total:money warnings:int"
-)
-UNALLOCATED = _cols(
-    "period:month provider:text service_name:text sub_account_id:text sub_account_name:text "
-    "charge_category:text cost:money reason:text"
-)
-DELIVERIES = _cols(
-    "period:text agency_id:id to:text cc:text message_id:text status:text sent_at:datetime "
-    "error:text"
-)
+_BY_TYPE = {str: "text", int: "int", bool: "bool", dt.date: "date", dt.datetime: "datetime"}
+
+
+def columns_of(record: type, **formats: str) -> tuple[OutColumn, ...]:
+    """An output table's columns: the record's fields, in order, each with the format
+    named here or (for text, whole numbers, dates and flags) the one its type implies.
+    A table's rows are that record's tuples, so a column cannot be matched to another
+    field; a format for a field the record lacks, or a field with no format, fails at
+    import."""
+    hints = get_type_hints(record)
+    names = ([f.name for f in dataclasses.fields(record)] if dataclasses.is_dataclass(record)
+             else list(record._fields))  # type: ignore[attr-defined]
+    unknown = set(formats) - set(names)
+    if unknown:
+        raise TypeError(f"{record.__name__} has no field(s) {sorted(unknown)}")
+    columns = []
+    for name in names:
+        kinds = [t for t in get_args(hints[name]) if t is not type(None)] or [hints[name]]
+        fmt = formats.get(name) or (_BY_TYPE.get(kinds[0]) if len(kinds) == 1 else None)
+        if fmt is None:
+            raise TypeError(f"{record.__name__}.{name} needs a format")
+        columns.append(OutColumn(name, fmt))
+    return tuple(columns)
+
+
+CHARGES = columns_of(ChargeLine, period="month", agency_id="id", service_id="id",
+                     quantity="quantity", rate="rate", amount="money")
+AGENCY_SUMMARY = columns_of(
+    AgencyMonth, period="month", agency_id="id", charges="money", cost_per_user="money",
+    prior_cost_per_user="money", change_pct="pct", statewide_cost_per_user="money",
+    standalone_cost="money", net_value="money", avg_score="decimal2", csat_pct="pct")
+FOLLOW_UPS = columns_of(FollowUp, response_id="id", agency_id="id")
+RELATIONSHIPS = columns_of(Relationship, agency_id="id", in_person_share_90d="pct",
+                           csat_3m="pct", csat_prior_3m="pct")
+RECOVERY = columns_of(RecoveryRow, period="month", service_id="id", cost="money",
+                      charged="money", variance="money", recovery_pct="pct")
+REFRESH_LOG = columns_of(RefreshEntry, charges_total="money")
+UNALLOCATED = columns_of(Unallocated, period="month", cost="money")
+DELIVERIES = columns_of(Entry, agency_id="id")
 
 
 REFRESH_LOG_SPEC = text_spec("RefreshLog", [c.name for c in REFRESH_LOG])
@@ -67,9 +85,7 @@ def refresh_tables(result: Chargeback, view: RelationshipView,
     if result.recovery is not None:
         tables.append(OutputTable("Recovery", RECOVERY, result.recovery))
     if focus is not None:
-        rows = [(p, prov, svc, sid, sname, cat, cost.normalize(), why)
-                for p, prov, svc, sid, sname, cat, why, cost in focus.unallocated]
-        tables.append(OutputTable("Unallocated", UNALLOCATED, rows))
+        tables.append(OutputTable("Unallocated", UNALLOCATED, focus.unallocated))
     if view.follow_ups is not None:
         tables.append(OutputTable("FollowUps", FOLLOW_UPS, view.follow_ups))
     if view.relationships is not None:
@@ -83,9 +99,9 @@ def previous_rows(columns: tuple[OutColumn, ...],
     return [tuple(_typed(c.fmt, old.get(c.name)) for c in columns) for old in previous]
 
 
-def refresh_log(previous: Sequence[dict[str, Any]], entry: Sequence[Any]) -> OutputTable:
+def refresh_log(previous: Sequence[dict[str, Any]], entry: RefreshEntry) -> OutputTable:
     """RefreshLog is appended to, never rewritten: earlier rows come back as they were."""
-    return OutputTable("RefreshLog", REFRESH_LOG, previous_rows(REFRESH_LOG, previous) + [tuple(entry)])
+    return OutputTable("RefreshLog", REFRESH_LOG, previous_rows(REFRESH_LOG, previous) + [entry])
 
 
 def _typed(fmt: str, text: Any) -> Any:

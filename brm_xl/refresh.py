@@ -84,8 +84,8 @@ def tables_of(model: Model, now: dt.datetime, user: str | None,
     as_of = model.as_of
     tables = outputs.refresh_tables(result, view, inputs.focus)
     total = as_money(int(result.charges["cents"].sum()))
-    entry = (now, user or _user(), __version__, as_of, _row_counts(inputs), total,
-             len(found_warnings))
+    entry = outputs.RefreshEntry(now, user or _user(), __version__, as_of, _row_counts(inputs),
+                                 total, len(found_warnings))
     tables.append(outputs.refresh_log(inputs.previous.get("RefreshLog", []), entry))
     if inputs.sources.names_files() or inputs.previous.get("Sources"):
         tables.append(OutputTable("Sources", SOURCES,

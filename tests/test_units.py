@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import os
 import zipfile
+from decimal import Decimal
 
 import pytest
 
@@ -116,3 +117,25 @@ def test_one_header_rule_for_reading_and_appending():
     from brm_xl.contract import header_positions
 
     assert header_positions(["Agency ID", "agency_id", "Score"]) == {"agencyid": 0, "score": 2}
+
+
+def test_output_columns_are_the_record_fields_in_order():
+    from typing import NamedTuple
+
+    from brm_xl import outputs
+    from brm_xl.relationships import AgencyMonth
+
+    assert [c.name for c in outputs.AGENCY_SUMMARY] == list(AgencyMonth._fields)
+    assert [c.name for c in outputs.UNALLOCATED] == list(outputs.Unallocated._fields)
+
+    class Row(NamedTuple):
+        when: dt.date
+        amount: Decimal
+        note: str | None
+
+    assert [(c.name, c.fmt) for c in outputs.columns_of(Row, amount="money")] == [
+        ("when", "date"), ("amount", "money"), ("note", "text")]
+    with pytest.raises(TypeError, match=r"Row.amount needs a format"):
+        outputs.columns_of(Row)
+    with pytest.raises(TypeError, match=r"no field\(s\) \['amont'\]"):
+        outputs.columns_of(Row, amount="money", amont="money")

@@ -12,6 +12,7 @@ says, the journal is removed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -44,8 +45,8 @@ class Entry:
     error: str | None
 
     def row(self) -> tuple[object, ...]:
-        return (self.period, self.agency_id, self.to, self.cc, self.message_id, self.status,
-                self.sent_at, self.error)
+        """Its Deliveries row: the fields in order (the table's columns are these fields)."""
+        return dataclasses.astuple(self)
 
 
 class Journal:
