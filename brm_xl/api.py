@@ -65,16 +65,16 @@ class Workbook:
         for agency in data.agency_ids(self.model, chosen):
             head = data.headline(self.model, agency, chosen)
             sat = data.satisfaction(self.model, agency, chosen)
-            rows.append({"agency_id": agency, "paid": head["paid"],
-                         "prior_paid": head["prior_paid"], "cost_per_user": head["cost_per_user"],
-                         "prior_cost_per_user": head["prior_cost_per_user"],
-                         "change_pct": head["change_pct"],
-                         "statewide_cost_per_user": head["statewide_cost_per_user"],
-                         "standalone_cost": head["standalone"], "net_value": head["net_value"],
-                         "responses": sat["responses"] if sat else None,
-                         "csat_pct": sat["csat"] if sat else None,
-                         "open_follow_ups": sat["follow_ups_open"] if sat else None,
-                         "comparison": head["comparison"]})
+            rows.append({"agency_id": agency, "paid": head.paid,
+                         "prior_paid": head.prior_paid, "cost_per_user": head.cost_per_user,
+                         "prior_cost_per_user": head.prior_cost_per_user,
+                         "change_pct": head.change_pct,
+                         "statewide_cost_per_user": head.statewide_cost_per_user,
+                         "standalone_cost": head.standalone, "net_value": head.net_value,
+                         "responses": sat.responses if sat else None,
+                         "csat_pct": sat.csat if sat else None,
+                         "open_follow_ups": sat.follow_ups_open if sat else None,
+                         "comparison": head.comparison})
         return pd.DataFrame(rows)
 
     def _output_tables(self) -> list[Any]:

@@ -45,7 +45,7 @@ class Index:
     relations: dict[str, Any]
     follow_ups: dict[str, int]
     fiscal_start: int
-    _headlines: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    _headlines: dict[tuple[str, str], data.Headline] = field(default_factory=dict)
 
     @classmethod
     def build(cls, model: Model) -> Index:
@@ -117,7 +117,7 @@ class Index:
         sid = self.service(service)
         return as_money(sum(self.service_charges.get((a, m, sid), 0) for m in p.months))
 
-    def headline(self, agency: Any, period: Any) -> dict[str, Any]:
+    def headline(self, agency: Any, period: Any) -> data.Headline:
         """The value report's headline figures: the one home of every period figure, asked
         once per (agency, period) and then answered from memory."""
         a, p = self.agency(agency), self.period(period)
@@ -127,13 +127,13 @@ class Index:
         return self._headlines[key]
 
     def cost_per_user(self, agency: Any, period: Any) -> Decimal | None:
-        return self.headline(agency, period)["cost_per_user"]
+        return self.headline(agency, period).cost_per_user
 
     def statewide(self, period: Any) -> Decimal | None:
         return data.statewide_cost_per_user(self.model, self.period(period))
 
     def net_value(self, agency: Any, period: Any) -> Decimal | None:
-        return self.headline(agency, period)["net_value"]
+        return self.headline(agency, period).net_value
 
     def csat(self, agency: Any, period: Any) -> Decimal | None:
         a, p = self.agency(agency), self.period(period)
@@ -171,12 +171,12 @@ class Index:
         b = data.bill(self.model, a, p)
         rows: list[list[Any]] = [["Tower", "Service", "Service name", "Unit", "Quantity", "Rate",
                                   "Amount"]]
-        for tower, lines, _total in b["towers"]:
+        for tower, lines, _total in b.towers:
             for line in lines:
-                rows.append([tower, line["service_id"], line["service_name"], line["unit"],
-                             line["quantity"], line["rate"], line["amount"]])
-        for adj in b["adjustments"]:
-            rows.append(["Adjustment", adj["service_id"] or "", adj["reason"], "", None, None,
-                         adj["amount"]])
-        rows.append(["Total", "", "", "", None, None, b["total"]])
+                rows.append([tower, line.service_id, line.service_name, line.unit,
+                             line.quantity, line.rate, line.amount])
+        for adj in b.adjustments:
+            rows.append(["Adjustment", adj.service_id or "", adj.reason, "", None, None,
+                         adj.amount])
+        rows.append(["Total", "", "", "", None, None, b.total])
         return rows

@@ -51,8 +51,8 @@ def test_the_value_section_and_the_headline_give_one_net_value(tmp_path):
     report = data.agency_report(model, "DOT", parse_period("2026-09", 7))
     summary = next(r for r in model.view.summary if r.agency_id == "DOT")
     assert summary.charges == D("425.00") and summary.net_value == D("300.00")
-    assert report["headline"]["paid"] == report["value"]["charged"] == summary.charges
-    assert report["headline"]["net_value"] == report["value"]["net_value"] == summary.net_value
+    assert report.headline.paid == report.value.charged == summary.charges
+    assert report.headline.net_value == report.value.net_value == summary.net_value
 
 
 def test_a_late_response_counts_nowhere_until_it_has_happened(tmp_path):
@@ -73,10 +73,10 @@ def test_a_late_response_counts_nowhere_until_it_has_happened(tmp_path):
         relation = next(r for r in model.view.relationships if r.agency_id == "DOT")
         assert summary.open_follow_ups == expected, as_of
         assert len(model.view.follow_ups) == expected, as_of
-        assert report["satisfaction"]["follow_ups_open"] == expected, as_of
+        assert report.satisfaction.follow_ups_open == expected, as_of
         assert relation.open_follow_ups == expected, as_of
         assert index.open_follow_ups("DOT") == expected, as_of
-        assert summary.responses == report["satisfaction"]["responses"] == expected, as_of
+        assert summary.responses == report.satisfaction.responses == expected, as_of
 
 
 def test_a_partial_fiscal_year_is_compared_with_the_same_months(tmp_path):
@@ -90,16 +90,16 @@ def test_a_partial_fiscal_year_is_compared_with_the_same_months(tmp_path):
                                      [(m, "DOT", 100) for m in months]))
     b.blocks[1].rows = [("EMAIL", "Email", "End User", "mailbox-month", D("4.00"), "2025-01", None)]
     model = build_model(write_book(tmp_path / "b.xlsx", b), dt.date(2026, 9, 1))
-    head = data.agency_report(model, "DOT", parse_period("FY2027", 7))["headline"]
-    assert head["paid"] == D(4 * (105 + 106))
-    assert head["prior_paid"] == D(4 * (100 + 101))  # July and August 2025 only, not all FY2026
-    assert head["comparison"] == ("FY2027 so far (July 2026 to August 2026) against the same "
+    head = data.agency_report(model, "DOT", parse_period("FY2027", 7)).headline
+    assert head.paid == D(4 * (105 + 106))
+    assert head.prior_paid == D(4 * (100 + 101))  # July and August 2025 only, not all FY2026
+    assert head.comparison == ("FY2027 so far (July 2026 to August 2026) against the same "
                                   "months of FY2026")
-    head = data.agency_report(model, "DOT", parse_period("FY2026", 7))["headline"]
-    assert head["comparison"] == ("FY2026 holds data for July 2025 to November 2025 only; "
+    head = data.agency_report(model, "DOT", parse_period("FY2026", 7)).headline
+    assert head.comparison == ("FY2026 holds data for July 2025 to November 2025 only; "
                                   "compared with the same months of FY2025; FY2025 holds no data "
                                   "for those months")
-    assert head["prior_paid"] is None
+    assert head.prior_paid is None
 
 
 def test_usage_files_given_to_refresh_belong_to_the_workbook(tmp_path):
@@ -202,7 +202,7 @@ def test_every_consumer_gives_the_same_figure_for_every_agency_and_period(tmp_pa
     index = Index.build(model)
     for label in ("2026-09", "2026-08", "FY2027", "FY2027-Q1", "FY2026", "2025-08..2026-09"):
         period = parse_period(label, 7)
-        portfolio = {r["agency_id"]: r for r in data.portfolio(model, period)["rows"]}
+        portfolio = {r.agency_id: r for r in data.portfolio(model, period).rows}
         batch = delivery.Batch(model, period, list(portfolio))
         pdfs = {a: {"pdf": b"%PDF-1.7 (not rendered here)"} for a in portfolio}
         messages = {o.agency_id: o for o in delivery.build(batch, False, dt.datetime(2026, 9, 20, 9),
@@ -211,15 +211,15 @@ def test_every_consumer_gives_the_same_figure_for_every_agency_and_period(tmp_pa
             rows = [r for r in sheet if r["agency_id"] == agency and r["period"] in period]
             charged = sum((D(r["charges"]) for r in rows), D(0))
             report = data.agency_report(model, agency, period)
-            head = report["headline"]
-            assert head["paid"] == charged == portfolio[agency]["charges"], (label, agency)
+            head = report.headline
+            assert head.paid == charged == portfolio[agency].charges, (label, agency)
             assert index.charges_for(agency, label) == charged, (label, agency)
-            assert index.cost_per_user(agency, label) == head["cost_per_user"] == \
-                portfolio[agency]["cost_per_user"], (label, agency)
-            assert index.net_value(agency, label) == head["net_value"] == \
-                report["value"]["net_value"] == portfolio[agency]["net_value"], (label, agency)
-            assert index.csat(agency, label) == report["satisfaction"]["csat"] == \
-                portfolio[agency]["csat"], (label, agency)
+            assert index.cost_per_user(agency, label) == head.cost_per_user == \
+                portfolio[agency].cost_per_user, (label, agency)
+            assert index.net_value(agency, label) == head.net_value == \
+                report.value.net_value == portfolio[agency].net_value, (label, agency)
+            assert index.csat(agency, label) == report.satisfaction.csat == \
+                portfolio[agency].csat, (label, agency)
             text = messages[agency].message.get_body(("plain",)).get_content()
             assert f"You paid {money(charged)}." in text, (label, agency)
     assert index.open_follow_ups("DOR") == 0 and index.open_follow_ups("DOT") == 1

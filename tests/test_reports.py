@@ -91,11 +91,11 @@ def test_report_figures_pdf_text_and_xlsx(tmp_path):
     path = write_book(tmp_path / "b.xlsx", report_book())
     model = build_model(path, AS_OF)
     report = data.agency_report(model, "DOT", parse_period("2026-09"))
-    h = report["headline"]
+    h = report.headline
     # DOT in September: 10 mailboxes x $4.00 = 40.00, less a 12.50 credit
-    assert (h["paid"], h["cost_per_user"], h["prior_cost_per_user"]) == (D("27.50"), D("2.75"), D("4.00"))
-    assert h["change_pct"] == D("-31.3") and h["standalone"] == D("47.50")
-    assert h["net_value"] == D("20.00") and h["statewide_cost_per_user"] == D("3.17")
+    assert (h.paid, h.cost_per_user, h.prior_cost_per_user) == (D("27.50"), D("2.75"), D("4.00"))
+    assert h.change_pct == D("-31.3") and h.standalone == D("47.50")
+    assert h.net_value == D("20.00") and h.statewide_cost_per_user == D("3.17")
     rendered = render_all(environment(), report, ["html", "pdf", "xlsx"])
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(rendered["pdf"])).pages)
     for expected in ("The value of shared IT to Agency DOT", "Your bill of IT", "$27.50",

@@ -11,6 +11,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from ..reports.charts import nice_max
+from ..reports.data import TrendPoint
 
 FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf", "arial.ttf")
 
@@ -24,7 +25,7 @@ def _font(size: int) -> Any:
     return ImageFont.load_default()
 
 
-def cost_per_user_png(points: Sequence[dict[str, Any]], currency_symbol: str = "$",
+def cost_per_user_png(points: Sequence[TrendPoint], currency_symbol: str = "$",
                       width: int = 600, height: int = 200) -> bytes:
     """Bars: the agency's cost per user per month; a line: the statewide figure."""
     scale = 2  # drawn at twice the size for sharp text on high-density screens
@@ -33,7 +34,7 @@ def cost_per_user_png(points: Sequence[dict[str, Any]], currency_symbol: str = "
     draw = ImageDraw.Draw(image)
     small = _font(11 * scale)
     left, right, top, bottom = 56 * scale, 12 * scale, 12 * scale, 26 * scale
-    values = [float(v) for p in points for v in (p["agency"], p["statewide"]) if v is not None]
+    values = [float(v) for p in points for v in (p.agency, p.statewide) if v is not None]
     peak = nice_max(max(values, default=1.0) * 1.05)
     plot_h = h - top - bottom
     slot = (w - left - right) / max(1, len(points))
@@ -49,11 +50,11 @@ def cost_per_user_png(points: Sequence[dict[str, Any]], currency_symbol: str = "
     line = []
     for i, p in enumerate(points):
         x0 = left + i * slot + slot * 0.18
-        if p["agency"] is not None:
-            draw.rectangle([x0, y(p["agency"]), x0 + slot * 0.64, top + plot_h], fill="#2e75b6")
-        if p["statewide"] is not None:
-            line.append((left + i * slot + slot / 2, y(p["statewide"])))
-        label = p["period"][5:7] + "/" + p["period"][2:4]
+        if p.agency is not None:
+            draw.rectangle([x0, y(p.agency), x0 + slot * 0.64, top + plot_h], fill="#2e75b6")
+        if p.statewide is not None:
+            line.append((left + i * slot + slot / 2, y(p.statewide)))
+        label = p.period[5:7] + "/" + p.period[2:4]
         draw.text((left + i * slot + slot / 2, h - bottom / 2), label, fill="#404040", font=small,
                   anchor="mm")
     if len(line) > 1:

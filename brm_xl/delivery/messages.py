@@ -10,11 +10,11 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Any
 
 import jinja2
 
 from ..filenames import report_file, safe_name
+from ..reports.data import AgencyReport
 from ..reports.render import SYMBOLS, render_template
 from .chart_png import cost_per_user_png
 
@@ -44,21 +44,21 @@ class Outgoing:
         return str(self.message["Message-ID"])
 
 
-def build_message(env: jinja2.Environment, report: dict[str, Any], attachments: dict[str, bytes],
+def build_message(env: jinja2.Environment, report: AgencyReport, attachments: dict[str, bytes],
                   sender: Address, reply_to: str | None, when: dt.datetime,
                   stem: str) -> Outgoing:
     """The agency's message; `attachments` are the files rendered for this agency's id."""
-    agency = report["agency"]
-    period = report["period"]
+    agency = report.agency
+    period = report.period
     chart_cid = make_msgid(idstring="chart", domain=sender.domain or "brm-xl.local")
     context = {"r": report, "chart_cid": chart_cid[1:-1]}
     subject = one_line(render_template(env, "email/subject.txt.j2", **context))
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = subject
     msg["From"] = sender
-    msg["To"] = address(agency["head_name"], agency["head_email"])
-    if agency.get("brm_email"):
-        msg["Cc"] = address(agency["brm_manager"], agency["brm_email"])
+    msg["To"] = address(agency.head_name, agency.head_email or "")
+    if agency.brm_email:
+        msg["Cc"] = address(agency.brm_manager, agency.brm_email)
     if reply_to:
         msg["Reply-To"] = one_line(reply_to)
     msg["Date"] = format_datetime(when)
@@ -66,8 +66,8 @@ def build_message(env: jinja2.Environment, report: dict[str, Any], attachments: 
                                    domain=sender.domain or "brm-xl.local")
     msg.set_content(render_template(env, "email/body.txt.j2", **context))
     msg.add_alternative(render_template(env, "email/body.html.j2", **context), subtype="html")
-    symbol = SYMBOLS.get(report["currency"].upper(), "")
-    png = cost_per_user_png(report["trend"], symbol)
+    symbol = SYMBOLS.get(report.currency.upper(), "")
+    png = cost_per_user_png(report.trend, symbol)
     html_part = msg.get_body(("html",))
     assert isinstance(html_part, EmailMessage)
     html_part.add_related(png, maintype="image", subtype="png", cid=chart_cid,
@@ -77,5 +77,5 @@ def build_message(env: jinja2.Environment, report: dict[str, Any], attachments: 
         maintype, subtype = (("application", "pdf") if ext == "pdf" else
                              ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
         msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
-    return Outgoing(agency["agency_id"], agency["head_email"], agency.get("brm_email"), subject,
+    return Outgoing(agency.agency_id, agency.head_email or "", agency.brm_email, subject,
                     msg, stem)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 import polars as pl
 
@@ -20,6 +21,195 @@ from ..engagement import IN_PERSON
 from ..model import Model
 from ..periods import Comparison, Period, comparison, month_of
 from ..satisfaction import average, csat, is_open, known_by
+
+# The report model: what templates, the bill workbook, emails, the API and the worksheet
+# functions read. Frozen records of plain values (they also travel to render workers).
+
+@dataclass(frozen=True)
+class AgencyContact:
+    agency_id: str
+    agency_name: str
+    head_name: str | None
+    head_email: str | None
+    brm_manager: str | None
+    brm_email: str | None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """An agency's period figures: what it paid (AgencySummary's charges, adjustments
+    included), cost per user against last period and statewide, and the value."""
+
+    paid: Decimal
+    prior_paid: Decimal | None
+    cost_per_user: Decimal | None
+    prior_cost_per_user: Decimal | None
+    change_pct: Decimal | None
+    statewide_cost_per_user: Decimal | None
+    vs_statewide_pct: Decimal | None
+    standalone: Decimal | None
+    net_value: Decimal | None
+    users: int | None
+    months: int
+    comparison: str | None  # says which months were compared when the period is partial
+
+
+class Component(NamedTuple):
+    name: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Value:
+    components: tuple[Component, ...]  # standalone cost by component, largest first
+    standalone: Decimal
+    charged: Decimal
+    net_value: Decimal | None
+
+
+@dataclass(frozen=True)
+class BillLine:
+    service_id: str | None
+    service_name: str | None
+    unit: str | None
+    quantity: Decimal
+    rate: Decimal
+    amount: Decimal
+
+
+class TowerBill(NamedTuple):
+    tower: str | None
+    lines: tuple[BillLine, ...]
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    period: str
+    service_id: str | None
+    amount: Decimal
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Bill:
+    towers: tuple[TowerBill, ...]
+    adjustments: tuple[Adjustment, ...]
+    usage_total: Decimal
+    adjustments_total: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: str
+    agency: Decimal | None
+    statewide: Decimal | None
+
+
+@dataclass(frozen=True)
+class SurveyPoint:
+    period: str
+    csat: Decimal | None
+    responses: int
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    responses: int
+    average: Decimal | None
+    csat: Decimal | None
+    trend: tuple[SurveyPoint, ...]
+    follow_ups_closed: int
+    follow_ups_open: int
+    below: int
+    comments: tuple[str, ...]
+
+
+class ChannelCount(NamedTuple):
+    channel: str
+    contacts: int
+
+
+@dataclass(frozen=True)
+class OpenAction:
+    item: str
+    owner: str | None
+    due: dt.date | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class Engagement:
+    by_channel: tuple[ChannelCount, ...]
+    contacts: int
+    last_in_person: dt.date | None
+    open_actions: tuple[OpenAction, ...]  # the six due soonest
+    open_action_count: int
+    health: str | None
+    reasons: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    initiative: str
+    outcome: str | None
+    measure: str | None
+    baseline: str | None
+    target: str | None
+    actual: str | None
+    status: str
+    as_of: dt.date | None
+
+
+@dataclass(frozen=True)
+class ReportHead:
+    """What every report carries: who sends it, the currency, the period and the day."""
+
+    organization: str
+    currency: str
+    period: Period
+    as_of: dt.date
+
+
+@dataclass(frozen=True)
+class AgencyReport(ReportHead):
+    kind: ClassVar[str] = "agency"
+    agency: AgencyContact
+    headline: Headline
+    value: Value
+    bill: Bill
+    trend: tuple[TrendPoint, ...]
+    satisfaction: Satisfaction | None
+    engagement: Engagement | None
+    outcomes: tuple[Outcome, ...]
+
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    agency_id: str
+    agency_name: str
+    brm_manager: str | None
+    charges: Decimal
+    cost_per_user: Decimal | None
+    change_pct: Decimal | None
+    net_value: Decimal | None
+    csat: Decimal | None
+    health: str | None
+    days_since_contact: int | None
+
+
+@dataclass(frozen=True)
+class Portfolio(ReportHead):
+    kind: ClassVar[str] = "portfolio"
+    rows: tuple[PortfolioRow, ...]
+    total: Decimal
+    net_value: Decimal | None
+    statewide_cost_per_user: Decimal | None
+    at_risk: int
+
+
+Report = AgencyReport | Portfolio
 
 
 def pct_change(now: Decimal | None, before: Decimal | None) -> Decimal | None:
@@ -64,7 +254,7 @@ def comparison_of(model: Model, period: Period) -> Comparison:
                       model.as_of.strftime("%Y-%m"))
 
 
-def headline(model: Model, agency: str, period: Period) -> dict[str, Any]:
+def headline(model: Model, agency: str, period: Period) -> Headline:
     rows = _summary_in(model, agency, period)
     compared = comparison_of(model, period)
     prior_rows = [r for r in model.chargeback.summary
@@ -75,23 +265,23 @@ def headline(model: Model, agency: str, period: Period) -> dict[str, Any]:
     alone = [r.standalone_cost for r in rows if r.standalone_cost is not None]
     standalone = sum(alone, ZERO) if alone else None
     users = [r.users for r in rows if r.users]
-    return {
-        "paid": paid,
-        "prior_paid": sum((r.charges for r in prior_rows), ZERO) if prior_rows else None,
-        "cost_per_user": cpu,
-        "prior_cost_per_user": prior_cpu,
-        "change_pct": pct_change(cpu, prior_cpu),
-        "statewide_cost_per_user": statewide,
-        "vs_statewide_pct": pct_change(cpu, statewide),
-        "standalone": standalone,
-        "net_value": standalone - paid if standalone is not None else None,
-        "users": round(sum(users) / len(users)) if users else None,
-        "months": len(period.months),
-        "comparison": compared.note,
-    }
+    return Headline(
+        paid=paid,
+        prior_paid=sum((r.charges for r in prior_rows), ZERO) if prior_rows else None,
+        cost_per_user=cpu,
+        prior_cost_per_user=prior_cpu,
+        change_pct=pct_change(cpu, prior_cpu),
+        statewide_cost_per_user=statewide,
+        vs_statewide_pct=pct_change(cpu, statewide),
+        standalone=standalone,
+        net_value=standalone - paid if standalone is not None else None,
+        users=round(sum(users) / len(users)) if users else None,
+        months=len(period.months),
+        comparison=compared.note,
+    )
 
 
-def value(model: Model, agency: str, period: Period, head: dict[str, Any]) -> dict[str, Any]:
+def value(model: Model, agency: str, period: Period, head: Headline) -> Value:
     """Standalone cost by component; what was charged and the net value are the headline's
     (AgencySummary's charges, adjustments included, and net_value), never a second sum."""
     lines = model.chargeback.value_lines.filter(
@@ -99,48 +289,42 @@ def value(model: Model, agency: str, period: Period, head: dict[str, Any]) -> di
     by_component: dict[str, int] = defaultdict(int)
     for component, amount in lines.select("component", "cents").iter_rows():
         by_component[component] += amount
-    components = sorted(((c, as_money(v)) for c, v in by_component.items()),
-                        key=lambda item: -item[1])
-    return {
-        "components": components,
-        "standalone": head["standalone"] if head["standalone"] is not None else ZERO,
-        "charged": head["paid"],
-        "net_value": head["net_value"],
-    }
+    components = sorted((Component(c, as_money(v)) for c, v in by_component.items()),
+                        key=lambda item: -item.amount)
+    return Value(tuple(components),
+                 head.standalone if head.standalone is not None else ZERO,
+                 head.paid, head.net_value)
 
 
-def bill(model: Model, agency: str, period: Period) -> dict[str, Any]:
+def bill(model: Model, agency: str, period: Period) -> Bill:
     charges = model.chargeback.charges.filter(
         (pl.col("agency_id") == agency) & pl.col("period").is_in(period.months))
     usage = charges.filter(pl.col("quantity").is_not_null())
     grouped = usage.group_by("tower", "service_id", "service_name", "unit", "rate").agg(
         pl.col("quantity").sum(), pl.col("cents").sum()).sort("tower", "service_id", "rate")
-    towers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    towers: dict[str | None, list[BillLine]] = defaultdict(list)
     for row in grouped.iter_rows(named=True):
-        towers[row["tower"]].append({**row, "amount": as_money(row["cents"]),
-                                     "quantity": row["quantity"].normalize(),
-                                     "rate": row["rate"].normalize()})
-    adjustments = [
-        {"period": r["period"], "service_id": r["service_id"], "amount": r["amount"],
-         "reason": r["reason"]}
-        for r in charges.filter(pl.col("quantity").is_null()).iter_rows(named=True)
-    ]
-    tower_totals = [(t, sum((line["amount"] for line in lines), ZERO)) for t, lines in towers.items()]
-    usage_total = sum((t for _, t in tower_totals), ZERO)
-    adjust_total = sum((a["amount"] for a in adjustments), ZERO)
-    return {"towers": [(t, towers[t], total) for t, total in tower_totals],
-            "adjustments": adjustments, "usage_total": usage_total,
-            "adjustments_total": adjust_total, "total": usage_total + adjust_total}
+        towers[row["tower"]].append(BillLine(
+            row["service_id"], row["service_name"], row["unit"], row["quantity"].normalize(),
+            row["rate"].normalize(), as_money(row["cents"])))
+    adjustments = tuple(
+        Adjustment(r["period"], r["service_id"], r["amount"], r["reason"])
+        for r in charges.filter(pl.col("quantity").is_null()).iter_rows(named=True))
+    tower_bills = tuple(TowerBill(t, tuple(lines), sum((line.amount for line in lines), ZERO))
+                        for t, lines in towers.items())
+    usage_total = sum((t.total for t in tower_bills), ZERO)
+    adjust_total = sum((a.amount for a in adjustments), ZERO)
+    return Bill(tower_bills, adjustments, usage_total, adjust_total, usage_total + adjust_total)
 
 
-def trend(model: Model, agency: str, period: Period, months: int = 12) -> list[dict[str, Any]]:
+def trend(model: Model, agency: str, period: Period, months: int = 12) -> tuple[TrendPoint, ...]:
     """Cost per user by month for the 12 months ending with the period, and the statewide line."""
     wanted = [month_of(i) for i in range(period.last - months + 1, period.last + 1)]
     mine = {r.period: r.cost_per_user for r in model.chargeback.summary if r.agency_id == agency}
     statewide: dict[str, Decimal | None] = {}
     for r in model.chargeback.summary:
         statewide.setdefault(r.period, r.statewide_cost_per_user)
-    return [{"period": p, "agency": mine.get(p), "statewide": statewide.get(p)} for p in wanted]
+    return tuple(TrendPoint(p, mine.get(p), statewide.get(p)) for p in wanted)
 
 
 def rows_of(model: Model, table: str, agency: str) -> list[dict[str, Any]]:
@@ -152,7 +336,7 @@ def rows_of(model: Model, table: str, agency: str) -> list[dict[str, Any]]:
     return frame.filter(pl.col("agency_id") == agency.upper()).sort("_row").to_dicts()
 
 
-def satisfaction(model: Model, agency: str, period: Period) -> dict[str, Any] | None:
+def satisfaction(model: Model, agency: str, period: Period) -> Satisfaction | None:
     if not model.inputs.has("Survey"):
         return None
     below = model.inputs.settings.follow_up_below
@@ -164,21 +348,21 @@ def satisfaction(model: Model, agency: str, period: Period) -> dict[str, Any] | 
     by_month: dict[str, list[int]] = defaultdict(list)
     for r in rows:
         by_month[r["submitted_on"].strftime("%Y-%m")].append(r["score"])
-    return {
-        "responses": len(scores),
-        "average": average(scores) if scores else None,
-        "csat": csat(scores),
-        "trend": [{"period": m, "csat": csat(by_month.get(m, [])),
-                   "responses": len(by_month.get(m, []))} for m in months],
-        "follow_ups_closed": sum(1 for r in low if not is_open(r, below)),
-        "follow_ups_open": sum(1 for r in low if is_open(r, below)),
-        "below": below,
-        "comments": [r["comment"] for r in sorted(inside, key=lambda r: r["submitted_on"],
-                                                    reverse=True) if r["comment"]][:3],
-    }
+    return Satisfaction(
+        responses=len(scores),
+        average=average(scores) if scores else None,
+        csat=csat(scores),
+        trend=tuple(SurveyPoint(m, csat(by_month.get(m, [])), len(by_month.get(m, [])))
+                    for m in months),
+        follow_ups_closed=sum(1 for r in low if not is_open(r, below)),
+        follow_ups_open=sum(1 for r in low if is_open(r, below)),
+        below=below,
+        comments=tuple(r["comment"] for r in sorted(inside, key=lambda r: r["submitted_on"],
+                                                      reverse=True) if r["comment"])[:3],
+    )
 
 
-def engagement(model: Model, agency: str, period: Period) -> dict[str, Any] | None:
+def engagement(model: Model, agency: str, period: Period) -> Engagement | None:
     if not model.inputs.has("Engagements") and model.view.relationships is None:
         return None
     contacts = known_by(rows_of(model, "Engagements", agency), model.as_of, "date")
@@ -187,49 +371,49 @@ def engagement(model: Model, agency: str, period: Period) -> dict[str, Any] | No
     actions = sorted((e for e in contacts if e["action_item"] and e["action_done_on"] is None),
                      key=lambda e: (e["action_due"] or dt.date.max))
     health = next((r for r in model.view.relationships or [] if r.agency_id == agency), None)
-    return {
-        "by_channel": [(c, sum(1 for e in inside if e["channel"] == c)) for c in CHANNELS],
-        "contacts": len(inside),
-        "last_in_person": max(met) if met else None,
-        "open_actions": [{"item": e["action_item"], "owner": e["action_owner"],
-                          "due": e["action_due"],
-                          "overdue": bool(e["action_due"] and e["action_due"] < model.as_of)}
-                         for e in actions[:6]],
-        "open_action_count": len(actions),
-        "health": health.health if health else None,
-        "reasons": health.reasons if health else None,
-    }
+    return Engagement(
+        by_channel=tuple(ChannelCount(c, sum(1 for e in inside if e["channel"] == c))
+                         for c in CHANNELS),
+        contacts=len(inside),
+        last_in_person=max(met) if met else None,
+        open_actions=tuple(OpenAction(e["action_item"], e["action_owner"], e["action_due"],
+                                      bool(e["action_due"] and e["action_due"] < model.as_of))
+                           for e in actions[:6]),
+        open_action_count=len(actions),
+        health=health.health if health else None,
+        reasons=health.reasons if health else None,
+    )
 
 
-def outcomes(model: Model, agency: str) -> list[dict[str, Any]]:
-    return rows_of(model, "Outcomes", agency)
+def outcomes(model: Model, agency: str) -> tuple[Outcome, ...]:
+    return tuple(Outcome(r["initiative"], r.get("outcome"), r.get("measure"), r.get("baseline"),
+                         r.get("target"), r.get("actual"), r["status"], r.get("as_of"))
+                 for r in rows_of(model, "Outcomes", agency))
 
 
-def agency_report(model: Model, agency: str, period: Period) -> dict[str, Any]:
+def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
     """Everything one agency's value report shows, and nothing of any other agency."""
     record = agency_record(model, agency)
     settings = model.inputs.settings
     head = headline(model, agency, period)
-    return {
-        "kind": "agency",
-        "organization": settings.organization,
-        "currency": settings.currency,
-        "period": period,
-        "as_of": model.as_of,
-        "agency": {k: record[k] for k in ("agency_name", "head_name", "head_email",
-                                         "brm_manager", "brm_email")}
-        | {"agency_id": agency},
-        "headline": head,
-        "value": value(model, agency, period, head),
-        "bill": bill(model, agency, period),
-        "trend": trend(model, agency, period),
-        "satisfaction": satisfaction(model, agency, period),
-        "engagement": engagement(model, agency, period),
-        "outcomes": outcomes(model, agency),
-    }
+    return AgencyReport(
+        organization=settings.organization,
+        currency=settings.currency,
+        period=period,
+        as_of=model.as_of,
+        agency=AgencyContact(agency, record["agency_name"], record["head_name"],
+                             record["head_email"], record["brm_manager"], record["brm_email"]),
+        headline=head,
+        value=value(model, agency, period, head),
+        bill=bill(model, agency, period),
+        trend=trend(model, agency, period),
+        satisfaction=satisfaction(model, agency, period),
+        engagement=engagement(model, agency, period),
+        outcomes=outcomes(model, agency),
+    )
 
 
-def portfolio(model: Model, period: Period) -> dict[str, Any]:
+def portfolio(model: Model, period: Period) -> Portfolio:
     """The CIO's view: one row per agency."""
     health = {r.agency_id: r for r in model.view.relationships or []}
     rows = []
@@ -237,21 +421,21 @@ def portfolio(model: Model, period: Period) -> dict[str, Any]:
         h = headline(model, agency, period)
         sat = satisfaction(model, agency, period)
         rel = health.get(agency)
-        rows.append({
-            "agency_id": agency, "agency_name": agency_record(model, agency)["agency_name"],
-            "brm_manager": agency_record(model, agency)["brm_manager"],
-            "charges": h["paid"], "cost_per_user": h["cost_per_user"],
-            "change_pct": h["change_pct"], "net_value": h["net_value"],
-            "csat": sat["csat"] if sat else None,
-            "health": rel.health if rel else None,
-            "days_since_contact": rel.days_since_contact if rel else None,
-        })
-    total = sum((r["charges"] for r in rows), ZERO)
-    nets = [r["net_value"] for r in rows if r["net_value"] is not None]
-    return {
-        "kind": "portfolio", "organization": model.inputs.settings.organization,
-        "currency": model.inputs.settings.currency, "period": period, "as_of": model.as_of,
-        "rows": rows, "total": total, "net_value": sum(nets, ZERO) if nets else None,
-        "statewide_cost_per_user": statewide_cost_per_user(model, period),
-        "at_risk": sum(1 for r in rows if r["health"] == "At risk"),
-    }
+        record = agency_record(model, agency)
+        rows.append(PortfolioRow(
+            agency_id=agency, agency_name=record["agency_name"],
+            brm_manager=record["brm_manager"], charges=h.paid,
+            cost_per_user=h.cost_per_user, change_pct=h.change_pct, net_value=h.net_value,
+            csat=sat.csat if sat else None,
+            health=rel.health if rel else None,
+            days_since_contact=rel.days_since_contact if rel else None,
+        ))
+    nets = [r.net_value for r in rows if r.net_value is not None]
+    settings = model.inputs.settings
+    return Portfolio(
+        organization=settings.organization, currency=settings.currency, period=period,
+        as_of=model.as_of, rows=tuple(rows), total=sum((r.charges for r in rows), ZERO),
+        net_value=sum(nets, ZERO) if nets else None,
+        statewide_cost_per_user=statewide_cost_per_user(model, period),
+        at_risk=sum(1 for r in rows if r.health == "At risk"),
+    )

@@ -25,6 +25,7 @@ import jinja2.sandbox
 from .. import __version__
 from ..problems import TemplateError
 from . import charts
+from .data import Report
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "report_templates"
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "\u20ac", "GBP": "\u00a3"}
@@ -139,8 +140,8 @@ def month_label(period: str) -> str:
     return f"{calendar.month_abbr[int(period[5:7])]} {period[2:4]}"
 
 
-def render_html(env: jinja2.Environment, report: dict[str, Any]) -> str:
-    name = "agency_report.html.j2" if report["kind"] == "agency" else "portfolio.html.j2"
+def render_html(env: jinja2.Environment, report: Report) -> str:
+    name = "agency_report.html.j2" if report.kind == "agency" else "portfolio.html.j2"
     return render_template(env, name, r=report, generated=dt.date.today())
 
 
@@ -157,32 +158,34 @@ def render_pdf(html: str) -> bytes:
 @dataclass(frozen=True)
 class Format:
     extension: str
-    render: Callable[[jinja2.Environment, dict[str, Any], str], bytes]
-    can_render: Callable[[dict[str, Any]], bool] = lambda report: True
+    render: Callable[[jinja2.Environment, Report, str], bytes]
+    can_render: Callable[[Report], bool] = lambda report: True
 
 
-def _html(env: jinja2.Environment, report: dict[str, Any], html: str) -> bytes:
+def _html(env: jinja2.Environment, report: Report, html: str) -> bytes:
     return html.encode("utf-8")
 
 
-def _pdf(env: jinja2.Environment, report: dict[str, Any], html: str) -> bytes:
+def _pdf(env: jinja2.Environment, report: Report, html: str) -> bytes:
     return render_pdf(html)
 
 
-def _xlsx(env: jinja2.Environment, report: dict[str, Any], html: str) -> bytes:
+def _xlsx(env: jinja2.Environment, report: Report, html: str) -> bytes:
+    from .data import AgencyReport
     from .xlsx import bill_workbook
 
+    assert isinstance(report, AgencyReport)  # can_render: agency reports only
     return bill_workbook(report)
 
 
 FORMATS: dict[str, Format] = {
     "html": Format("html", _html),
     "pdf": Format("pdf", _pdf),
-    "xlsx": Format("xlsx", _xlsx, lambda report: report["kind"] == "agency"),
+    "xlsx": Format("xlsx", _xlsx, lambda report: report.kind == "agency"),
 }
 
 
-def render_all(env: jinja2.Environment, report: dict[str, Any],
+def render_all(env: jinja2.Environment, report: Report,
                formats: list[str]) -> dict[str, bytes]:
     """Every requested format of one report; the HTML is rendered once and shared."""
     html = render_html(env, report)

@@ -91,7 +91,7 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
     formats = formats or list(FORMATS)
     out = Path(out) if out else reports_folder(path, period.label)
     office = office_templates(model)
-    jobs: list[tuple[str | None, dict[str, Any]]]
+    jobs: list[tuple[str | None, data.Report]]
     if portfolio:
         jobs = [(None, data.portfolio(model, period))]
     else:
@@ -115,12 +115,12 @@ def _init(office: Path | None) -> None:
     _ENV = environment(office)
 
 
-def _render_one(job: tuple[dict[str, Any], list[str]]) -> dict[str, bytes]:
+def _render_one(job: tuple[data.Report, list[str]]) -> dict[str, bytes]:
     report, formats = job
     return render_all(_ENV, report, formats)
 
 
-def render_jobs(jobs: Sequence[tuple[str | None, dict[str, Any]]], formats: list[str],
+def render_jobs(jobs: Sequence[tuple[str | None, data.Report]], formats: list[str],
             office: Path | None, progress: Callable[[int, int], None],
             workers: int | None) -> Iterable[dict[str, bytes]]:
     total = len(jobs)

@@ -10,55 +10,57 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from .data import AgencyReport, Bill
 
-def bill_workbook(report: dict[str, Any]) -> bytes:
+
+def bill_workbook(report: AgencyReport) -> bytes:
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
                                      "strings_to_numbers": False, "strings_to_urls": False})
-    book.set_properties({"title": f"Bill of IT {report['period'].label}",
-                         "company": report["organization"]})
+    book.set_properties({"title": f"Bill of IT {report.period.label}",
+                         "company": report.organization})
     f = _formats(book)
     sheet = book.add_worksheet("Bill of IT")
-    agency, bill = report["agency"], report["bill"]
-    currency = report["currency"]
-    sheet.write_string(0, 0, f"Bill of IT: {agency['agency_name']} ({agency['agency_id']})",
+    agency, bill = report.agency, report.bill
+    currency = report.currency
+    sheet.write_string(0, 0, f"Bill of IT: {agency.agency_name} ({agency.agency_id})",
                        f["title"])
-    sheet.write_string(1, 0, f"{report['period'].title}, {report['organization']}. "
+    sheet.write_string(1, 0, f"{report.period.title}, {report.organization}. "
                        f"Amounts in {currency}.", f["note"])
     headers = ["Tower", "Service", "Service name", "Unit", "Quantity", "Rate", "Amount"]
     sheet.write_row(3, 0, headers, f["head"])
     row = 4
     first = row
-    for tower, lines, _total in bill["towers"]:
+    for tower, lines, _total in bill.towers:
         for line in lines:
             sheet.write_string(row, 0, tower or "")
-            sheet.write_string(row, 1, line["service_id"] or "")
-            sheet.write_string(row, 2, line["service_name"] or "")
-            sheet.write_string(row, 3, line["unit"] or "")
-            whole = line["quantity"] == line["quantity"].to_integral_value()
-            sheet.write_number(row, 4, float(line["quantity"]), f["count" if whole else "qty"])
-            sheet.write_number(row, 5, float(line["rate"]), f["rate"])
-            sheet.write_number(row, 6, float(line["amount"]), f["money"])
+            sheet.write_string(row, 1, line.service_id or "")
+            sheet.write_string(row, 2, line.service_name or "")
+            sheet.write_string(row, 3, line.unit or "")
+            whole = line.quantity == line.quantity.to_integral_value()
+            sheet.write_number(row, 4, float(line.quantity), f["count" if whole else "qty"])
+            sheet.write_number(row, 5, float(line.rate), f["rate"])
+            sheet.write_number(row, 6, float(line.amount), f["money"])
             row += 1
     last = row - 1
-    usage_total = _sum_cell(sheet, row, 6, first, last, bill["usage_total"], f)
+    usage_total = _sum_cell(sheet, row, 6, first, last, bill.usage_total, f)
     sheet.write_string(row, 0, "Charges for services", f["total_label"])
     row += 2
     sheet.write_row(row, 0, ["Adjustments", "Service", "Reason", "", "", "", "Amount"], f["head"])
     row += 1
     adj_first = row
-    for adj in bill["adjustments"]:
-        sheet.write_string(row, 0, adj["period"])
-        sheet.write_string(row, 1, adj["service_id"] or "")
-        sheet.write_string(row, 2, adj["reason"] or "")
-        sheet.write_number(row, 6, float(adj["amount"]), f["money"])
+    for adj in bill.adjustments:
+        sheet.write_string(row, 0, adj.period)
+        sheet.write_string(row, 1, adj.service_id or "")
+        sheet.write_string(row, 2, adj.reason or "")
+        sheet.write_number(row, 6, float(adj.amount), f["money"])
         row += 1
-    adjust_total = _sum_cell(sheet, row, 6, adj_first, row - 1, bill["adjustments_total"], f)
+    adjust_total = _sum_cell(sheet, row, 6, adj_first, row - 1, bill.adjustments_total, f)
     sheet.write_string(row, 0, "Adjustments", f["total_label"])
     row += 2
     sheet.write_string(row, 0, "Total charged", f["total_label"])
     sheet.write_formula(row, 6, f"={usage_total}+{adjust_total}", f["grand"],
-                        float(bill["total"]))
+                        float(bill.total))
     _tower_summary(book, sheet, bill, first, last, f)
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, 1, 14)
@@ -85,12 +87,12 @@ def _sum_cell(sheet: Any, row: int, col: int, first: int, last: int, value: Deci
     return cell
 
 
-def _tower_summary(book: Any, sheet: Any, bill: dict[str, Any], first: int, last: int,
+def _tower_summary(book: Any, sheet: Any, bill: Bill, first: int, last: int,
                    f: dict[str, Any]) -> None:
     """Charges by tower as exact-match SUMPRODUCT formulas, and a column chart of them.
     (SUMIF would read a tower named `*` or `>0` as criteria and sum every line.)"""
     sheet.write_row(3, 8, ["Tower", "Amount"], f["head"])
-    towers = bill["towers"]
+    towers = bill.towers
     for i, (tower, _lines, total) in enumerate(towers):
         r = 4 + i
         sheet.write_string(r, 8, tower or "")
