@@ -28,8 +28,10 @@ from .workbook.writer import PackageEdit
 @dataclass
 class Added:
     added: int
-    skipped: int
+    skipped: int  # already there, with the same answers
     warnings: list[Problem]
+    source: str | None = None  # the tool an import was read as ("Qualtrics", ...)
+    form: str | None = None  # the form label its ids were qualified with
 
 
 # `brm-xl log` names its options after the Engagements columns they fill
@@ -49,28 +51,39 @@ def log_contact(path: Path, values: dict[str, str | None]) -> Added:
     return add_rows(path, raw, default_manager=True)
 
 
-def import_survey(path: Path, export: Path, maps: dict[str, str]) -> Added:
-    """Append a survey export's new responses to the Survey table."""
-    from .survey_import import survey_table
+def import_survey(path: Path, export: Path, maps: dict[str, str],
+                  form: str | None = None) -> Added:
+    """Append a survey export's new responses to the Survey table (see survey_import)."""
+    from .survey_import import matching, survey_table
 
     inputs, _ = load_inputs(path, specs=(C.AGENCIES,), checks=())
-    names = {name.casefold(): text for text, name in inputs.frame("Agencies").select(
-        "agency_id_text", "agency_name").iter_rows() if name}
-    return add_rows(path, survey_table(export, maps, names), key="response_id")
+    match = matching([(a, n) for a, n in inputs.frame("Agencies").select(
+        "agency_id_text", "agency_name").iter_rows()], inputs.settings.extra)
+    rows = survey_table(export, maps, match, form)
+    added = add_rows(path, rows.raw, key="response_id", same=SURVEY_ANSWERS)
+    added.source, added.form = rows.source, rows.form
+    return added
+
+
+# A response already in Survey is the same response when these agree; followed_up_on and
+# follow_up_note are the BRM manager's own, written after the import.
+SURVEY_ANSWERS = ("submitted_on", "agency_id", "respondent", "service_id", "score", "comment")
 
 
 def add_rows(path: Path, raw: RawTable, key: str | None = None,
-             default_manager: bool = False) -> Added:
+             default_manager: bool = False, same: tuple[str, ...] = ()) -> Added:
     """Append the rows of `raw` (text, as from a sheet) to the workbook table `raw.spec`.
 
-    Rows whose `key` (e.g. response_id) the table already holds are skipped, so adding
-    the same file twice adds nothing.
+    A row whose `key` (e.g. response_id) the table already holds is skipped when its
+    `same` columns agree (adding the same file twice adds nothing); when they differ it
+    is a conflict, listed with both rows, and nothing is written.
     """
     with locked(Path(path)) as held:
-        return _add_rows(held, raw, key, default_manager)
+        return _add_rows(held, raw, key, default_manager, same)
 
 
-def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool) -> Added:
+def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
+              same: tuple[str, ...] = ()) -> Added:
     spec, path = raw.spec, held.path
     inputs, problems = load_inputs(path, specs=(C.AGENCIES, C.RATE_CARD, spec), checks=(check_ids,))
     if errors(problems):
@@ -84,7 +97,7 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool)
             pl.coalesce("brm_manager", "_manager").alias("brm_manager")).drop(
             "_agency", "_manager")
     typed, found = typed_table(raw)
-    problems = found + list(raw.problems)
+    problems = list(raw.problems) + found
     agencies = set(inputs.frame("Agencies")["agency_id"].to_list())
     services = set(inputs.frame("RateCard")["service_id"].to_list())
     problems += unknown_ids(typed, "agency_id", agencies, "Agencies")
@@ -95,7 +108,11 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool)
     frame = typed.frame
     before = frame.height
     if key is not None:
-        have = set(inputs.frame(spec.name)[key].drop_nulls().to_list()) if inputs.has(spec.name) else set()
+        existing = inputs.tables[spec.name] if inputs.has(spec.name) else None
+        conflicts = _conflicts(raw, frame, existing, key, same)
+        if conflicts:
+            raise DataProblems(conflicts)
+        have = set(existing.frame[key].drop_nulls().to_list()) if existing is not None else set()
         frame = frame.filter(~pl.col(key).is_in(sorted(have))).unique(key, keep="first",
                                                                          maintain_order=True)
     rows = _rows(frame, spec, inputs)
@@ -108,6 +125,38 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool)
                 raise DataProblems(blocked)
             edit.commit(held)
     return Added(len(rows), before - len(rows), [p for p in problems if not p.is_error])
+
+
+def _conflicts(raw: RawTable, new: pl.DataFrame, existing: Any, key: str,
+               same: tuple[str, ...]) -> list[Problem]:
+    """Rows whose key is already taken (in the table, or earlier in the same file) by a
+    row with other answers: never skipped silently."""
+    columns = [c for c in same if c in new.columns]
+    if not columns:
+        return []
+    out: list[Problem] = []
+    seen: dict[Any, tuple[Any, str]] = {}
+    if existing is not None:
+        for rec in existing.frame.select(key, ROW, *[c for c in columns if c in existing.frame.columns]).iter_rows(named=True):
+            seen.setdefault(rec[key], (tuple(rec.get(c) for c in columns),
+                                       existing.where(key, rec[ROW])))
+    for rec in new.sort(ROW).iter_rows(named=True):
+        answers = tuple(rec.get(c) for c in columns)
+        here = raw.where(key, rec[ROW])
+        if rec[key] in seen and seen[rec[key]][0] != answers:
+            before, where = seen[rec[key]]
+            differ = ", ".join(f"{c} {_shown(a)} there, {_shown(b)} here"
+                               for c, a, b in zip(columns, before, answers) if a != b)
+            out.append(Problem(here, f"{key} {rec[key + '_text'] if key + '_text' in rec else rec[key]} "
+                               f"is already at {where} with other answers ({differ}); a "
+                               "different form that numbers its responses from 1 too? Import "
+                               "it with --form LABEL to keep both", "conflict"))
+        seen.setdefault(rec[key], (answers, here))
+    return out
+
+
+def _shown(value: Any) -> str:
+    return "blank" if value is None else repr(str(value))
 
 
 def _rows(frame: pl.DataFrame, spec: C.TableSpec, inputs: Any) -> list[tuple[Any, ...]]:

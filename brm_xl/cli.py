@@ -270,24 +270,31 @@ class _progress:
 
 @cli.command("import-survey")
 @click.argument("workbook", type=EXISTING_FILE)
-@click.argument("csv_file", metavar="FILE.csv", type=EXISTING_FILE)
+@click.argument("export", metavar="EXPORT", type=EXISTING_FILE)
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
-              help='Which CSV column holds a Survey field, e.g. --map score="How satisfied are you?"')
+              help='Which export column holds a Survey field, e.g. --map score="How satisfied are you?"')
+@click.option("--form", metavar="LABEL", help="The form these responses answered (default: the "
+              "file name, for tools that number responses per form, such as Microsoft Forms).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
-def import_survey(workbook: Path, csv_file: Path, maps: tuple[str, ...], as_json: bool) -> None:
-    """Append new survey responses from a CSV export to the Survey table."""
+def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str | None,
+                  as_json: bool) -> None:
+    """Append new survey responses from an export (CSV or XLSX from Microsoft Forms,
+    Qualtrics, SurveyMonkey, Google Forms or ServiceNow) to the Survey table."""
     from .additions import import_survey as run_import
     from .survey_import import parse_maps
 
     def action() -> dict[str, Any]:
         try:
-            result = run_import(workbook, csv_file, parse_maps(maps))
+            result = run_import(workbook, export, parse_maps(maps), form)
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
         if not as_json:
-            click.echo(f"{csv_file.name}: added {result.added} response(s) to {workbook.name}; "
-                       f"{result.skipped} already there")
-        return {"added": result.added, "skipped": result.skipped}
+            labelled = f", ids qualified by form {result.form!r}" if result.form else ""
+            click.echo(f"{export.name}: read as a {result.source} export{labelled}; added "
+                       f"{result.added} response(s) to {workbook.name}; {result.skipped} "
+                       "already there")
+        return {"added": result.added, "skipped": result.skipped, "source": result.source,
+                "form": result.form}
 
     _run(as_json, action)
 

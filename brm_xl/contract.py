@@ -149,7 +149,7 @@ SURVEY = TableSpec(
         Column("response_id", ID),
         Column("submitted_on", DATE),
         Column("agency_id", ID),
-        Column("respondent", TEXT),
+        Column("respondent", TEXT, required=False),  # blank: an anonymous response
         Column("service_id", ID, required=False),
         Column("score", SCORE, help="1 = very dissatisfied .. 5 = very satisfied"),
         Column("comment", TEXT, required=False),

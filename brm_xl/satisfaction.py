@@ -19,7 +19,7 @@ CSAT_FROM = 4  # CSAT counts scores of 4 and 5 on the 5-point scale
 class FollowUp(NamedTuple):
     response_id: str
     agency_id: str
-    respondent: str
+    respondent: str | None  # None: anonymous
     score: int
     comment: str | None
     submitted_on: dt.date

@@ -1,147 +1,531 @@
-"""Survey results exported as CSV (Microsoft Forms, Qualtrics, ServiceNow) -> Survey rows.
+"""Survey exports, exactly as the survey tools write them -> Survey rows.
 
-Columns are matched to Survey fields by `--map FIELD=COLUMN`, else by name (loosely, and
-through the usual names these tools use). Values are normalised the way the tools write
-them: US dates (`11/3/2026 2:05 PM`), scores with labels (`4 - Satisfied`), agencies by
-name. Every problem is reported at its CSV line.
+The pipeline: decode the file (CSV or XLSX; UTF-8 with or without BOM, UTF-16,
+Windows-1252; comma, semicolon or tab) -> recognise the tool from its headers (Microsoft
+Forms, Qualtrics, SurveyMonkey, Google Forms, ServiceNow, or a plain CSV) and undo its
+layout (extra header rows, one row per answer) -> match columns to Survey fields
+(`--map FIELD=COLUMN`, else by the names these tools use) -> normalise each value (dates
+as each tool writes them, scores on the common 5-point scales, agencies by id, name or
+Settings alias) -> rows of text, each located at its line in the export, for the
+workbook's own checks.
+
+A response's identity includes its form where the tool numbers responses per form
+(Microsoft Forms counts 1, 2, 3 in every form), so a new form's response 1 is a new
+response, not one already there.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 
 from . import contract as C
-from .problems import UsageError
+from .problems import Problem, UsageError
 from .workbook.reader import ROW, RawTable
 
+# Survey field -> header keys (contract.header_key) the tools use for it, best first
 ALIASES = {
-    "response_id": ("id", "responseid", "response", "number", "surveyid"),
-    "submitted_on": ("completiontime", "submitted", "submittedat", "enddate", "recordeddate",
-                     "syscreatedon", "date", "completed", "timestamp"),
-    "agency_id": ("agency", "agencycode", "department"),
-    "respondent": ("name", "respondentname", "email", "recipientemail", "takenby", "user"),
-    "service_id": ("service", "servicecode"),
-    "score": ("rating", "satisfaction", "overallsatisfaction"),
-    "comment": ("comments", "feedback", "whatcouldwedobetter"),
+    "response_id": ("responseid", "respondentid", "id", "response", "number", "instance",
+                    "surveyid"),
+    "submitted_on": ("completiontime", "recordeddate", "enddate", "submitted", "submittedat",
+                     "timestamp", "syscreatedon", "created", "taken", "date", "completed"),
+    "agency_id": ("agency", "agencycode", "agencyid", "department", "whichagencydoyouworkfor",
+                  "whatagencyareyoufrom", "agencyname"),
+    "respondent": ("name", "respondentname", "recipientemail", "emailaddress", "email",
+                   "respondent", "assignedto", "user", "takenby"),
+    "service_id": ("service", "servicecode", "serviceid"),
+    "score": ("score", "rating", "satisfaction", "overallsatisfaction",
+              "howsatisfiedareyou", "howsatisfiedareyouwiththeservice",
+              "overallhowsatisfiedareyou", "overallhowsatisfiedareyouwiththeservice"),
+    "comment": ("comments", "comment", "feedback", "whatcouldwedobetter", "anythingelse"),
 }
-LABELS = {
-    "very dissatisfied": "1", "dissatisfied": "2", "neutral": "3",
-    "neither satisfied nor dissatisfied": "3", "satisfied": "4", "very satisfied": "5",
+
+# Word scales, casefolded with spaces collapsed -> 1..5
+WORDS = {
+    "extremely satisfied": 5, "very satisfied": 5, "completely satisfied": 5,
+    "satisfied": 4, "somewhat satisfied": 4, "mostly satisfied": 4,
+    "neither satisfied nor dissatisfied": 3, "neither satisfied or dissatisfied": 3,
+    "neutral": 3, "neither": 3,
+    "somewhat dissatisfied": 2, "dissatisfied": 2, "mostly dissatisfied": 2,
+    "very dissatisfied": 1, "extremely dissatisfied": 1, "completely dissatisfied": 1,
+    "strongly agree": 5, "agree": 4, "somewhat agree": 4,
+    "neither agree nor disagree": 3, "somewhat disagree": 2, "disagree": 2,
+    "strongly disagree": 1,
+    "excellent": 5, "very good": 4, "good": 3, "fair": 2, "poor": 1,
 }
-_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$")
-_ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T].*)?$")
+SCORE_MAP_SETTING = "survey_score_map"
+ALIAS_PREFIX = "agency_alias:"
+
+_DATE_US = re.compile(
+    r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:,?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$")
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
+_DATE_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+_LEADING_SCORE = re.compile(r"^\(?(\d{1,2})\)?(?:\s*[-:.)–]\s*\S.*)?$")
+_NUMBER = re.compile(r"^\d{1,2}(\.0+)?$")
+_FORMS_RANGE = re.compile(r"\s*\(\d+\s*-\s*\d+\)\s*$")
+
+
+@dataclass
+class Export:
+    """An export as its tool laid it out, undone: one header and one record per response."""
+
+    source: str  # "Microsoft Forms", "Qualtrics", ... or "CSV"
+    header: list[str]
+    records: list[tuple[int, list[str]]]  # (line or row in the file, cells)
+    labels: dict[int, str] = field(default_factory=dict)  # column -> question text (Qualtrics)
+    per_form_ids: bool = False  # ids restart at 1 in every form
+    derived_ids: bool = False  # the tool has no id column; ids are made from the answers
+    unit: str = "line"  # what the location counts: "line" of a CSV, "row" of a sheet
 
 
 def parse_maps(pairs: tuple[str, ...]) -> dict[str, str]:
     fields = {C.header_key(c.name): c.name for c in C.SURVEY.columns}
     out = {}
     for pair in pairs:
-        field, sep, column = pair.partition("=")
+        name, sep, column = pair.partition("=")
         if not sep or not column:
             raise UsageError(f"--map {pair!r}: use FIELD=COLUMN, e.g. score=\"How satisfied are you?\"")
-        name = fields.get(C.header_key(field))
-        if name is None:
-            raise UsageError(f"--map {pair!r}: {field!r} is not a Survey column "
+        known = fields.get(C.header_key(name))
+        if known is None:
+            raise UsageError(f"--map {pair!r}: {name!r} is not a Survey column "
                              f"({', '.join(c.name for c in C.SURVEY.columns)})")
-        out[name] = column
+        out[known] = column
     return out
 
 
-def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (line number, cells) of each record of a CSV export."""
-    data = path.read_bytes()
-    if data[:2] == b"PK":
-        raise UsageError(f"{path.name} is an Excel workbook; import-survey reads the CSV export "
-                         "(in Excel: File > Save As > CSV UTF-8), then run it on the .csv")
+# ---- reading: bytes -> rows of text ---------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """The export's text, whichever of the encodings survey tools and Excel write."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    if data[:3] == b"\xef\xbb\xbf":
+        return data[3:].decode("utf-8", "replace")
+    head = data[:2000]
+    if head and head.count(0) > len(head) // 4:  # UTF-16 without a byte order mark
+        return data.decode("utf-16-le" if head[1:2] == b"\x00" else "utf-16-be", "replace")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        text = data.decode("cp1252", "replace")
+        return data.decode("cp1252", "replace")
+
+
+def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    sample = text[:8192]
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel
+        dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    header = next(reader, [])
-    rows = []
-    start = reader.line_num + 1
+    rows, start = [], 1
     for cells in reader:
-        if any(c.strip() for c in cells):
-            rows.append((start, cells))
+        rows.append((start, [c.replace("\x00", "") for c in cells]))
         start = reader.line_num + 1
-    return header, rows
+    return rows
 
 
-def survey_table(path: Path, maps: dict[str, str],
-                 agency_names: dict[str, str]) -> RawTable:
-    """The CSV as Survey rows of text, located by line, ready for the workbook's checks."""
-    header, records = read_rows(path)
-    index = _columns(path, header, maps)
-    columns: dict[str, list[str | None]] = {name: [] for name in index}
-    for _line, cells in records:
-        for name, i in index.items():
-            value = cells[i].strip() if i < len(cells) and cells[i].strip() else None
-            columns[name].append(_normalise(name, value, agency_names))
-    frame = pl.DataFrame({**columns, ROW: [line for line, _ in records]},
-                         schema={**{n: pl.String for n in columns}, ROW: pl.Int64})
-    name = path.name
-    raw = RawTable(C.SURVEY, name, frame, locate=lambda column, row: f"{name}:{row or 1}")
-    return raw
+def _xlsx_rows(path: Path) -> list[tuple[int, list[str]]]:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(path.read_bytes())
+        sheet = reader.load_sheet(0, header_row=None, dtypes="string")
+        frame = pl.from_arrow(sheet.to_arrow())
+    except Exception as exc:
+        raise UsageError(f"{path.name} cannot be read as a workbook ({str(exc).splitlines()[0][:200]}); "
+                         "download the export again, or save it as CSV") from None
+    assert isinstance(frame, pl.DataFrame)
+    return [(i, ["" if v is None else str(v) for v in row])
+            for i, row in enumerate(frame.iter_rows(), 1)]
 
 
-def _columns(path: Path, header: list[str], maps: dict[str, str]) -> dict[str, int]:
+def read_export(path: Path) -> Export:
+    """The export with its tool's layout undone (see the module's docstring)."""
+    data = path.read_bytes()
+    is_book = data[:2] == b"PK"
+    rows = _xlsx_rows(path) if is_book else _csv_rows(decode(data))
+    rows = [(n, cells) for n, cells in rows if any(c.strip() for c in cells)]
+    if not rows:
+        raise UsageError(f"{path.name} holds no rows")
+    (_, header), body = rows[0], rows[1:]
+    header = [h.strip() for h in header]
+    keys = {C.header_key(h) for h in header}
+    unit = "row" if is_book else "line"
+    if {"responseid", "recordeddate"} <= keys or {"responseid", "startdate", "enddate"} <= keys:
+        return _qualtrics(header, body, unit)
+    if {"respondentid", "collectorid"} <= keys:
+        return _surveymonkey(header, body, unit)
+    if "instance" in keys and "metric" in keys and keys & {"actualvalue", "stringvalue", "value"}:
+        return _servicenow(header, body, unit)
+    if {"id", "starttime", "completiontime"} <= keys:
+        return Export("Microsoft Forms", header, body, per_form_ids=True, unit=unit)
+    if header and C.header_key(header[0]) == "timestamp" and not keys & {"id", "responseid"}:
+        return Export("Google Forms", header, body, derived_ids=True, unit=unit)
+    return Export("CSV", header, body, unit=unit)
+
+
+def _qualtrics(header: list[str], body: list[tuple[int, list[str]]], unit: str) -> Export:
+    """Row 2 is each question's text, row 3 its {"ImportId": ...}: labels, not responses."""
+    labels: dict[int, str] = {}
+    skip = 0
+    for _, cells in body[:2]:
+        first = next((c for c in cells if c.strip()), "")
+        if first.startswith('{"ImportId"') or first.startswith("{'ImportId'"):
+            skip += 1
+        elif skip == 0 and C.header_key(first) in ("startdate", "responseid"):
+            labels = {i: c.strip() for i, c in enumerate(cells) if c.strip()}
+            skip += 1
+    return Export("Qualtrics", header, body[skip:], labels=labels, unit=unit)
+
+
+def _surveymonkey(header: list[str], body: list[tuple[int, list[str]]], unit: str) -> Export:
+    """Row 2 names each answer column under its question (`Response`, an option's text,
+    `Open-Ended Response`); a question's later columns have a blank top header."""
+    if not body:
+        return Export("SurveyMonkey", header, body, unit=unit)
+    sub = body[0][1]
+    merged, question = [], ""
+    for i, top in enumerate(header):
+        question = top or question
+        below = sub[i].strip() if i < len(sub) else ""
+        if not below or C.header_key(below) in ("response", "openendedresponse"):
+            merged.append(question)
+        else:
+            merged.append(f"{question} - {below}" if question else below)
+    return Export("SurveyMonkey", merged, body[1:], unit=unit)
+
+
+def _servicenow(header: list[str], body: list[tuple[int, list[str]]], unit: str) -> Export:
+    """`asmt_metric_result`: one row per answered question. Grouped into one record per
+    survey instance; each metric (question) becomes a column of its answer."""
     keys = C.header_positions(header)
+
+    def col(*names: str) -> int | None:
+        return next((keys[n] for n in names if n in keys), None)
+
+    inst, metric = col("instance"), col("metric")
+    actual, text_value = col("actualvalue", "value"), col("stringvalue")
+    user, created = col("user", "assignedto", "takenby"), col("syscreatedon", "created", "updated", "sysupdatedon")
+    assert inst is not None and metric is not None
+
+    def cell(cells: list[str], i: int | None) -> str:
+        return cells[i].strip() if i is not None and i < len(cells) else ""
+
+    grouped: dict[str, dict[str, str]] = {}
+    first_line: dict[str, int] = {}
+    questions: list[str] = []
+    for line, cells in body:
+        key = cell(cells, inst)
+        if not key:
+            continue
+        rec = grouped.setdefault(key, {"Instance": key})
+        first_line.setdefault(key, line)
+        name = cell(cells, metric)
+        answer = cell(cells, text_value) or cell(cells, actual)
+        if name:
+            if name not in questions:
+                questions.append(name)
+            rec[name] = answer
+        if cell(cells, user):
+            rec["User"] = cell(cells, user)
+        when = cell(cells, created)
+        if when and when > rec.get("Created", ""):
+            rec["Created"] = when
+    merged = ["Instance", "Created", "User", *questions]
+    records = [(first_line[k], [rec.get(h, "") for h in merged]) for k, rec in grouped.items()]
+    return Export("ServiceNow", merged, records, unit=unit)
+
+
+# ---- columns: which export column fills which Survey field ---------------------------
+
+
+def _key(text: str) -> str:
+    """Headers and question texts match ignoring case, spaces and punctuation."""
+    return re.sub(r"[\W_]+", "", str(text)).casefold()
+
+
+def _columns(path: Path, export: Export, maps: dict[str, str],
+             match: Matching) -> dict[str, int]:
+    header = export.header
+    keys: dict[str, int] = {}
+    for i, text in enumerate(header):
+        keys.setdefault(_key(text), i)
+    label_keys: dict[str, int] = {}
+    for i, text in export.labels.items():
+        label_keys.setdefault(_key(text), i)
     index: dict[str, int] = {}
     for column in C.SURVEY.columns:
         if column.name in maps:
             wanted = maps[column.name]
-            if wanted not in header and C.header_key(wanted) not in keys:
+            found = (header.index(wanted) if wanted in header else
+                     keys.get(_key(wanted), label_keys.get(_key(wanted))))
+            if found is None:
                 raise UsageError(f"--map {column.name}={wanted!r}: {path.name} has no such column "
-                                 f"(columns: {', '.join(header)})")
-            index[column.name] = header.index(wanted) if wanted in header else keys[C.header_key(wanted)]
+                                 f"(columns: {', '.join(h for h in header if h)})")
+            index[column.name] = found
             continue
-        for key in (C.header_key(column.name), *ALIASES.get(column.name, ())):
-            if key in keys:
-                index[column.name] = keys[key]
+        for key in (_key(column.name), *ALIASES.get(column.name, ())):
+            found = keys.get(key, label_keys.get(key))
+            if found is not None and found not in index.values():
+                index[column.name] = found
                 break
-    missing = [c.name for c in C.SURVEY.required_columns if c.name not in index]
-    if missing:
-        raise UsageError(f"{path.name}: no column for {', '.join(missing)}; name it with "
-                         f"--map FIELD=COLUMN (columns: {', '.join(header)})")
+    needed = [c.name for c in C.SURVEY.required_columns
+              if c.name not in index and not (c.name == "response_id" and export.derived_ids)]
+    if needed:
+        raise UsageError(_map_advice(path, export, needed, index, match))
     return index
 
 
-def _normalise(name: str, value: str | None, agency_names: dict[str, str]) -> str | None:
+def _map_advice(path: Path, export: Export, needed: list[str], index: dict[str, int],
+                match: Matching) -> str:
+    """Which --map lines to add, guessed from the values (never applied unasked)."""
+    lines = []
+    taken = set(index.values())
+    for name in needed:
+        guess = _guess(export, name, taken, match)
+        if guess is not None:
+            taken.add(guess)
+            lines.append(f'  --map {name}="{export.header[guess]}"')
+    shown = ", ".join(h for h in export.header if h)
+    return (f"{path.name} (read as a {export.source} export) has no column for "
+            f"{', '.join(needed)}. " + (
+                "Run again adding:\n" + "\n".join(lines) + "\n(guessed from the answers; "
+                "check them) " if len(lines) == len(needed) else
+                "Name each with --map FIELD=COLUMN. ") + f"Columns: {shown}")
+
+
+def _guess(export: Export, name: str, taken: set[int], match: Matching) -> int | None:
+    values = [[cells[i].strip() for _, cells in export.records[:200] if i < len(cells)
+               and cells[i].strip()] for i in range(len(export.header))]
+    best, best_share = None, 0.0
+    for i, seen in enumerate(values):
+        if i in taken or not seen or not export.header[i]:
+            continue
+        if name == "score":
+            share = sum(1 for v in seen if _score(v, match.scores) is not None) / len(seen)
+        elif name == "submitted_on":
+            share = sum(1 for v in seen if _iso_date(v) != v) / len(seen)
+        elif name == "agency_id":
+            share = sum(1 for v in seen if _agency(v, match) != v
+                        or v.casefold() in match.agencies) / len(seen)
+        else:
+            share = 0.0
+        if share > best_share:
+            best, best_share = i, share
+    return best if best_share >= 0.5 else None
+
+
+# ---- values ---------------------------------------------------------------------------
+
+
+def score_map(text: str | None) -> dict[str, int]:
+    """Settings survey_score_map ('0-6=1, 7-8=3, 9-10=5' or 'Good=4; Bad=2') -> value -> 1..5."""
+    out: dict[str, int] = {}
+    for item in re.split(r"[,;]", text or ""):
+        left, sep, right = item.partition("=")
+        if not sep:
+            continue
+        try:
+            score = int(right.strip())
+        except ValueError:
+            raise UsageError(f"Settings {SCORE_MAP_SETTING}: {item.strip()!r} must map to a "
+                             "whole score from 1 to 5") from None
+        if not 1 <= score <= 5:
+            raise UsageError(f"Settings {SCORE_MAP_SETTING}: {item.strip()!r} maps outside 1 to 5")
+        span = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", left)
+        if span:
+            for n in range(int(span.group(1)), int(span.group(2)) + 1):
+                out[str(n)] = score
+        else:
+            out[" ".join(left.split()).casefold()] = score
+    return out
+
+
+def _score(value: str, mapped: dict[str, int]) -> int | None:
+    """1..5 from a number, a labelled number (`4 - Satisfied`) or a word scale; None if
+    it is none of those (the workbook's own check then names the cell)."""
+    words = " ".join(value.split()).casefold()
+    number = words[:-2] if re.fullmatch(r"\d+\.0+", words) else words
+    if mapped:
+        if number in mapped:
+            return mapped[number]
+        lead = _LEADING_SCORE.match(words)
+        if lead and lead.group(1) in mapped:
+            return mapped[lead.group(1)]
+    if words in WORDS:
+        return WORDS[words]
+    lead = _LEADING_SCORE.match(words)
+    if lead and 1 <= int(lead.group(1)) <= 5:
+        return int(lead.group(1))
+    tail = re.sub(r"^\d+\s*[-:.)–]\s*", "", words)  # "5 - Very satisfied" read by its words too
+    return WORDS.get(tail)
+
+
+def _iso_date(value: str) -> str:
+    """ISO text from the ways tools and Excel write a moment: 2026-11-04 14:15:39,
+    11/4/2026 2:15:39 PM, 11/4/26 14:15 (Forms saved through Excel), an Excel serial."""
+    m = _DATE_ISO.match(value)
+    if m:
+        return _checked(int(m.group(1)), int(m.group(2)), int(m.group(3)), value)
+    m = _DATE_US.match(value)
+    if m:
+        year = int(m.group(3))
+        if len(m.group(3)) == 2:
+            year += 2000
+        return _checked(year, int(m.group(1)), int(m.group(2)), value)
+    if _DATE_SERIAL.match(value):
+        day = dt.date(1899, 12, 30) + dt.timedelta(days=int(float(value)))
+        return day.isoformat()
+    return value
+
+
+def _checked(year: int, month: int, day: int, value: str) -> str:
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return value
+
+
+@dataclass
+class Matching:
+    """How agencies and scores are recognised: the workbook's Agencies and Settings."""
+
+    agencies: dict[str, str]  # casefolded id, name or alias -> the id as Agencies types it
+    scores: dict[str, int]  # Settings survey_score_map
+
+
+def matching(agency_rows: list[tuple[str, str | None]], extra: dict[str, str]) -> Matching:
+    """From (agency id, agency name) pairs and Settings' extra rows (`agency_alias:TEXT`
+    = ID, and survey_score_map)."""
+    agencies: dict[str, str] = {}
+    ids = {a.casefold(): a for a, _ in agency_rows}
+    for agency, name in agency_rows:
+        agencies[agency.casefold()] = agency
+        if name:
+            agencies.setdefault(" ".join(name.split()).casefold(), agency)
+    for key, value in extra.items():
+        if key.casefold().startswith(ALIAS_PREFIX) and value:
+            alias = " ".join(key[len(ALIAS_PREFIX):].split()).casefold()
+            agencies[alias] = ids.get(value.strip().casefold(), value.strip())
+    scores = {}
+    for key, value in extra.items():
+        if C.header_key(key) == C.header_key(SCORE_MAP_SETTING):
+            scores = score_map(value)
+    return Matching(agencies, scores)
+
+
+def _agency(value: str, match: Matching) -> str:
+    plain = " ".join(value.split()).casefold()
+    if plain in match.agencies:
+        return match.agencies[plain]
+    bare = re.sub(r"^(agency|department|dept\.?|office)\s+(of\s+)?", "", plain)
+    return match.agencies.get(bare, value)
+
+
+# ---- the whole import -----------------------------------------------------------------
+
+
+@dataclass
+class SurveyRows:
+    raw: RawTable
+    source: str
+    form: str | None  # the form label ids were qualified with, if any
+
+
+def form_label(path: Path, export: Export, form: str | None) -> str | None:
+    """What qualifies a response id: --form, else (where the tool numbers per form) the
+    file name without a Forms download's (1-25)."""
+    if form:
+        return " ".join(form.split())
+    if export.per_form_ids:
+        return _FORMS_RANGE.sub("", path.stem).strip() or path.stem
+    return None
+
+
+def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, str],
+                 form: str | None = None) -> SurveyRows:
+    """The export as Survey rows of text, located at their lines, ready for the checks."""
+    if not isinstance(match, Matching):  # agency name -> id, as older callers pass
+        match = Matching({k.casefold(): v for k, v in match.items()}, {})
+    export = read_export(path)
+    index = _columns(path, export, maps, match)
+    label = form_label(path, export, form)
+    columns: dict[str, list[str | None]] = {c.name: [] for c in C.SURVEY.columns
+                                            if c.name in index}
+    columns.setdefault("response_id", [])
+    for _line, cells in export.records:
+        values = {name: (cells[i].strip() or None) if i < len(cells) else None
+                  for name, i in index.items()}
+        for name in columns:
+            value = values.get(name)
+            if name == "response_id":
+                value = _response_id(export, values, cells, label)
+            columns[name].append(_normalise(name, value, match))
+    frame = pl.DataFrame({**columns, ROW: [line for line, _ in export.records]},
+                         schema={**{n: pl.String for n in columns}, ROW: pl.Int64})
+    name = path.name
+    prefix = f"{name}:" if export.unit == "line" else f"{name}:row "
+    raw = RawTable(C.SURVEY, name, frame, locate=lambda column, row: f"{prefix}{row or 1}")
+    raw.problems.extend(_other_scale(export, index.get("score"), match, f"{prefix}1"))
+    return SurveyRows(raw, export.source, label)
+
+
+def _response_id(export: Export, values: dict[str, str | None], cells: list[str],
+                 label: str | None) -> str | None:
+    rid = values.get("response_id")
+    if export.derived_ids and not rid:
+        # Google Forms: no id column; the moment and who answered name a response (and,
+        # for an anonymous one, its answers), the same on every download
+        seed = values.get("submitted_on") or ""
+        who = values.get("respondent") or "\x1f".join(c.strip() for c in cells)
+        digest = hashlib.blake2b(f"{seed}\x1e{who}".encode(), digest_size=5).hexdigest()
+        rid = f"G-{digest.upper()}"
+    if rid and label:
+        return f"{label}#{rid}"
+    return rid
+
+
+def _normalise(name: str, value: str | None, match: Matching) -> str | None:
     if value is None:
         return None
     if name in ("submitted_on", "followed_up_on"):
         return _iso_date(value)
     if name == "score":
-        label = LABELS.get(value.casefold())
-        if label:
-            return label
-        m = re.match(r"^([1-5])(\s*[-:(].*)?$", value)
-        return m.group(1) if m else value
+        score = _score(value, match.scores)
+        return str(score) if score is not None else value
     if name == "agency_id":
-        return agency_names.get(value.casefold(), value)
+        return _agency(value, match)
+    if name == "respondent" and value.casefold() == "anonymous":
+        return None  # Forms writes "anonymous" for an anonymous form
     return value
 
 
-def _iso_date(value: str) -> str:
-    m = _ISO_DATE.match(value)
-    if m:
-        return m.group(1)
-    m = _US_DATE.match(value)
-    if m:
-        month, day, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        try:
-            return dt.date(year, month, day).isoformat()
-        except ValueError:
-            return value
-    return value
+def _other_scale(export: Export, column: int | None, match: Matching,
+                 where: str) -> list[Problem]:
+    """Numbers outside 1 to 5 (a 0-10 NPS or a 1-7 scale, or a slip): each row is named by
+    the checks; this says once how to convert another scale."""
+    if column is None or match.scores:
+        return []
+    numbers = set()
+    for _, cells in export.records:
+        text = cells[column].strip() if column < len(cells) else ""
+        if _NUMBER.match(text):
+            numbers.add(int(Decimal(text)))
+    outside = sorted(n for n in numbers if not 1 <= n <= 5)
+    if not outside:
+        return []
+    high = max(numbers)
+    example = "0-6=1, 7-8=3, 9-10=5" if high > 7 else "1-2=1, 3=2, 4=3, 5-6=4, 7=5"
+    return [Problem(where, f"{export.header[column]!r} holds {', '.join(map(str, outside[:5]))} "
+                    f"(scores run {min(numbers)} to {high}), outside the 1 to 5 scale Survey "
+                    "uses; if the survey asks on another scale, say how it becomes 1 to 5 "
+                    f"with a Settings row {SCORE_MAP_SETTING}, e.g. {example}", "other-scale")]

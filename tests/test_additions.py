@@ -50,10 +50,11 @@ def test_import_forms_export_then_again_adds_nothing(tmp_path):
                "--map", "respondent=Name")
     assert done.returncode == 0, done.stderr
     assert "added 3 response(s)" in done.stdout and "0 already there" in done.stdout
+    assert "read as a Microsoft Forms export, ids qualified by form 'forms'" in done.stdout
     rows = survey_rows(path)
     assert [(r["response_id_text"], r["submitted_on"], r["agency_id"], r["score"]) for r in rows] == [
-        ("R1", dt.date(2026, 10, 1), "DOT", 5), ("101", dt.date(2026, 11, 3), "DOT", 4),
-        ("102", dt.date(2026, 11, 4), "DOR", 1), ("103", dt.date(2026, 11, 5), "DOT", 5)]
+        ("R1", dt.date(2026, 10, 1), "DOT", 5), ("forms#101", dt.date(2026, 11, 3), "DOT", 4),
+        ("forms#102", dt.date(2026, 11, 4), "DOR", 1), ("forms#103", dt.date(2026, 11, 5), "DOT", 5)]
     assert rows[2]["comment"] == '=HYPERLINK("http://x")' and rows[3]["comment"] == "Line one\nline two"
     after = parts(path)
     changed = {n for n in before if before[n] != after.get(n)}
@@ -76,6 +77,7 @@ def test_bad_rows_are_named_by_csv_line_and_nothing_is_written(tmp_path):
     done = cli("import-survey", path, csv)
     assert done.returncode == 1
     assert "bad.csv:2: score '7' is not a whole number from 1 to 5" in done.stderr
+    assert "bad.csv:1: 'Score' holds 7 (scores run 4 to 7), outside the 1 to 5" in done.stderr
     assert "bad.csv:3: submitted_on '13/45/2026' is not a date" in done.stderr
     assert "bad.csv:4: agency_id 'Dept of Nowhere' is not in Agencies" in done.stderr
     assert digest(path) == before and "Traceback" not in done.stderr

@@ -150,9 +150,9 @@ def test_import_twice_adds_nothing(responses):
         csv = Path(tmp) / "s.csv"
         csv.write_text("response_id,submitted_on,agency_id,respondent,score\n" + "".join(
             f"X{i},2026-09-0{1 + i % 9},{a},P{i},{s}\n" for i, (a, s) in enumerate(responses)))
-        first = add_rows(path, survey_table(csv, {}, {}), key="response_id")
+        first = add_rows(path, survey_table(csv, {}, {}).raw, key="response_id")
         before = digest(path)
-        second = add_rows(path, survey_table(csv, {}, {}), key="response_id")
+        second = add_rows(path, survey_table(csv, {}, {}).raw, key="response_id")
         assert (first.added, second.added, second.skipped) == (len(responses), 0, len(responses))
         assert digest(path) == before
         inputs, _ = load_inputs(path, specs=(SURVEY,), checks=())

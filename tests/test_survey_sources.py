@@ -1,0 +1,216 @@
+"""Survey exports exactly as each tool writes them (tests/samples/surveys), imported whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+from brm_xl.contract import SURVEY
+from brm_xl.inputs import load_inputs
+
+from .helpers import AGENCY_HEADERS, Block, digest, minimal_book, write_book
+from .test_relationships import SURVEY_HEADERS
+
+SAMPLES = Path(__file__).parent / "samples" / "surveys"
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "brm_xl", *map(str, args)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def book(tmp_path, settings=()):
+    b = minimal_book(
+        Agencies=Block("Agencies", AGENCY_HEADERS, [
+            ("DOT", "Department of Transportation", "Head DOT", "head@dot.example", "Pat Manager",
+             "pat@cio.example", 30),
+            ("DOR", "Department of Revenue", "Head DOR", "head@dor.example", "Pat Manager",
+             "pat@cio.example", 30)]),
+        Survey=Block("Survey", SURVEY_HEADERS, []))
+    b.settings = list(settings)
+    return write_book(tmp_path / "brm.xlsx", b)
+
+
+def responses(path):
+    inputs, _ = load_inputs(path, specs=(SURVEY,), checks=())
+    return [(r["response_id_text"], r["submitted_on"], r["agency_id"], r["respondent"], r["score"],
+             r["comment"]) for r in inputs.frame("Survey").sort("_row").to_dicts()]
+
+
+def imported(path, sample, *args):
+    done = cli("import-survey", path, sample, *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def suggested_maps(stderr: str) -> list[str]:
+    """The --map lines a first try printed, as arguments."""
+    out = []
+    for field, column in re.findall(r'--map (\w+)="([^"]+)"', stderr):
+        out += ["--map", f"{field}={column}"]
+    return out
+
+
+def test_microsoft_forms_saved_by_excel_two_digit_years_cp1252(tmp_path):
+    path = book(tmp_path)
+    out = imported(path, SAMPLES / "forms_saved_by_excel.csv")
+    assert "read as a Microsoft Forms export, ids qualified by form 'forms_saved_by_excel'" in out
+    assert responses(path) == [
+        ("forms_saved_by_excel#1", dt.date(2026, 11, 4), "DOT", "Ann Lee", 4, "Faster password resets"),
+        ("forms_saved_by_excel#2", dt.date(2026, 11, 4), "DOR", "Bo Ray", 1,
+         "Tickets closed without a fix, twice"),
+        ("forms_saved_by_excel#3", dt.date(2026, 11, 5), "DOT", "Cy Poe", 5, None)]
+
+
+def forms_xlsx(path: Path) -> Path:
+    """The .xlsx Forms downloads: Sheet1, datetime cells, the ID as a number."""
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Sheet1")
+    when = wb.add_format({"num_format": "m/d/yy h:mm:ss"})
+    ws.write_row(0, 0, ["ID", "Start time", "Completion time", "Email", "Name",
+                        "Which agency do you work for?", "How satisfied are you with the service?",
+                        "What could we do better?"])
+    for i, (agency, score, comment) in enumerate(
+            [("Department of Revenue", "2 - Dissatisfied", "Slow"),
+             ("Department of Transportation", "5 - Very satisfied", "")], 1):
+        ws.write_number(i, 0, i)
+        ws.write_datetime(i, 1, dt.datetime(2026, 12, 1, 9, i), when)
+        ws.write_datetime(i, 2, dt.datetime(2026, 12, 1, 9, 10 + i), when)
+        ws.write_string(i, 3, "anonymous")
+        ws.write_row(i, 5, [agency, score] + ([comment] if comment else []))
+    wb.close()
+    return path
+
+
+def test_forms_xlsx_download_and_a_sequence_of_forms_loses_nothing(tmp_path):
+    path = book(tmp_path)
+    imported(path, SAMPLES / "forms_saved_by_excel.csv")
+    # the next quarter's form numbers its responses from 1 again: all of them are added
+    out = imported(path, SAMPLES / "forms_q2_anonymous.csv")
+    assert "added 2 response(s)" in out
+    download = forms_xlsx(tmp_path / "IT satisfaction December(1-2).xlsx")
+    out = imported(path, download)
+    assert "ids qualified by form 'IT satisfaction December'" in out and "added 2" in out
+    rows = responses(path)
+    assert len(rows) == 7
+    assert rows[3] == ("forms_q2_anonymous#1", dt.date(2027, 1, 12), "DOR", None, 2,
+                       "Nobody called back")
+    assert rows[5][:5] == ("IT satisfaction December#1", dt.date(2026, 12, 1), "DOR", None, 2)
+    # the same files again (and a later download of the same form) add nothing
+    for again in (SAMPLES / "forms_saved_by_excel.csv", SAMPLES / "forms_q2_anonymous.csv"):
+        assert "added 0 response(s)" in imported(path, again)
+    later = shutil.copy(download, tmp_path / "IT satisfaction December(1-3).xlsx")
+    assert "added 0 response(s)" in imported(path, later)
+    assert len(responses(path)) == 7
+    # the low scores are there to call back
+    refreshed = cli("refresh", path, "--as-of", "2027-02-01")
+    assert refreshed.returncode == 0, refreshed.stderr
+
+
+def test_a_reused_id_with_other_answers_is_a_conflict_not_a_skip(tmp_path):
+    path = book(tmp_path)
+    imported(path, SAMPLES / "forms_q2_anonymous.csv", "--form", "Q2")
+    before = digest(path)
+    # another form, given the same label by mistake: ids 1 and 2 again, other answers
+    done = cli("import-survey", path, SAMPLES / "forms_saved_by_excel.csv", "--form", "Q2")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "forms_saved_by_excel.csv:2: response_id Q2#1 is already at Survey!A2 with other " \
+           "answers (submitted_on '2027-01-12' there, '2026-11-04' here" in done.stderr
+    assert "Import it with --form LABEL to keep both" in done.stderr
+    assert digest(path) == before
+
+
+def test_qualtrics_three_header_rows_and_its_default_scale(tmp_path):
+    path = book(tmp_path)
+    sample = SAMPLES / "qualtrics_choice_text.csv"
+    first = cli("import-survey", path, sample)
+    # the question columns are Q1..Q3; Q1 is found by its question text (row 2), Q2's
+    # text is nobody's alias: the first try says exactly what to add
+    assert first.returncode == 2 and "read as a Qualtrics export" in first.stderr
+    maps = suggested_maps(first.stderr)
+    assert maps == ["--map", "score=Q2"]
+    out = imported(path, sample, *maps, "--map", "comment=Is there anything we could do better?")
+    assert "read as a Qualtrics export;" in out and "added 3" in out
+    assert responses(path) == [
+        ("R_1QfAbCdEf0gHiJk", dt.date(2026, 11, 4), "DOT", "ann.lee@dot.example", 5, None),
+        ("R_2RgBcDeFg1hIjKl", dt.date(2026, 11, 4), "DOR", "bo.ray@dor.example", 2,
+         "Tickets closed without a fix, twice"),
+        ("R_3ShCdEfGh2iJkLm", dt.date(2026, 11, 5), "DOT", None, 3, None)]
+
+
+def test_qualtrics_numeric_utf16_tsv_with_agency_choice_aliases(tmp_path):
+    sample = SAMPLES / "qualtrics_numeric_utf16.tsv"
+    path = book(tmp_path)
+    before = digest(path)
+    done = cli("import-survey", path, sample, "--map", "agency_id=Q1", "--map", "score=Q2")
+    # choice numbers are not agencies until Settings says which is which
+    assert done.returncode == 1 and "qualtrics_numeric_utf16.tsv:4: agency_id '1' is not in Agencies" in done.stderr
+    assert digest(path) == before
+    path = book(tmp_path, settings=[("agency_alias:1", "DOT"), ("agency_alias:2", "dor")])
+    out = imported(path, sample, "--map", "agency_id=Which agency do you work for?",
+                   "--map", "score=Q2", "--map", "comment=Q3")
+    assert "added 2" in out
+    assert responses(path) == [
+        ("R_4TiDeFgHi3jKlMn", dt.date(2026, 11, 6), "DOT", "dee@dot.example", 5, "Great"),
+        ("R_5UjEfGhIj4kLmNo", dt.date(2026, 11, 6), "DOR", "eve@dor.example", 2, "Slow")]
+
+
+def test_surveymonkey_two_header_rows(tmp_path):
+    path = book(tmp_path)
+    out = imported(path, SAMPLES / "surveymonkey_expanded.csv")
+    assert "read as a SurveyMonkey export;" in out and "added 2" in out
+    assert responses(path) == [
+        ("114202637788", dt.date(2026, 11, 4), "DOT", "ann.lee@dot.example", 5, None),
+        ("114202638899", dt.date(2026, 11, 4), "DOR", "bo.ray@dor.example", 2,
+         "Tickets closed without a fix")]
+
+
+def test_google_forms_gets_stable_ids(tmp_path):
+    path = book(tmp_path)
+    out = imported(path, SAMPLES / "google_forms.csv")
+    assert "read as a Google Forms export;" in out and "added 2" in out
+    rows = responses(path)
+    assert [r[1:5] for r in rows] == [(dt.date(2026, 11, 4), "DOT", "ann.lee@dot.example", 4),
+                                      (dt.date(2026, 11, 4), "DOR", "bo.ray@dor.example", 2)]
+    assert all(re.fullmatch(r"G-[0-9A-F]{10}", r[0]) for r in rows) and rows[0][0] != rows[1][0]
+    assert "added 0 response(s)" in imported(path, SAMPLES / "google_forms.csv")
+
+
+def test_servicenow_one_row_per_answer_is_one_response_per_instance(tmp_path):
+    path = book(tmp_path)
+    out = imported(path, SAMPLES / "servicenow_asmt_metric_result.csv")
+    assert "read as a ServiceNow export;" in out and "added 2" in out
+    assert responses(path) == [
+        ("AINST0010001", dt.date(2026, 11, 4), "DOT", "ann.lee", 4, "Faster password resets"),
+        ("AINST0010002", dt.date(2026, 11, 4), "DOR", "bo.ray", 1, None)]
+
+
+def test_another_scale_is_refused_with_a_sentence_unless_settings_maps_it(tmp_path):
+    path = book(tmp_path)
+    sample = SAMPLES / "nps_0_to_10.csv"
+    done = cli("import-survey", path, sample, "--map", "score=How likely are you to recommend us?")
+    assert done.returncode == 1
+    assert ("nps_0_to_10.csv:1: 'How likely are you to recommend us?' holds 7, 9 (scores run 3 "
+            "to 9), outside the 1 to 5 scale Survey uses") in done.stderr
+    assert "survey_score_map, e.g. 0-6=1, 7-8=3, 9-10=5" in done.stderr
+    path = book(tmp_path, settings=[("survey_score_map", "0-6=1, 7-8=3, 9-10=5")])
+    imported(path, sample, "--map", "score=How likely are you to recommend us?")
+    assert [r[4] for r in responses(path)] == [5, 1, 3]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_plain_csv_in_every_encoding_and_separator(tmp_path, encoding):
+    path = book(tmp_path)
+    text = ("Response ID;Submitted;Agency;Name;Score;Comment\r\n"
+            "C1;2026-11-04;Department of Transportation;Renée Dupré;Somewhat satisfied;Très bien\r\n")
+    sample = tmp_path / "plain.csv"
+    sample.write_bytes(text.encode(encoding))
+    imported(path, sample)
+    assert responses(path) == [("C1", dt.date(2026, 11, 4), "DOT", "Renée Dupré", 4, "Très bien")]
