@@ -58,7 +58,8 @@ def import_survey(path: Path, export: Path, maps: dict[str, str],
 
     inputs, _ = load_inputs(path, specs=(C.AGENCIES,), checks=())
     match = matching([(a, n) for a, n in inputs.frame("Agencies").select(
-        "agency_id_text", "agency_name").iter_rows()], inputs.settings.extra)
+        "agency_id_text", "agency_name").iter_rows()], inputs.settings.extra,
+        inputs.settings.survey_score_map)
     rows = survey_table(export, maps, match, form)
     added = add_rows(path, rows.raw, key="response_id", same=SURVEY_ANSWERS)
     added.source, added.form = rows.source, rows.form

@@ -239,5 +239,9 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "focus_agency_tag": (TEXT, None),  # the Tags key naming the agency, e.g. agency
     "focus_cost_column": (TEXT, "EffectiveCost"),  # or BilledCost
     "focus_surcharge_pct": (QUANTITY, 0),  # the office's admin surcharge on cloud cost
+    # survey import (see README "Survey import")
+    "survey_score_map": (TEXT, None),  # another scale to 1..5: "0-6=1, 7-8=3, 9-10=5"
 }
+# Settings rows `agency_alias:TEXT` = agency id: another name an agency goes by in exports
+AGENCY_ALIAS_PREFIX = "agency_alias:"
 SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey")

@@ -61,8 +61,8 @@ WORDS = {
     "strongly disagree": 1,
     "excellent": 5, "very good": 4, "good": 3, "fair": 2, "poor": 1,
 }
-SCORE_MAP_SETTING = "survey_score_map"
-ALIAS_PREFIX = "agency_alias:"
+SCORE_MAP_SETTING = "survey_score_map"  # the Settings key (contract.SETTINGS_DEFAULTS)
+assert SCORE_MAP_SETTING in C.SETTINGS_DEFAULTS
 
 _DATE_US = re.compile(
     r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:,?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$")
@@ -403,9 +403,10 @@ class Matching:
     scores: dict[str, int]  # Settings survey_score_map
 
 
-def matching(agency_rows: list[tuple[str, str | None]], extra: dict[str, str]) -> Matching:
-    """From (agency id, agency name) pairs and Settings' extra rows (`agency_alias:TEXT`
-    = ID, and survey_score_map)."""
+def matching(agency_rows: list[tuple[str, str | None]], extra: dict[str, str],
+             scale: str | None = None) -> Matching:
+    """From (agency id, agency name) pairs, Settings' `agency_alias:TEXT` = ID rows and
+    its survey_score_map."""
     agencies: dict[str, str] = {}
     ids = {a.casefold(): a for a, _ in agency_rows}
     for agency, name in agency_rows:
@@ -413,14 +414,10 @@ def matching(agency_rows: list[tuple[str, str | None]], extra: dict[str, str]) -
         if name:
             agencies.setdefault(" ".join(name.split()).casefold(), agency)
     for key, value in extra.items():
-        if key.casefold().startswith(ALIAS_PREFIX) and value:
-            alias = " ".join(key[len(ALIAS_PREFIX):].split()).casefold()
+        if key.casefold().startswith(C.AGENCY_ALIAS_PREFIX) and value:
+            alias = " ".join(key[len(C.AGENCY_ALIAS_PREFIX):].split()).casefold()
             agencies[alias] = ids.get(value.strip().casefold(), value.strip())
-    scores = {}
-    for key, value in extra.items():
-        if C.header_key(key) == C.header_key(SCORE_MAP_SETTING):
-            scores = score_map(value)
-    return Matching(agencies, scores)
+    return Matching(agencies, score_map(scale))
 
 
 def _agency(value: str, match: Matching) -> str:
