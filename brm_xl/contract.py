@@ -26,6 +26,7 @@ class Column:
     default: object = None
     choices: tuple[str, ...] = ()
     help: str = ""
+    as_text: bool = False  # formatted as text in new workbooks: an id like 012345678901 keeps its zero
 
 
 @dataclass(frozen=True)
@@ -199,19 +200,31 @@ OUTCOMES = TableSpec(
 FOCUS_MAP = TableSpec(
     "FocusMap",
     (
-        Column("sub_account_id", TEXT, required=False),
+        Column("sub_account_id", TEXT, required=False, as_text=True),
         Column("sub_account_name", TEXT, required=False),
         Column("agency_id", ID),
     ),
     required=False,
     help="Which agency a cloud sub-account (account, subscription, project) belongs to.",
 )
+EXCHANGE_RATES = TableSpec(
+    "ExchangeRates",
+    (
+        Column("period", MONTH),
+        Column("currency", TEXT),
+        Column("rate", QUANTITY, help="units of the workbook's currency per 1 of this currency"),
+    ),
+    required=False,
+    help="What one unit of a cloud bill's BillingCurrency is worth in the workbook's currency, "
+         "by month.",
+    unique=("period", "currency"),
+)
 
 CHARGEBACK_TABLES = (
     AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
 )
 RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS, OUTCOMES)
-INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP,)
+INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP, EXCHANGE_RATES)
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
 # Settings: key -> (kind, default). Keys match like headers do.

@@ -11,6 +11,7 @@ Unallocated table with their cost and count in Recovery: nothing is dropped.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,15 +25,15 @@ from . import kinds
 from .contract import Column, TableSpec
 from .problems import Problem
 from .sources import read_text_table
-from .validate import typed_table
+from .validate import typed_aggregate
 
 CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 
 
 def focus_spec(cost_column: str) -> TableSpec:
     return TableSpec("FOCUS", (
-        Column("ChargePeriodStart", C.TEXT),
-        Column(cost_column, C.TEXT),
+        Column("ChargePeriodStart", C.MONTH),
+        Column(cost_column, C.SIGNED_QUANTITY),
         Column("ChargeCategory", C.CHOICE, choices=CATEGORIES),
         Column("ServiceName", C.TEXT),
         Column("ServiceCategory", C.TEXT, required=False),
@@ -68,65 +69,155 @@ class FocusBill:
 
 
 def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]]:
+    """Every file streamed once: checked row by row and summed per month, category, service,
+    sub-account, tags, provider and currency (a bill of millions of rows becomes a few
+    thousand sums); then each sum goes to its agency, in the workbook's currency."""
     settings = inputs.settings
     cost_column = settings.focus_cost_column or "EffectiveCost"
     spec = focus_spec(cost_column)
     problems: list[Problem] = []
-    frames = []
+    frames, rows = [], 0
     for path in paths:
-        raw = read_text_table(path, spec)
-        typed, found = typed_table(raw)
-        problems += raw.problems + found
-        frame = typed.frame.rename({cost_column: "cost_text"})
-        checked, found = _values(frame, raw)
+        raw = read_text_table(path, spec, lazy=True)
+        present = [c.name for c in spec.columns if c.name in raw.frame.collect_schema().names()]
+        keys = [c for c in present if c != cost_column]
+        typed, found = typed_aggregate(raw, keys, cost_column, count="_lines")
+        problems += raw.problems + [_focus_advice(p) for p in found]
+        if any(p.is_error for p in raw.problems + found):
+            continue
+        frame = _complete(typed.frame, spec).rename({cost_column: "cost",
+                                                     "ChargePeriodStart": "period"})
+        rows += int(frame["_lines"].sum()) if frame.height else 0
+        frame, found = _in_currency(frame, raw, inputs)
         problems += found
-        frames.append(checked)
+        frames.append(frame)
     pct = Decimal(str(settings.focus_surcharge_pct or 0))
-    bill = FocusBill([], [], defaultdict(Decimal), 0, pct)
+    bill = FocusBill([], [], defaultdict(Decimal), rows, pct)
     if not frames or any(p.is_error for p in problems):
         return bill, problems
     frame = pl.concat(frames, how="diagonal_relaxed")
-    bill.rows = frame.height
-    agency = _agency(frame, inputs)
+    agency, found = _agency(frame, inputs)
+    problems += found
     frame = frame.with_columns(agency)
     _aggregate(frame, bill)
     return bill, problems
 
 
-def _values(frame: pl.DataFrame, raw: Any) -> tuple[pl.DataFrame, list[Problem]]:
-    """The month of ChargePeriodStart and the cost, exactly; problems at file:line."""
-    month, why_month = kinds.parse(C.MONTH, pl.col("ChargePeriodStart").str.slice(0, 10))
-    cost, why_cost = kinds.parse(C.SIGNED_QUANTITY, pl.col("cost_text"))
-    checked = frame.with_columns(month.alias("period"), cost.alias("cost"),
-                                 why_month.alias("_why_month"), why_cost.alias("_why_cost"))
+def _complete(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+    return frame.with_columns(pl.lit(None, dtype=pl.String).alias(c.name) for c in spec.columns
+                              if c.name not in frame.columns)
+
+
+def _focus_advice(problem: Problem) -> Problem:
+    """A date Excel rewrote (9/9/2024) is fixed at the source, not by typing a month."""
+    if "ChargePeriodStart" in problem.message and "is not a month" in problem.message:
+        text = problem.message.split(" is not a month")[0]
+        return Problem(problem.where, f"{text} is not a FOCUS date (2024-09-01T00:00:00Z): if "
+                       "the file was opened and saved in Excel, which rewrites dates, use the "
+                       "file as the provider exported it", problem.code, problem.severity)
+    return problem
+
+
+def _in_currency(frame: pl.DataFrame, raw: Any, inputs: Any) -> tuple[pl.DataFrame, list[Problem]]:
+    """Costs billed in another currency, at the month's ExchangeRates rate; without one, a
+    sentence: a EUR bill is never charged as dollars."""
+    currency = inputs.settings.currency.strip().upper()
+    billed = pl.col("BillingCurrency").str.strip_chars().str.to_uppercase()
+    other = frame.filter(billed.is_not_null() & (billed != currency))
+    if other.height == 0:
+        return frame, []
+    rates: dict[tuple[str, str], Decimal] = {}
+    if inputs.has("ExchangeRates"):
+        for period, code, rate in inputs.frame("ExchangeRates").select(
+                "period", "currency", "rate").iter_rows():
+            rates[(period, str(code).strip().upper())] = rate
     problems = []
-    for column, why, label in (("ChargePeriodStart", "_why_month", "ChargePeriodStart"),
-                               ("cost_text", "_why_cost", "cost")):
-        bad = checked.filter(pl.col(why).is_not_null()).head(100)
-        for row, text, reason in bad.select("_row", column, why).iter_rows():
-            problems.append(Problem(raw.where(column, row), f"{label} '{text}' {reason}",
-                                    "bad-value"))
-    return checked.drop("_why_month", "_why_cost"), problems
+    needed = other.group_by(billed.alias("code"), "period").agg(pl.col("_row").min()).sort(
+        "code", "period")
+    for code, period, row in needed.iter_rows():
+        if (period, code) not in rates or not rates[(period, code)] > 0:
+            problems.append(Problem(
+                raw.where("BillingCurrency", row),
+                f"BillingCurrency {code} for {period}, but this workbook charges in {currency}; "
+                f"add an ExchangeRates row (period {period}, currency {code}, rate = {currency} "
+                f"per 1 {code}), or set Settings currency if the whole workbook is in {code}",
+                "other-currency"))
+    if problems:
+        return frame, problems
+    converted = []
+    for rec in frame.iter_rows(named=True):
+        code = (rec["BillingCurrency"] or currency).strip().upper()
+        if code != currency:
+            rec["cost"] = rec["cost"] * rates[(rec["period"], code)]
+        converted.append(rec)
+    return pl.DataFrame(converted, schema=frame.schema | {"cost": pl.Decimal(38, 18)}), []
 
 
-def _agency(frame: pl.DataFrame, inputs: Any) -> list[pl.Expr]:
+def tag_pairs(text: str | None) -> list[tuple[str, str]]:
+    """(key, value) pairs of a Tags cell in any of the ways bills write them: a JSON object,
+    a JSON array of {"key": .., "value": ..} (a Parquet map or GCP labels), or Azure's
+    `"key": "value","key2": "value2"` without braces."""
+    if not text or not text.strip():
+        return []
+    body = text.strip()
+    for candidate in (body, "{" + body + "}"):
+        try:
+            parsed = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict):
+            return [(str(k), "" if v is None else str(v)) for k, v in parsed.items()]
+        if isinstance(parsed, list):
+            pairs = []
+            for item in parsed:
+                if isinstance(item, dict):
+                    low = {str(k).casefold(): v for k, v in item.items()}
+                    if "key" in low:
+                        pairs.append((str(low["key"]), "" if low.get("value") is None
+                                      else str(low.get("value"))))
+            return pairs
+    return []
+
+
+def tag_key(key: str) -> str:
+    """Tag keys match ignoring case and a provider's prefix: `user:Agency` is `agency`."""
+    return key.strip().rsplit(":", 1)[-1].strip().casefold()
+
+
+def _agency(frame: pl.DataFrame, inputs: Any) -> tuple[list[pl.Expr], list[Problem]]:
     """The agency of each row: its tag, else FocusMap by sub-account id, else by name."""
     known = set(inputs.frame("Agencies")["agency_id"].to_list())
     candidates = []
+    problems = []
     tag = inputs.settings.focus_agency_tag
     if tag and "Tags" in frame.columns:
-        path = "$['" + tag.replace("'", "") + "']"
-        candidates.append(pl.col("Tags").str.json_path_match(path).str.strip_chars()
-                          .str.to_uppercase())
+        wanted = tag_key(tag)
+        found_tags: dict[str, str] = {}
+        seen: dict[str, int] = defaultdict(int)
+        for text in frame["Tags"].drop_nulls().unique().to_list():
+            for key, value in tag_pairs(text):
+                seen[key] += 1
+                if tag_key(key) == wanted and value.strip() and text not in found_tags:
+                    found_tags[text] = value.strip().upper()
+        if not found_tags:
+            keys = ", ".join(sorted(seen, key=lambda k: (-seen[k], k))[:12]) or "none"
+            problems.append(Problem(
+                inputs.settings.cells.get("focus_agency_tag", "Settings"),
+                f"focus_agency_tag '{tag}' matches no tag in the FOCUS bills, so no cost is "
+                f"allocated by tag (tag keys seen: {keys})", "tag-not-seen", "warning"))
+        candidates.append(pl.col("Tags").replace_strict(found_tags, default=None,
+                                                        return_dtype=pl.String))
     if inputs.has("FocusMap"):
         mapping = inputs.frame("FocusMap")
-        by_id = {str(k).strip(): v for k, v in mapping.select("sub_account_id", "agency_id")
+        by_id = {account_key(str(k)): v for k, v in mapping.select("sub_account_id", "agency_id")
                  .drop_nulls().iter_rows()}
         by_name = {str(k).strip().casefold(): v for k, v in mapping.select(
             "sub_account_name", "agency_id").drop_nulls().iter_rows()}
         if "SubAccountId" in frame.columns and by_id:
-            candidates.append(pl.col("SubAccountId").str.strip_chars()
-                              .replace_strict(by_id, default=None, return_dtype=pl.String))
+            ids = pl.col("SubAccountId").str.strip_chars()
+            digits = ids.str.contains(r"^\d+$")
+            account = pl.when(digits).then(ids.str.strip_chars_start("0")).otherwise(ids)
+            candidates.append(account.replace_strict(by_id, default=None, return_dtype=pl.String))
         if "SubAccountName" in frame.columns and by_name:
             candidates.append(pl.col("SubAccountName").str.strip_chars().str.to_lowercase()
                               .replace_strict(by_name, default=None, return_dtype=pl.String))
@@ -136,7 +227,15 @@ def _agency(frame: pl.DataFrame, inputs: Any) -> list[pl.Expr]:
               .when(~ok).then(pl.concat_str([pl.lit("agency '"), found,
                                              pl.lit("' is not in Agencies")]))
               .otherwise(None))
-    return [pl.when(ok).then(found).otherwise(None).alias("agency"), reason.alias("unallocated")]
+    return [pl.when(ok).then(found).otherwise(None).alias("agency"),
+            reason.alias("unallocated")], problems
+
+
+def account_key(text: str) -> str:
+    """An account id as matched: an all-digit id without its leading zeros (Excel keeps
+    012345678901 as the number 12345678901)."""
+    text = text.strip()
+    return text.lstrip("0") if text.isdigit() else text
 
 
 def _aggregate(frame: pl.DataFrame, bill: FocusBill) -> None:

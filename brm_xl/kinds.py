@@ -16,7 +16,11 @@ from . import contract as C
 
 DECIMAL = pl.Decimal(38, 9)
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
-_MONTH = r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+# quantities may come in scientific notation (1.6E-06: CSV exports of sub-cent cloud cost)
+_SCIENTIFIC = r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d{1,2}$"
+_EXPONENT_KINDS = (C.QUANTITY, C.SIGNED_QUANTITY)
+_MONTH = (r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+          r"(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _EMAIL = r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[A-Za-z]{2,}$"
 _DECIMALS = {C.MONEY: 2, C.SIGNED_MONEY: 2, C.RATE: 4, C.UNIT_COST: 4}
 # No quantity, rate or amount on a state's bill reaches a trillion: a number that does is an
@@ -63,6 +67,8 @@ def _parse(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 def _number(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     plain = text.str.strip_prefix("+")
     is_number = text.str.contains(_NUMBER)
+    if kind in _EXPONENT_KINDS:
+        is_number = is_number | text.str.contains(_SCIENTIFIC)
     value = pl.when(is_number).then(plain.cast(DECIMAL, strict=False))
     places = plain.str.extract(r"\.(\d*?)0*$", 1).str.len_chars().fill_null(0)
     reason: Any = pl.when(~is_number).then(pl.lit("is not a number"))
@@ -70,6 +76,10 @@ def _number(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
                          .str.len_chars() > len(str(TOO_LARGE)) - 1).then(
         pl.lit(f"is too large for this column ({TOO_LARGE:,} or more); is an id or a date "
                "pasted here?"))
+    if kind in _EXPONENT_KINDS:  # 1E+15 is short text for a large number
+        reason = reason.when(value.is_null() | (value.abs() >= TOO_LARGE)).then(
+            pl.lit(f"is too large for this column ({TOO_LARGE:,} or more); is an id or a date "
+                   "pasted here?"))
     if kind == C.RATE:
         reason = reason.when(value <= 0).then(pl.lit("must be more than 0"))
     elif kind not in (C.SIGNED_MONEY, C.SIGNED_QUANTITY):

@@ -188,4 +188,17 @@ def _as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         return pl.when(column.str.strip_chars() == "").then(None).otherwise(column)
     if dtype == pl.Date or isinstance(dtype, pl.Datetime):
         return column.dt.strftime("%Y-%m-%d")
+    if isinstance(dtype, pl.Struct):  # a nested value (FOCUS Tags) as JSON text
+        return column.struct.json_encode()
+    if isinstance(dtype, pl.Map):  # a Parquet map<string,string> (AWS Tags)
+        return column.map.entries().pipe(lambda entries: _as_text(
+            entries, pl.List(pl.Struct({"key": pl.String, "value": pl.String}))))
+    if isinstance(dtype, pl.List | pl.Array):
+        # a list of key/value structs (GCP labels), or of plain values
+        inner = dtype.inner
+        quoted = pl.concat_str([
+            pl.lit('"'), pl.element().cast(pl.String).str.replace_all("\\", "\\\\", literal=True)
+            .str.replace_all('"', '\\"', literal=True), pl.lit('"')])
+        item = pl.element().struct.json_encode() if isinstance(inner, pl.Struct) else quoted
+        return pl.concat_str([pl.lit("["), column.list.eval(item).list.join(","), pl.lit("]")])
     return column.cast(pl.String)

@@ -77,7 +77,7 @@ _FORMS_RANGE = re.compile(r"\s*\(\d+\s*-\s*\d+\)\s*$")
 class Export:
     """An export as its tool laid it out, undone: one header and one record per response."""
 
-    source: str  # "Microsoft Forms", "Qualtrics", ... or "CSV"
+    source: str  # "Microsoft Forms", "Qualtrics", ... or "generic"
     header: list[str]
     records: list[tuple[int, list[str]]]  # (line or row in the file, cells)
     labels: dict[int, str] = field(default_factory=dict)  # column -> question text (Qualtrics)
@@ -170,7 +170,7 @@ def read_export(path: Path) -> Export:
         return Export("Microsoft Forms", header, body, per_form_ids=True, unit=unit)
     if header and C.header_key(header[0]) == "timestamp" and not keys & {"id", "responseid"}:
         return Export("Google Forms", header, body, derived_ids=True, unit=unit)
-    return Export("CSV", header, body, unit=unit)
+    return Export("generic", header, body, unit=unit)
 
 
 def _qualtrics(header: list[str], body: list[tuple[int, list[str]]], unit: str) -> Export:

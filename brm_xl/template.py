@@ -76,6 +76,7 @@ def _write(out: Any, rows: dict[str, Sequence[Sequence[Any]]],
                                      "strings_to_numbers": False, "strings_to_urls": False})
     book.set_properties({"created": dt.datetime(2026, 1, 1), "author": "brm_xl"})
     fmt = {kind: book.add_format({"num_format": code}) for kind, code in _FORMATS.items()}
+    fmt["as_text"] = book.add_format({"num_format": "@"})
     sheets = {"Instructions": _instructions(book)}
     for spec in specs:
         sheets[spec.name] = _table_sheet(book, spec, rows.get(spec.name, ()), fmt)
@@ -111,9 +112,9 @@ def _table_sheet(book: Any, spec: C.TableSpec, data: Sequence[Sequence[Any]],
     n = max(1, len(data))
     columns = []
     for j, column in enumerate(spec.columns):
-        columns.append({"header": column.name, "format": fmt.get(column.kind)})
-        sheet.set_column(j, j, max(_WIDTHS.get(column.kind, 13), len(column.name) + 3),
-                         fmt.get(column.kind))
+        cell = fmt["as_text"] if column.as_text else fmt.get(column.kind)
+        columns.append({"header": column.name, "format": cell})
+        sheet.set_column(j, j, max(_WIDTHS.get(column.kind, 13), len(column.name) + 3), cell)
     sheet.add_table(0, 0, n, len(spec.columns) - 1,
                     {"name": spec.name, "columns": columns, "style": "Table Style Medium 2"})
     for i, record in enumerate(data, 1):

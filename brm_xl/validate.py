@@ -62,10 +62,12 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
     return Typed(raw, typed), problems
 
 
-def typed_aggregate(raw: RawTable, keys: list[str], total: str) -> tuple[Typed, list[Problem]]:
+def typed_aggregate(raw: RawTable, keys: list[str], total: str,
+                    count: str | None = None) -> tuple[Typed, list[Problem]]:
     """Like `typed_table` for a file too big to hold typed: checks every row and sums `total`
     per `keys` in one streaming pass, keeping only the bad rows and the sums. Each sum keeps
-    the first line of its key (`_row`), so later checks still name a line."""
+    the first line of its key (`_row`), so later checks still name a line; `count` names a
+    column for the number of lines in each sum."""
     lazy = raw.frame.lazy() if isinstance(raw.frame, pl.DataFrame) else raw.frame
     frame, present, values, reasons = _prepare(raw, lazy)
     checked = frame.with_columns(reasons)
@@ -81,10 +83,10 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str) -> tuple[Typed, 
     summable = set(keys) <= set(names)  # else a key column is missing, reported already
     if summable:
         plans.append(checked.filter(keys_ok).select(*values, ROW).group_by(keys).agg(
-            pl.col(total).sum(), pl.col(ROW).min(),
+            pl.col(total).sum(), pl.col(ROW).min(), *([pl.len().alias(count)] if count else []),
             *[pl.col(k + "_text").first() for k in keys if k + "_text" in _names(values)]))
     try:
-        shown_rows, count, *rest = pl.collect_all(plans, engine="streaming")
+        shown_rows, bad_count, *rest = pl.collect_all(plans, engine="streaming")
     except pl.exceptions.PolarsError as exc:  # a file damaged part way down
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         empty = pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
@@ -95,7 +97,7 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str) -> tuple[Typed, 
     problems = []
     for column in present:
         problems.extend(_column_problems(raw, shown_rows, column.name, count=False))
-    unseen = count.item() - shown_rows.height  # bad rows beyond those fetched and shown
+    unseen = bad_count.item() - shown_rows.height  # bad rows beyond those fetched and shown
     if unseen > 0:
         problems.append(Problem(raw.where(names[0] if names else "", None),
                                 f"{unseen:,} more rows with problems", "more"))

@@ -387,10 +387,13 @@ def test_user_mistakes_get_a_sentence_and_exit_1_or_2(tmp_path):
     done = cli("new", tmp_path / "no" / "such" / "x.xlsx")
     no_traceback(done)
     assert done.returncode == 1 and "does not exist" in done.stderr
+    # a workbook that is not a survey export (the first sheet is Agencies) is read, and
+    # says what it lacks
     forms = write_book(tmp_path / "forms.xlsx", minimal_book())
     done = cli("import-survey", base, forms)
     no_traceback(done)
-    assert done.returncode == 2 and "is an Excel workbook" in done.stderr
+    assert done.returncode == 2 and "forms.xlsx (read as a generic export) has no column for " \
+        "response_id, submitted_on, score" in done.stderr
 
 
 def test_a_damaged_zip_entry_is_a_sentence(tmp_path):

@@ -138,8 +138,10 @@ def test_focus_billed_cost_and_bad_rows(tmp_path):
     path = write_book(tmp_path / "b.xlsx", focus_book(focus_cost_column="BilledCost"))
     _, problems = load_inputs(path, sources=Sources(focus=(bill,)))
     assert sorted(str(p) for p in errors(problems)) == sorted([
-        "f.csv:3: cost 'abc' is not a number",
-        "f.csv:4: ChargePeriodStart 'not a date' is not a month; type YYYY-MM (e.g. 2026-09) or an Excel date",
+        "f.csv:3: BilledCost 'abc' is not a number",
+        "f.csv:4: ChargePeriodStart 'not a date' is not a FOCUS date (2024-09-01T00:00:00Z): if the "
+        "file was opened and saved in Excel, which rewrites dates, use the file as the provider "
+        "exported it",
         "f.csv:4: ChargeCategory 'Refund' is not one of: Usage, Purchase, Tax, Credit, Adjustment",
     ])
 

@@ -1,0 +1,166 @@
+"""FOCUS bills as the providers publish them (tests/samples/focus, and Parquet built here
+with the nested types AWS and GCP write): every dollar charged or unallocated with a
+reason, or a sentence; never money in the wrong place with exit 0."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+from decimal import Decimal as D
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from brm_xl.focus import account_key, tag_key, tag_pairs
+from brm_xl.problems import errors, warnings
+from brm_xl.refresh import refresh
+from brm_xl.sources import Sources
+
+from .helpers import Block, digest, minimal_book, output_rows, write_book
+
+SAMPLES = Path(__file__).parent / "samples" / "focus"
+
+
+def book(tmp_path, focus_map=(), rates=(), **settings):
+    blocks = {}
+    if focus_map:
+        blocks["FocusMap"] = Block("FocusMap", ["sub_account_id", "sub_account_name", "agency_id"],
+                                   list(focus_map))
+    if rates:
+        blocks["ExchangeRates"] = Block("ExchangeRates", ["period", "currency", "rate"], list(rates))
+    b = minimal_book(**blocks)
+    b.settings = list(({"focus_agency_tag": "agency"} | settings).items())
+    return write_book(tmp_path / "b.xlsx", b)
+
+
+def cloud_lines(path):
+    return {(r["agency_id"], r["service_name"]): D(r["amount"]) for r in output_rows(path, "Charges")
+            if r["unit"].endswith("of cloud cost")}
+
+
+def unallocated(path):
+    try:
+        return [(r["service_name"], D(r["cost"]), r["reason"]) for r in output_rows(path, "Unallocated")]
+    except AssertionError:
+        return []
+
+
+def test_aws_csv_scientific_costs_prefixed_tag_keys_and_zero_padded_accounts(tmp_path):
+    # DOR's account is typed into FocusMap as a number: Excel drops its leading zero
+    path = book(tmp_path, focus_map=[(43210987654, None, "DOR")])
+    bill = shutil.copy(SAMPLES / "aws_focus_1.0.csv", tmp_path)
+    result = refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(Path(bill),)))
+    assert not errors(result.warnings)
+    lines = cloud_lines(path)
+    # user:Agency matches Settings' agency; 0.0832 + 0.0000016 + credit
+    assert lines[("DOT", "Amazon Elastic Compute Cloud")] == D("0.08")
+    assert lines[("DOT", "Amazon Elastic Compute Cloud (Credit)")] == D("-0.05")
+    assert lines[("DOT", "Amazon Simple Storage Service")] == D("0.00")  # 0.0000016, exactly
+    assert lines[("DOR", "Amazon Simple Storage Service")] == D("0.00")  # by the padded id
+    assert unallocated(path) == []
+    recovery = {r["service_id"]: r for r in output_rows(path, "Recovery")}
+    assert D(recovery["Amazon Simple Storage Service"]["cost"]) == D("0.00")
+    charges = [r for r in output_rows(path, "Charges") if r["service_name"] == "Amazon Simple Storage Service"]
+    assert sorted(D(r["quantity"]) for r in charges) == [D("0.0000016"), D("0.0000024")]
+
+
+def parquet_bill(path: Path, tags_type: str) -> Path:
+    """FOCUS as Parquet: costs as doubles, Tags as AWS's map or GCP's list of key/values."""
+    pair = pa.struct([("key", pa.string()), ("value", pa.string())])
+    if tags_type == "map":
+        tags = pa.array([[("user:agency", "dot")], [("user:agency", "DOR"), ("env", "prod")], []],
+                        type=pa.map_(pa.string(), pa.string()))
+    else:
+        tags = pa.array([[{"key": "agency", "value": "dot"}],
+                         [{"key": "Agency", "value": "DOR"}], None], type=pa.list_(pair))
+    start = pa.array([dt.datetime(2026, 9, 1, tzinfo=dt.UTC)] * 3, type=pa.timestamp("us", tz="UTC"))
+    table = pa.table({
+        "BilledCost": pa.array([10.125, 1.6e-06, 3.0]),
+        "EffectiveCost": pa.array([10.125, 1.6e-06, 3.0]),
+        "BillingCurrency": ["USD"] * 3,
+        "ChargeCategory": ["Usage"] * 3,
+        "ChargePeriodStart": start,
+        "ServiceName": ["Compute Engine", "Cloud Storage", "BigQuery"],
+        "ServiceCategory": ["Compute", "Storage", "Analytics"],
+        "SubAccountId": ["p-1", "p-2", "p-3"],
+        "SubAccountName": ["dot-prod", "dor-prod", "sandbox"],
+        "ProviderName": ["Google Cloud"] * 3,
+        "Tags": tags,
+    })
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.mark.parametrize("tags_type", ["map", "list"])
+def test_parquet_nested_tags_and_double_costs(tmp_path, tags_type):
+    path = book(tmp_path)
+    bill = parquet_bill(tmp_path / f"focus-{tags_type}.parquet", tags_type)
+    refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(bill,)))
+    assert cloud_lines(path) == {("DOT", "Compute Engine"): D("10.13"),
+                                 ("DOR", "Cloud Storage"): D("0.00")}
+    assert unallocated(path) == [("BigQuery", D("3"), "no agency tag and no FocusMap entry")]
+    charges = {r["service_name"]: D(r["quantity"]) for r in output_rows(path, "Charges")
+               if r["unit"].endswith("cloud cost")}
+    assert charges["Cloud Storage"] == D("0.0000016")  # the double's shortest repr, exactly
+
+
+def test_azure_text_tags(tmp_path):
+    path = book(tmp_path)
+    bill = shutil.copy(SAMPLES / "azure_focus_1.0.csv", tmp_path)
+    refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(Path(bill),)))
+    assert cloud_lines(path) == {("DOR", "Virtual Machines"): D("12.50")}
+
+
+def test_a_tag_key_no_row_has_is_a_warning_naming_the_keys_seen(tmp_path):
+    path = book(tmp_path, focus_agency_tag="cost-center")
+    bill = shutil.copy(SAMPLES / "aws_focus_1.0.csv", tmp_path)
+    result = refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(Path(bill),)))
+    (warned,) = [w for w in warnings(result.warnings) if w.code == "tag-not-seen"]
+    assert warned.message == ("focus_agency_tag 'cost-center' matches no tag in the FOCUS bills, "
+                              "so no cost is allocated by tag (tag keys seen: user:Agency, "
+                              "aws:createdBy)")
+    assert str(warned.where) == "Settings!B1"
+    # nothing is lost: every dollar is in Unallocated with its reason
+    total = sum(cost for _, cost, _ in unallocated(path))
+    assert total == D("0.0832") + D("0.0000016") + D("0.0000024") - D("0.05")
+
+
+def test_a_bill_in_another_currency_needs_a_rate(tmp_path):
+    path = book(tmp_path)
+    bill = shutil.copy(SAMPLES / "gcp_focus_eur.csv", tmp_path)
+    before = digest(path)
+    done = subprocess.run([sys.executable, "-m", "brm_xl", "refresh", str(path), "--focus",
+                           str(bill), "--as-of", "2026-10-01"], capture_output=True, text=True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert ("gcp_focus_eur.csv:2: BillingCurrency EUR for 2026-09, but this workbook charges in "
+            "USD; add an ExchangeRates row (period 2026-09, currency EUR, rate = USD per 1 EUR)"
+            in done.stderr)
+    assert digest(path) == before
+    path = book(tmp_path, rates=[("2026-09", "EUR", D("1.0825"))])
+    refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(Path(bill),)))
+    assert cloud_lines(path) == {("DOT", "Compute Engine"): D("108.25")}
+
+
+def test_a_bill_saved_through_excel_gets_advice_for_a_bill(tmp_path):
+    path = book(tmp_path)
+    bill = shutil.copy(SAMPLES / "aws_saved_by_excel.csv", tmp_path)
+    done = subprocess.run([sys.executable, "-m", "brm_xl", "check", str(path), "--focus",
+                           str(bill)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert ("aws_saved_by_excel.csv:2: ChargePeriodStart '9/3/2026 0:00' is not a FOCUS date "
+            "(2024-09-01T00:00:00Z): if the file was opened and saved in Excel" in done.stderr)
+    assert "type YYYY-MM" not in done.stderr
+
+
+def test_tag_and_account_rules():
+    assert tag_pairs('{"Agency": "DOT"}') == [("Agency", "DOT")]
+    assert tag_pairs('[{"Key": "agency", "Value": "DOR"}]') == [("agency", "DOR")]
+    assert tag_pairs('"agency": "DOT","env": "prod"') == [("agency", "DOT"), ("env", "prod")]
+    assert tag_pairs("not tags") == [] and tag_pairs(None) == []
+    assert tag_key("user:Agency") == tag_key(" agency ") == "agency"
+    assert account_key("012345678901") == account_key("12345678901") == "12345678901"
+    assert account_key("dot-prod") == "dot-prod"
