@@ -48,7 +48,8 @@ def bill(rows: int) -> pl.DataFrame:
     rng = np.random.default_rng(5)
     months = np.array([f"{2024 + (10 + m) // 12}-{(10 + m) % 12 + 1:02d}-01T00:00:00Z"
                        for m in range(24)])
-    agency = rng.integers(0, 104, rows)  # 4 tag values no agency has: Unallocated
+    account = rng.integers(0, 300, rows)  # three accounts an agency, as a landing zone has
+    agency = account % 104  # tags AG100..AG103 name no agency: Unallocated
     return pl.DataFrame({
         "ChargePeriodStart": months[rng.integers(0, 24, rows)],
         "EffectiveCost": np.round(rng.gamma(0.5, 2.0, rows), 10),
@@ -57,7 +58,7 @@ def bill(rows: int) -> pl.DataFrame:
         "ChargeCategory": np.where(rng.random(rows) < 0.02, "Credit", "Usage"),
         "ServiceName": np.char.add("Service ", rng.integers(0, 40, rows).astype(str)),
         "ServiceCategory": np.full(rows, "Compute"),
-        "SubAccountId": np.char.zfill(rng.integers(0, 300, rows).astype(str), 12),
+        "SubAccountId": np.char.zfill(account.astype(str), 12),
         "ProviderName": np.full(rows, "AWS"),
         "agency": np.char.add("AG", np.char.zfill(agency.astype(str), 3)),
     })

@@ -12,6 +12,7 @@ Unallocated table with their cost and count in Recovery: nothing is dropped.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -77,9 +78,18 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
     spec = focus_spec(cost_column)
     problems: list[Problem] = []
     frames, rows = [], 0
+    tag = settings.focus_agency_tag
+    seen: dict[str, int] = defaultdict(int)
     for path in paths:
         raw = read_text_table(path, spec, lazy=True)
         present = [c.name for c in spec.columns if c.name in raw.frame.collect_schema().names()]
+        if "Tags" in present:
+            _count_keys(raw.frame, seen)
+            # the agency's tag value, found in the streaming pass: sums per agency, not per
+            # distinct set of tags (a resource's Name tag would make every row a sum)
+            raw.frame = raw.frame.with_columns(
+                tag_value(pl.col("Tags"), tag).alias("Tags") if tag else pl.lit(None, pl.String)
+                .alias("Tags"))
         keys = [c for c in present if c != cost_column]
         typed, found = typed_aggregate(raw, keys, cost_column, count="_lines")
         problems += raw.problems + [_focus_advice(p) for p in found]
@@ -96,7 +106,7 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
     if not frames or any(p.is_error for p in problems):
         return bill, problems
     frame = pl.concat(frames, how="diagonal_relaxed")
-    agency, found = _agency(frame, inputs)
+    agency, found = _agency(frame, inputs, seen)
     problems += found
     frame = frame.with_columns(agency)
     _aggregate(frame, bill)
@@ -180,33 +190,50 @@ def tag_pairs(text: str | None) -> list[tuple[str, str]]:
 
 
 def tag_key(key: str) -> str:
-    """Tag keys match ignoring case and a provider's prefix: `user:Agency` is `agency`."""
-    return key.strip().rsplit(":", 1)[-1].strip().casefold()
+    """Tag keys match ignoring case and a provider's prefix: `user:Agency` (AWS) and
+    `CostCenter.agency` (an OCI defined tag) are `agency`."""
+    return re.split(r"[:.]", key.strip())[-1].strip().casefold()
 
 
-def _agency(frame: pl.DataFrame, inputs: Any) -> tuple[list[pl.Expr], list[Problem]]:
+def tag_value(tags: pl.Expr, key: str) -> pl.Expr:
+    """The value of tag `key` (matched as `tag_key` does) in a Tags cell written any of the
+    ways `tag_pairs` reads, as a vectorised expression for the streaming pass."""
+    name = re.escape(tag_key(key))
+    prefix = r'(?:[^"]*[:.])?'
+    as_object = rf'(?i)"{prefix}{name}"\s*:\s*"([^"]*)"'
+    key_first = rf'(?i)"key"\s*:\s*"{prefix}{name}"\s*,\s*"value"\s*:\s*"([^"]*)"'
+    value_first = rf'(?i)"value"\s*:\s*"([^"]*)"\s*,\s*"key"\s*:\s*"{prefix}{name}"'
+    found = pl.coalesce([tags.str.extract(p, 1) for p in (key_first, value_first, as_object)])
+    found = found.str.strip_chars().str.to_uppercase()
+    return pl.when(found == "").then(None).otherwise(found)
+
+
+def _count_keys(frame: Any, seen: dict[str, int], sample: int = 20_000) -> None:
+    """The tag keys of the bill's first rows, to name when the configured key is not one."""
+    try:
+        texts = frame.select("Tags").head(sample).collect()["Tags"].drop_nulls().to_list()
+    except pl.exceptions.PolarsError:
+        return  # the streaming pass names what is wrong with the file
+    for text in set(texts):
+        for key, _value in tag_pairs(text):
+            seen[key] += 1
+
+
+def _agency(frame: pl.DataFrame, inputs: Any,
+            seen: dict[str, int]) -> tuple[list[pl.Expr], list[Problem]]:
     """The agency of each row: its tag, else FocusMap by sub-account id, else by name."""
     known = set(inputs.frame("Agencies")["agency_id"].to_list())
     candidates = []
     problems = []
     tag = inputs.settings.focus_agency_tag
-    if tag and "Tags" in frame.columns:
-        wanted = tag_key(tag)
-        found_tags: dict[str, str] = {}
-        seen: dict[str, int] = defaultdict(int)
-        for text in frame["Tags"].drop_nulls().unique().to_list():
-            for key, value in tag_pairs(text):
-                seen[key] += 1
-                if tag_key(key) == wanted and value.strip() and text not in found_tags:
-                    found_tags[text] = value.strip().upper()
-        if not found_tags:
+    if tag and "Tags" in frame.columns:  # Tags holds the tag's value (read_focus)
+        if frame["Tags"].is_null().all():
             keys = ", ".join(sorted(seen, key=lambda k: (-seen[k], k))[:12]) or "none"
             problems.append(Problem(
                 inputs.settings.cells.get("focus_agency_tag", "Settings"),
                 f"focus_agency_tag '{tag}' matches no tag in the FOCUS bills, so no cost is "
                 f"allocated by tag (tag keys seen: {keys})", "tag-not-seen", "warning"))
-        candidates.append(pl.col("Tags").replace_strict(found_tags, default=None,
-                                                        return_dtype=pl.String))
+        candidates.append(pl.col("Tags"))
     if inputs.has("FocusMap"):
         mapping = inputs.frame("FocusMap")
         by_id = {account_key(str(k)): v for k, v in mapping.select("sub_account_id", "agency_id")

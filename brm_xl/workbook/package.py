@@ -30,11 +30,20 @@ REL_CALC_CHAIN = NS_R + "/calcChain"
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+CT_RELS = "application/vnd.openxmlformats-package.relationships+xml"
 
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 # What reading a damaged zip entry can raise (a version no reader supports: NotImplementedError)
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, KeyError)
 XML_PARSER = etree.XMLParser(remove_blank_text=False, resolve_entities=False, huge_tree=True)
+
+
+# Strict Open XML (ISO 29500 Strict, "Strict Open XML Spreadsheet" in Excel's Save As) names
+# the same elements under other namespaces; they are read as the transitional ones
+STRICT = {
+    b"http://purl.oclc.org/ooxml/spreadsheetml/main": NS_MAIN.encode(),
+    b"http://purl.oclc.org/ooxml/officeDocument/relationships": NS_R.encode(),
+}
 
 
 def q(tag: str, ns: str = NS_MAIN) -> str:
@@ -136,6 +145,7 @@ class Package:
             self.entries = zipraw.read_entries(self.data)
             self.zip = zipfile.ZipFile(io.BytesIO(self.data))
             self.names = set(self.zip.namelist())
+            self.strict = b"purl.oclc.org/ooxml" in self._raw("_rels/.rels")
             self.workbook_part = self._workbook_part()
             self.workbook_rels = self.read_rels(self.workbook_part)
             self.sheets = self._sheets()
@@ -163,6 +173,13 @@ class Package:
         self.close()
 
     def read(self, part: str) -> bytes:
+        data = self._raw(part)
+        if self.strict and part.endswith((".xml", ".rels")):
+            for strict, transitional in STRICT.items():
+                data = data.replace(strict, transitional)
+        return data
+
+    def _raw(self, part: str) -> bytes:
         try:
             return self.zip.read(part)
         except KeyError:
@@ -250,6 +267,14 @@ class Package:
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name.casefold())
+
+    def defined_name(self, name: str) -> str | None:
+        """A defined name (Name Manager) spelled like `name`, ignoring case, if any."""
+        wanted = name.casefold()
+        for el in self.xml(self.workbook_part).iter(q("definedName")):
+            if el.get("name", "").casefold() == wanted:
+                return el.get("name")
+        return None
 
     def first_filled_row(self, sheet: Sheet) -> tuple[int, list[int]] | None:
         """Row number and filled column indexes of a sheet's first non-empty row.

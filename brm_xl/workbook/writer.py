@@ -21,6 +21,7 @@ from . import zipraw
 from .cells import OutputTable, sheet_data, table_range
 from .guard import Held, write_atomic
 from .package import (
+    CT_RELS,
     CT_TABLE,
     CT_WORKSHEET,
     NS_CT,
@@ -48,7 +49,13 @@ class PackageEdit:
     """The changes to one package, gathered and then written in a single pass."""
 
     def __init__(self, package: Package):
+        if package.strict:
+            raise WorkbookError(
+                "this workbook is saved as Strict Open XML: brm_xl reads it (check, "
+                "reports, email drafts) but writes only the usual format; in Excel use File > "
+                "Save As > Excel Workbook (*.xlsx or *.xlsm) and run again")
         self.pkg = package
+        self._lower_names = {n.casefold() for n in package.names}
         self._damaged: list[str] = []
         self._crc_check = threading.Thread(target=self._check_parts, daemon=True)
         self._crc_check.start()  # zlib works outside the GIL: this overlaps the sheet writing
@@ -88,6 +95,12 @@ class PackageEdit:
 
     def exists(self, part: str) -> bool:
         return (part in self.pkg.names or part in self.add) and part not in self.remove
+
+    def _taken(self, part: str) -> bool:
+        """Part names are case-insensitive in a package: sheet1.xml is Sheet1.xml's name."""
+        name = part.casefold()
+        return (name in self._lower_names or name in {n.casefold() for n in self.add}
+                or name in {n.casefold() for n in self._new_names})
 
     def mark_dirty(self, part: str) -> None:
         """A tree from `tree(part)` was edited in place: write it on commit."""
@@ -134,13 +147,19 @@ class PackageEdit:
 
     def _free_part(self, pattern: str) -> str:
         n = 1
-        while self.exists(pattern.format(n)) or pattern.format(n) in self._new_names:
+        while self._taken(pattern.format(n)) or self._taken(rels_path(pattern.format(n))):
             n += 1
         self._new_names.add(pattern.format(n))
         return pattern.format(n)
 
     # -- output tables ---------------------------------------------------------------
     def put_table(self, table: OutputTable) -> None:
+        clash = self.pkg.defined_name(table.name)
+        if clash is not None:
+            raise WorkbookError(
+                f"the workbook has a defined name {clash!r} (Formulas > Name Manager), and "
+                f"brm_xl writes an Excel table called {table.name}; Excel allows only one of "
+                "the two, so rename or delete that name and run again")
         existing = self.pkg.table(table.name)
         if existing is not None:
             others = [t.name for t in self.pkg.tables.values()
@@ -230,6 +249,7 @@ class PackageEdit:
         """The edited package as bytes, checked: every part copied as it was unpacks to its
         recorded size and CRC, and the result is a well-formed package."""
         self._trim_calc_chain()
+        self._content_types()
         for part in self._dirty:
             if part in self._trees:
                 self._put_tree(part, self._trees[part])
@@ -245,6 +265,23 @@ class PackageEdit:
         blob = out.getvalue()
         zipraw.read_entries(memoryview(blob))  # what we wrote reads back as a package
         return blob
+
+    def _content_types(self) -> None:
+        """Every new part has a content type, whether or not the file declares Defaults for
+        .rels and .xml (LibreOffice 3.4 to 5.1 wrote none for .rels)."""
+        types = self.tree("[Content_Types].xml")
+        defaults = {d.get("Extension", "").casefold() for d in types.iter(q("Default", NS_CT))}
+        overrides = {o.get("PartName", "").casefold() for o in types.iter(q("Override", NS_CT))}
+        new = set(self.add) | {n for n in self._new_names if n in self._trees}
+        for part in sorted(new):
+            ext = part.rsplit(".", 1)[-1].casefold()
+            if ext in defaults or "/" + part.casefold() in overrides:
+                continue
+            if ext == "rels":
+                etree.SubElement(types, q("Default", NS_CT), Extension="rels",
+                                 ContentType=CT_RELS)
+                defaults.add("rels")
+                self._dirty.add("[Content_Types].xml")
 
     def commit(self, held: Held) -> None:
         """Write the edited package over the held workbook, atomically, if it is unchanged."""
