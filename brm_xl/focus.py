@@ -25,7 +25,7 @@ from . import contract as C
 from . import kinds
 from .contract import Column, TableSpec
 from .problems import Problem
-from .sources import read_text_table
+from .sources import as_text, read_text_table
 from .validate import typed_aggregate
 
 CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
@@ -81,15 +81,18 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
     tag = settings.focus_agency_tag
     seen: dict[str, int] = defaultdict(int)
     for path in paths:
-        raw = read_text_table(path, spec, lazy=True)
-        present = [c.name for c in spec.columns if c.name in raw.frame.collect_schema().names()]
+        raw = read_text_table(path, spec, lazy=True, keep=("Tags",))
+        schema = raw.frame.collect_schema()
+        present = [c.name for c in spec.columns if c.name in schema.names()]
         if "Tags" in present:
-            _count_keys(raw.frame, seen)
+            tags = as_text(pl.col("Tags"), schema["Tags"])
+            _count_keys(raw.frame.select(tags.alias("Tags")), seen)
             # the agency's tag value, found in the streaming pass: sums per agency, not per
             # distinct set of tags (a resource's Name tag would make every row a sum)
+            value = (nested_tag_value(pl.col("Tags"), schema["Tags"], tag)
+                     if _nested(schema["Tags"]) else tag_value(tags, tag)) if tag else None
             raw.frame = raw.frame.with_columns(
-                tag_value(pl.col("Tags"), tag).alias("Tags") if tag else pl.lit(None, pl.String)
-                .alias("Tags"))
+                value.alias("Tags") if value is not None else pl.lit(None, pl.String).alias("Tags"))
         keys = [c for c in present if c != cost_column]
         typed, found = typed_aggregate(raw, keys, cost_column, count="_lines")
         problems += raw.problems + [_focus_advice(p) for p in found]
@@ -204,6 +207,29 @@ def tag_value(tags: pl.Expr, key: str) -> pl.Expr:
     key_first = rf'(?i)"key"\s*:\s*"{prefix}{name}"\s*,\s*"value"\s*:\s*"([^"]*)"'
     value_first = rf'(?i)"value"\s*:\s*"([^"]*)"\s*,\s*"key"\s*:\s*"{prefix}{name}"'
     found = pl.coalesce([tags.str.extract(p, 1) for p in (key_first, value_first, as_object)])
+    found = found.str.strip_chars().str.to_uppercase()
+    return pl.when(found == "").then(None).otherwise(found)
+
+
+def _nested(dtype: Any) -> bool:
+    return isinstance(dtype, pl.Map) or (isinstance(dtype, pl.List)
+                                          and isinstance(dtype.inner, pl.Struct))
+
+
+def nested_tag_value(tags: pl.Expr, dtype: Any, key: str) -> pl.Expr:
+    """`tag_value` for Tags kept in Parquet's own types (a map, or a list of key/value
+    structs), read from the structure itself: no JSON text is made for millions of rows."""
+    entries = tags.map.entries() if isinstance(dtype, pl.Map) else tags
+    inner = dtype.inner if isinstance(dtype, pl.List) else None
+    fields = {f.name.casefold(): f.name for f in inner.fields} if isinstance(inner, pl.Struct) \
+        else {"key": "key", "value": "value"}
+    if "key" not in fields or "value" not in fields:
+        return pl.lit(None, pl.String)
+    element = pl.element()
+    name = element.struct.field(fields["key"]).cast(pl.String).str.strip_chars() \
+        .str.to_lowercase().str.replace(r"^.*[:.]", "")
+    found = entries.list.eval(element.filter(name == tag_key(key)).struct.field(
+        fields["value"]).cast(pl.String)).list.first()
     found = found.str.strip_chars().str.to_uppercase()
     return pl.when(found == "").then(None).otherwise(found)
 

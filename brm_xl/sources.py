@@ -133,15 +133,17 @@ def resolve(workbook: Path, patterns: str | None, extra: tuple[Path, ...],
     return unique, problems
 
 
-def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> RawTable:
+def read_text_table(path: Path, spec: TableSpec, lazy: bool = False,
+                    keep: tuple[str, ...] = ()) -> RawTable:
     """A CSV or Parquet file as a RawTable of text with line numbers, columns matched loosely
-    (`lazy`: not read yet, for a streaming pass)."""
+    (`lazy`: not read yet, for a streaming pass; `keep`: columns left in their Parquet
+    type, for a caller that reads a nested value itself)."""
     name = path.name
     keep_lazy = lazy
     parquet = path.suffix.lower() in (".parquet", ".pq")
     first_line, where = (1, f"{name}:row") if parquet else (2, name)
     try:
-        scan = pl.scan_parquet(path) if parquet else pl.scan_csv(
+        scan = pl.scan_parquet(path, low_memory=lazy) if parquet else pl.scan_csv(
             path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True)
         schema = scan.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -159,7 +161,8 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False) -> RawTable
                 problems.append(Problem(f"{name}:1", f"no column '{column.name}' (columns: "
                                         f"{', '.join(schema.names())})", "missing-column"))
             continue
-        chosen[column.name] = _as_text(pl.col(source), schema[source]).alias(column.name)
+        chosen[column.name] = (pl.col(source) if column.name in keep else
+                               as_text(pl.col(source), schema[source])).alias(column.name)
     plan = scan.select(*chosen.values()).with_row_index(ROW, offset=first_line).with_columns(
         pl.col(ROW).cast(pl.Int64))
     frame: Any = plan if keep_lazy else plan.collect()
@@ -182,7 +185,7 @@ def unreadable(path: Path, exc: Exception) -> str:
     return f"cannot be read as CSV ({first})"
 
 
-def _as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+def as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """Parquet keeps types; the parsers read text, so dates and numbers become text."""
     if dtype == pl.String:
         return pl.when(column.str.strip_chars() == "").then(None).otherwise(column)
@@ -191,7 +194,7 @@ def _as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, pl.Struct):  # a nested value (FOCUS Tags) as JSON text
         return column.struct.json_encode()
     if isinstance(dtype, pl.Map):  # a Parquet map<string,string> (AWS Tags)
-        return column.map.entries().pipe(lambda entries: _as_text(
+        return column.map.entries().pipe(lambda entries: as_text(
             entries, pl.List(pl.Struct({"key": pl.String, "value": pl.String}))))
     if isinstance(dtype, pl.List | pl.Array):
         # a list of key/value structs (GCP labels), or of plain values
