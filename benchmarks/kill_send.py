@@ -90,7 +90,7 @@ def trial(rng: random.Random, count: int, delay: float) -> dict[str, int]:
         with tempfile.TemporaryDirectory() as folder:
             path = workbook(Path(folder), count)
             command = [sys.executable, "-m", "brm_xl", "email", str(path), "--period", "2026-09",
-                       "--send", "--no-tls", "--smtp-port", str(port)]
+                       "--send", "--yes", "--no-tls", "--smtp-port", str(port)]
             run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    start_new_session=True)
             target = rng.randint(0, count - 1)  # messages the server has before the kill

@@ -346,13 +346,15 @@ def log(workbook: Path, agency: str, channel: str, topic: str, date_: str | None
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the reports (default reports/<period>/ beside the workbook).")
 @click.option("--portfolio", is_flag=True, help="The CIO's one-page portfolio of all agencies.")
+@click.option("--manager", metavar="NAME", help="Only the agencies this BRM manager holds "
+              "(Agencies brm_manager).")
 @click.option("--as-of", callback=_date, help="The day health and overdue actions are judged "
               "(YYYY-MM-DD; default today).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @_file_options
 def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
-           out: Path | None, portfolio: bool, as_of: dt.date | None, as_json: bool,
-           usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
+           out: Path | None, portfolio: bool, manager: str | None, as_of: dt.date | None,
+           as_json: bool, usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
     """Write value-of-IT reports (HTML, PDF, XLSX) for agency heads, or the portfolio."""
     from .reports.run import make_reports, parse_formats
 
@@ -362,7 +364,7 @@ def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
             bar = _ReportBar(not as_json)
             written = make_reports(workbook, period, agencies, wanted, out, portfolio,
                                    as_of or dt.date.today(), progress=bar.update,
-                                   sources=_sources(usage, focus))
+                                   sources=_sources(usage, focus), manager=manager)
             bar.close()
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
@@ -411,6 +413,8 @@ class _ReportBar:
 @click.option("--send", "do_send", is_flag=True, help="Deliver by SMTP instead of writing drafts.")
 @click.option("--dry-run", is_flag=True, help="List who would get what; build and send nothing.")
 @click.option("--resend", is_flag=True, help="Send again to agencies already sent for the period.")
+@click.option("--yes", is_flag=True, help="Send without asking (for scheduled runs); --send "
+              "otherwise asks in the terminal first.")
 @click.option("--smtp-host", help="Mail server (default Settings smtp_host).")
 @click.option("--smtp-port", type=int, help="Port (default Settings smtp_port, 587).")
 @click.option("--smtp-user", envvar="BRM_SMTP_USER", help="Login (or BRM_SMTP_USER); the "
@@ -420,7 +424,8 @@ class _ReportBar:
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @_file_options
 def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | None,
-          attach_xlsx: bool, do_send: bool, dry_run: bool, resend: bool, smtp_host: str | None,
+          attach_xlsx: bool, do_send: bool, dry_run: bool, resend: bool, yes: bool,
+          smtp_host: str | None,
           smtp_port: int | None, smtp_user: str | None, no_tls: bool, as_of: dt.date | None,
           as_json: bool, usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
     """Email each agency head its value report: drafts to review by default, or --send."""
@@ -440,10 +445,20 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
                 return dry(*plan_emails(workbook, period, agencies, as_of, do_send, resend,
                                         _sources(usage, focus)))
             if not do_send:
-                _, paths = draft_emails(workbook, period, agencies, as_of, attach_xlsx, out,
-                                        sources=_sources(usage, focus))
+                batch, paths = draft_emails(workbook, period, agencies, as_of, attach_xlsx, out,
+                                            sources=_sources(usage, focus))
                 folder = paths[0].parent if paths else out or workbook.parent
                 _say(as_json, f"Wrote {len(paths)} draft(s) to review and send into {folder}")
+                if batch.refused:
+                    if not as_json:
+                        click.echo(f"{len(batch.refused)} agency head(s) got no draft; fix "
+                                   "these and run again:", err=True)
+                        for line in summarize(batch.refused):
+                            click.echo(f"  {line}", err=True)
+                    else:
+                        click.echo(json.dumps({"ok": False, "drafts": [str(p) for p in paths],
+                                               "errors": [p.as_dict() for p in batch.refused]}))
+                    sys.exit(1)
                 return {"drafts": [str(p) for p in paths]}
             outcome = send_emails(
                 workbook, period, agencies, as_of=as_of, resend=resend, attach_xlsx=attach_xlsx,
@@ -475,7 +490,13 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
         if not config.tls:
             click.echo("warning: sending WITHOUT TLS; use --no-tls only for a trusted internal "
                        "relay", err=True)
-        return True
+        if yes or not batch.agencies:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError("--send asks before it sends: run it in a terminal, or add --yes "
+                             "for a scheduled run")
+        return click.confirm(f"Send {len(batch.agencies)} value report email(s) for "
+                             f"{batch.period.label} through {config.host}:{config.port}?")
 
     _run(as_json, action)
 

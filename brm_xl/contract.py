@@ -16,6 +16,9 @@ ID, TEXT, EMAIL, MONTH, DATE, MONEY, RATE, UNIT_COST, SIGNED_MONEY, QUANTITY, CO
 )
 CHOICE = "choice"  # one of Column.choices, matched ignoring case and spacing
 SIGNED_QUANTITY = "signed_quantity"  # any number, negatives allowed (cloud credits)
+FLAG = "flag"  # a Settings yes/no: yes, no, true, false, 1, 0 (or an Excel TRUE/FALSE cell)
+FLAG_WORDS = {"yes": True, "true": True, "1": True, "y": True,
+              "no": False, "false": False, "0": False, "n": False}
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,8 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "csat_min_responses": (COUNT, 5),
     "report_templates": (TEXT, None),  # a folder of the office's own report templates
     "report_period": (TEXT, None),  # what the Excel report and email buttons cover
+    # the office's working view (health, reasons, follow-ups) in agency heads' reports too
+    "show_health_to_agencies": (FLAG, False),
     # usage beyond a sheet, and cloud bills (see README "Usage files and FOCUS")
     "usage_files": (TEXT, None),  # globs relative to the workbook, separated by ;
     "focus_files": (TEXT, None),

@@ -53,6 +53,7 @@ class Settings:
     csat_min_responses: int = _default("csat_min_responses")
     report_templates: str | None = _default("report_templates")
     report_period: str | None = _default("report_period")
+    show_health_to_agencies: bool = _default("show_health_to_agencies")
     usage_files: str | None = _default("usage_files")
     focus_files: str | None = _default("focus_files")
     focus_agency_tag: str | None = _default("focus_agency_tag")
@@ -228,6 +229,10 @@ def _setting_value(name: str, value: str | None) -> tuple[Any, str | None]:
     if value is None:
         return None, None
     kind = C.SETTINGS_DEFAULTS[name][0]
+    if kind == C.FLAG:
+        flag = C.FLAG_WORDS.get(str(value).strip().casefold())
+        return (flag, None) if flag is not None else (
+            None, f"'{shown(value)}' is not yes or no")
     frame = pl.DataFrame({"v": [value]}).select(*(e.alias(n) for e, n in zip(
         kinds.parse(kind, pl.col("v")), ("value", "why"))))
     parsed, why = frame.row(0)

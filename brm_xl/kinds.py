@@ -21,7 +21,7 @@ _SCIENTIFIC = r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d{1,2}$"
 _EXPONENT_KINDS = (C.QUANTITY, C.SIGNED_QUANTITY)
 _MONTH = (r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
           r"(?:Z|[+-]\d{2}:?\d{2})?)?$")
-_EMAIL = r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[A-Za-z]{2,}$"
+EMAIL_PATTERN = _EMAIL = r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[A-Za-z]{2,}$"
 _DECIMALS = {C.MONEY: 2, C.SIGNED_MONEY: 2, C.RATE: 4, C.UNIT_COST: 4}
 # No quantity, rate or amount on a state's bill reaches a trillion: a number that does is an
 # id, a phone number or a date pasted into the wrong column

@@ -198,9 +198,16 @@ def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str,
     if raw.error_cells:  # an Excel error (#N/A) reads as blank; it is reported once, as itself
         skip = [row for column, row in raw.error_cells if column == name]
         bad = bad.filter(~pl.col(ROW).is_in(skip))
+    column = next((c for c in raw.spec.columns if c.name == name), None)
+    # a malformed address stops nothing but the email to it (delivery.address_problems)
+    soft = column is not None and column.kind == C.EMAIL and not column.required
     for row, text, reason in bad.select(ROW, name, why).head(LIMIT_PER_CHECK).iter_rows():
         what = f"{name} {reason}" if text is None else f"{name} '{shown(text)}' {reason}"
-        out.append(Problem(raw.where(name, row), what, "bad-value"))
+        if soft:
+            out.append(Problem(raw.where(name, row), what + "; no report is emailed to it",
+                               "bad-email", "warning"))
+        else:
+            out.append(Problem(raw.where(name, row), what, "bad-value"))
     if count and bad.height > LIMIT_PER_CHECK:
         out.append(_more(raw, name, bad.height - LIMIT_PER_CHECK))
     return out

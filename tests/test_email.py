@@ -50,7 +50,7 @@ def deliveries(path):
 
 
 def send(path, port, *extra, env=None):
-    return cli("email", path, "--period", "2026-09", "--send", "--no-tls", "--smtp-port", port,
+    return cli("email", path, "--period", "2026-09", "--send", "--yes", "--no-tls", "--smtp-port", port,
                "--as-of", "2026-10-01", *extra, env=env)
 
 
@@ -168,7 +168,7 @@ def test_tls_and_passwords(tmp_path, smtp):
     plain = smtp(Recorder())
     settings = [("sender_email", "brm@cio.example"), ("smtp_password", "hunter2")]
     path = book(tmp_path, settings=settings)
-    no_tls = cli("email", path, "--period", "2026-09", "--send", "--smtp-host", "127.0.0.1",
+    no_tls = cli("email", path, "--period", "2026-09", "--send", "--yes", "--smtp-host", "127.0.0.1",
                  "--smtp-port", plain, "--agency", "ZEBRA")
     assert no_tls.returncode == 1 and "does not offer STARTTLS" in no_tls.stderr
     users = []

@@ -474,7 +474,7 @@ def test_a_journal_left_by_a_killed_send_is_recorded_and_not_sent_twice(tmp_path
     journal.write("sent", "2026-09", "ZEBRA", "zoe@zebra.example", None, "<a@x>",
                   dt.datetime(2026, 10, 1, 9, 0))
     journal.write("sending", "2026-09", "QUOKKA", "quinn@quokka.example", None, "<b@x>")
-    done = cli("email", path, "--period", "2026-09", "--send", "--no-tls", "--smtp-port", port)
+    done = cli("email", path, "--period", "2026-09", "--send", "--yes", "--no-tls", "--smtp-port", port)
     assert done.returncode == 1, done.stderr  # QUOKKA needs a person to check
     assert "QUOKKA: a run that was stopped may or may not have sent this" in done.stderr
     assert [m[1] for m in recorder.messages] == [["otto@ots.example", "brm.d@cio.example"]]
@@ -482,7 +482,7 @@ def test_a_journal_left_by_a_killed_send_is_recorded_and_not_sent_twice(tmp_path
     assert rows["ZEBRA"]["status"] == "sent" and rows["QUOKKA"]["status"] == "unknown"
     assert rows["DOA/OTS"]["status"] == "sent"
     assert not journal_path(path).exists()  # everything it knew is in Deliveries now
-    again = cli("email", path, "--period", "2026-09", "--send", "--no-tls", "--smtp-port", port)
+    again = cli("email", path, "--period", "2026-09", "--send", "--yes", "--no-tls", "--smtp-port", port)
     assert len(recorder.messages) == 1 and "QUOKKA" in again.stderr
 
 
@@ -490,11 +490,11 @@ def test_a_deliveries_date_formatted_general_still_logs(tmp_path, smtp):
     recorder = Recorder()
     port = smtp(recorder)
     path = book(tmp_path)
-    assert cli("email", path, "--period", "2026-09", "--send", "--no-tls", "--smtp-port", port,
+    assert cli("email", path, "--period", "2026-09", "--send", "--yes", "--no-tls", "--smtp-port", port,
                "--agency", "ZEBRA").returncode == 0
     general_dates(path)
     assert output_rows(path, "Deliveries")[0]["sent_at"][:1] == "4"  # a serial number now
-    done = cli("email", path, "--period", "2026-09", "--send", "--no-tls", "--smtp-port", port)
+    done = cli("email", path, "--period", "2026-09", "--send", "--yes", "--no-tls", "--smtp-port", port)
     assert done.returncode == 0, done.stderr
     rows = output_rows(path, "Deliveries")
     assert sorted(r["agency_id"] for r in rows) == ["DOA/OTS", "QUOKKA", "ZEBRA"]
@@ -512,7 +512,7 @@ def test_kill_9_during_send_never_duplicates(tmp_path, smtp):
         folder.mkdir()
         path = book(folder, heads)
         run = subprocess.Popen([sys.executable, "-m", "brm_xl", "email", str(path), "--period",
-                                "2026-09", "--send", "--no-tls", "--smtp-port", str(port)],
+                                "2026-09", "--send", "--yes", "--no-tls", "--smtp-port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                start_new_session=True)
         deadline = time.monotonic() + 120
@@ -520,7 +520,7 @@ def test_kill_9_during_send_never_duplicates(tmp_path, smtp):
             time.sleep(0.01)
         os.killpg(run.pid, signal.SIGKILL)
         run.wait()
-        again = cli("email", path, "--period", "2026-09", "--send", "--no-tls", "--smtp-port", port)
+        again = cli("email", path, "--period", "2026-09", "--send", "--yes", "--no-tls", "--smtp-port", port)
         assert again.returncode in (0, 1), again.stderr
         got = [m[1][0] for m in recorder.messages]
         assert len(got) == len(set(got)), "a message was sent twice"

@@ -59,8 +59,12 @@ def build_message(env: jinja2.Environment, report: AgencyReport, attachments: di
     msg["To"] = address(agency.head_name, agency.head_email or "")
     if agency.brm_email:
         msg["Cc"] = address(agency.brm_manager, agency.brm_email)
+    # replies go to whoever signs the note: the agency's BRM manager, unless Settings
+    # reply_to names a mailbox for every report
     if reply_to:
         msg["Reply-To"] = one_line(reply_to)
+    elif agency.brm_email:
+        msg["Reply-To"] = address(agency.brm_manager, agency.brm_email)
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = make_msgid(idstring=f"{safe_name(period.label)}.{stem}",
                                    domain=sender.domain or "brm-xl.local")
@@ -71,7 +75,7 @@ def build_message(env: jinja2.Environment, report: AgencyReport, attachments: di
     html_part = msg.get_body(("html",))
     assert isinstance(html_part, EmailMessage)
     html_part.add_related(png, maintype="image", subtype="png", cid=chart_cid,
-                          filename="cost-per-user.png")
+                          filename="cost-per-user.png", disposition="inline")
     for ext, content in attachments.items():
         name = report_file(period.label, stem, ext)
         maintype, subtype = (("application", "pdf") if ext == "pdf" else

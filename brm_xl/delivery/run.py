@@ -11,19 +11,21 @@ finished by running the same command again.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..filenames import report_file
+from ..kinds import EMAIL_PATTERN
 from ..model import Model, build_model
 from ..outputs import DELIVERIES, DELIVERIES_SPEC, previous_rows
 from ..periods import Period, parse_period
-from ..problems import DataProblems, Problem, UsageError
+from ..problems import BrmError, DataProblems, Problem, UsageError
 from ..reports import data
 from ..reports.render import environment
-from ..reports.run import default_period, office_templates, plan, render_jobs
+from ..reports.run import default_period, nothing_in, office_templates, plan, render_jobs
 from ..sources import Sources
 from ..workbook.cells import OutputTable
 from ..workbook.guard import Held, write_bytes_atomic
@@ -41,6 +43,7 @@ class Batch:
     agencies: list[str]
     skipped: list[str] = field(default_factory=list)  # already sent for the period
     unknown: list[str] = field(default_factory=list)  # a stopped run may or may not have sent
+    refused: list[Problem] = field(default_factory=list)  # agencies left out: no good address
 
 
 def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...], as_of: dt.date,
@@ -52,10 +55,14 @@ def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...], as_o
     period = parse_period(period_text or default_period(model),
                           model.inputs.settings.fiscal_year_start_month)
     chosen = plan(model, period, agencies)
-    problems = address_problems(model, chosen)
-    if problems:
-        raise DataProblems(problems)
-    batch = Batch(model, period, chosen)
+    if not chosen:
+        raise BrmError(nothing_in(model, period))
+    found = address_problems(model, chosen)
+    problems = [p for _, p in found]
+    if any(agency is None for agency, _ in found) or (problems and only_unsent):
+        raise DataProblems(problems)  # sending: every address is right first, or none is sent
+    refused = {agency for agency, _ in found}
+    batch = Batch(model, period, [a for a in chosen if a not in refused], refused=problems)
     if only_unsent and not resend:
         status = delivered(model)
         batch.skipped = [a for a in chosen if status.get((period.label, a)) == "sent"]
@@ -78,19 +85,31 @@ def delivered(model: Model) -> dict[tuple[str, str], str]:
     return status
 
 
-def address_problems(model: Model, agencies: list[str]) -> list[Problem]:
-    """Every address a message needs, checked before anything is built or sent."""
-    problems = []
+def address_problems(model: Model, agencies: list[str]) -> list[tuple[str | None, Problem]]:
+    """Every address a message needs, checked at once before anything is built or sent:
+    (the agency it stops, or None for all of them, the problem at its cell)."""
+    problems: list[tuple[str | None, Problem]] = []
     settings = model.inputs.settings
     if not settings.sender_email:
-        problems.append(Problem("Settings", "sender_email is not set; add a sender_email row "
-                                "(the address the reports come from)", "no-sender"))
+        problems.append((None, Problem("Settings", "sender_email is not set; add a sender_email "
+                                       "row (the address the reports come from)", "no-sender")))
     table = model.inputs.tables["Agencies"]
     for row in table.frame.iter_rows(named=True):
-        if row["agency_id_text"] in agencies and not row["head_email"]:
-            problems.append(Problem(table.where("head_email", row["_row"]),
-                                    f"head_email is blank for {row['agency_id_text']}; the "
-                                    "report has no one to go to", "no-address"))
+        agency = row["agency_id_text"]
+        if agency not in agencies:
+            continue
+        if not row["head_email"]:
+            problems.append((agency, Problem(table.where("head_email", row["_row"]),
+                                             f"head_email is blank for {agency}; the report "
+                                             "has no one to go to", "no-address")))
+            continue
+        for column in ("head_email", "brm_email"):
+            value = row[column]
+            if value and not re.match(EMAIL_PATTERN, str(value).strip()):
+                problems.append((agency, Problem(
+                    table.where(column, row["_row"]), f"{column} '{value}' is not an email "
+                    f"address for {agency}; fix it to email this agency", "no-address")))
+                break
     return problems
 
 

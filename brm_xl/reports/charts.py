@@ -6,6 +6,7 @@ report, and the templates keep the look in the office's hands.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -47,31 +48,64 @@ def stacked_comparison(components: Sequence[tuple[str, Decimal]], charged: Decim
             "ticks": ticks, "total": total}
 
 
+def nice_range(low: float, high: float, steps: int = 4) -> tuple[float, float, float]:
+    """An axis (bottom, top, step) fitted to the data: round steps around low..high, so two
+    lines near $170 are drawn apart rather than flattened into one band by a 0 baseline."""
+    if high <= low:
+        high = low + max(abs(low) * 0.1, 1.0)
+    raw = (high - low) / steps
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    bottom = math.floor(low / step) * step
+    top = math.ceil(high / step) * step
+    if top == bottom:
+        top = bottom + step
+    return bottom, top, step
+
+
+LINE_COLORS = ("#1f4e79", "#c55a11")  # the agency (navy, solid), statewide (orange, dashed)
+
+
 def lines(labels: Sequence[str], series: dict[str, Sequence[Decimal | None]],
-          width: int = 640, height: int = 180) -> dict[str, Any]:
-    """Line chart points per series over `labels`; gaps where a value is missing."""
-    left, right, top_pad, bottom = 60, 24, 14, 34
+          width: int = 640, height: int = 190) -> dict[str, Any]:
+    """Line chart per series over `labels`, on an axis fitted to the data, each line
+    labelled at its last point (no legend to match colours against)."""
+    left, right, top_pad, bottom = 60, 150, 14, 34
     values = [float(v) for s in series.values() for v in s if v is not None]
-    top = nice_max(max(values, default=1.0))
+    low, high, step = nice_range(min(values, default=0.0), max(values, default=1.0))
     plot_w, plot_h = width - left - right, height - top_pad - bottom
-    step = plot_w / max(1, len(labels) - 1)
-    out = []
+    x_step = plot_w / max(1, len(labels) - 1)
+
+    def y(v: float) -> float:
+        return round(top_pad + plot_h * (1 - (v - low) / (high - low)), 1)
+
+    out: list[dict[str, Any]] = []
     for i, (name, points) in enumerate(series.items()):
-        coords = [(round(left + j * step, 1), round(top_pad + plot_h * (1 - float(v) / top), 1))
+        coords = [(round(left + j * x_step, 1), y(float(v)))
                   for j, v in enumerate(points) if v is not None]
-        out.append({"name": name, "color": PALETTE[i * 3 % len(PALETTE)],
-                    "points": " ".join(f"{x},{y}" for x, y in coords), "dots": coords})
-    ticks = [{"y": round(top_pad + plot_h * (1 - f), 1), "value": top * f}
-             for f in (0, .25, .5, .75, 1)]
-    xlabels = [{"x": round(left + j * step, 1), "label": label} for j, label in enumerate(labels)]
+        last = next((v for v in reversed(points) if v is not None), None)
+        out.append({"name": name, "color": LINE_COLORS[i % len(LINE_COLORS)],
+                    "dash": "" if i == 0 else "5,3",
+                    "points": " ".join(f"{x},{yy}" for x, yy in coords), "dots": coords,
+                    "last": last, "label_y": coords[-1][1] if coords else None})
+    labelled = [s for s in out if s["label_y"] is not None]
+    if len(labelled) == 2 and abs(labelled[0]["label_y"] - labelled[1]["label_y"]) < 13:
+        upper, lower = sorted(labelled, key=lambda s: s["label_y"])
+        middle = (upper["label_y"] + lower["label_y"]) / 2
+        upper["label_y"], lower["label_y"] = round(middle - 7, 1), round(middle + 7, 1)
+    count = int(round((high - low) / step))
+    ticks = [{"y": y(low + k * step), "value": low + k * step} for k in range(count + 1)]
+    xlabels = [{"x": round(left + j * x_step, 1), "label": label} for j, label in enumerate(labels)]
     return {"width": width, "height": height, "left": left, "series": out, "ticks": ticks,
-            "xlabels": xlabels, "baseline": height - bottom, "right": width - right}
+            "xlabels": xlabels, "baseline": height - bottom, "right": width - right,
+            "label_x": width - right + 8}
 
 
 def columns(labels: Sequence[str], values: Sequence[Decimal | None], width: int = 640,
-            height: int = 130, top: float = 100.0) -> dict[str, Any]:
-    """Vertical bars (e.g. CSAT by month, 0 to 100)."""
-    left, bottom, top_pad = 40, 30, 10
+            height: int = 140, top: float = 100.0) -> dict[str, Any]:
+    """Vertical bars (CSAT by month, 0 to 100); a month without responses is marked as no
+    data, not drawn as 0. Value labels sit inside the chart's own top margin."""
+    left, bottom, top_pad = 40, 30, 18
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
     slot = plot_w / max(1, len(labels))
     bars = []
@@ -79,6 +113,6 @@ def columns(labels: Sequence[str], values: Sequence[Decimal | None], width: int 
         h = plot_h * float(v) / top if v is not None else 0
         bars.append({"x": round(left + j * slot + slot * 0.15, 1), "w": round(slot * 0.7, 1),
                      "y": round(top_pad + plot_h - h, 1), "h": round(h, 1), "label": label,
-                     "value": v})
+                     "value": v, "no_data": v is None})
     return {"width": width, "height": height, "bars": bars, "baseline": top_pad + plot_h,
-            "left": left}
+            "left": left, "top": top_pad}

@@ -75,6 +75,7 @@ class BillLine:
     quantity: Decimal
     rate: Decimal
     amount: Decimal
+    months: str | None = None  # the months this rate covers, when the period has several
 
 
 class TowerBill(NamedTuple):
@@ -183,6 +184,7 @@ class AgencyReport(ReportHead):
     satisfaction: Satisfaction | None
     engagement: Engagement | None
     outcomes: tuple[Outcome, ...]
+    internal: bool = False  # show the office's working view (health, follow-ups) too
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,12 @@ class PortfolioRow:
     net_value: Decimal | None
     csat: Decimal | None
     health: str | None
+    reasons: str | None
     days_since_contact: int | None
+
+
+# Health by severity, for sorting the portfolio: what needs the CIO first
+SEVERITY = {"At risk": 0, "Watch": 1, "Healthy": 2, None: 3}
 
 
 @dataclass(frozen=True)
@@ -232,6 +239,13 @@ def _summary_in(model: Model, agency: str | None, period: Period) -> list[Any]:
 
 def statewide_cost_per_user(model: Model, period: Period) -> Decimal | None:
     return cost_per_user_of(_summary_in(model, None, period))
+
+
+def managed_by(model: Model, manager: str) -> set[str]:
+    """The agencies a BRM manager holds (Agencies brm_manager, ignoring case and spacing)."""
+    wanted = " ".join(manager.split()).casefold()
+    return {a for a, m in model.inputs.frame("Agencies").select(
+        "agency_id_text", "brm_manager").iter_rows() if m and " ".join(m.split()).casefold() == wanted}
 
 
 def agency_ids(model: Model, period: Period) -> list[str]:
@@ -297,16 +311,23 @@ def value(model: Model, agency: str, period: Period, head: Headline) -> Value:
 
 
 def bill(model: Model, agency: str, period: Period) -> Bill:
+    """Charges by tower and service; over several months, one line per rate in time order,
+    each saying which months it covers (a service repriced mid-year has two lines)."""
     charges = model.chargeback.charges.filter(
         (pl.col("agency_id") == agency) & pl.col("period").is_in(period.months))
     usage = charges.filter(pl.col("quantity").is_not_null())
     grouped = usage.group_by("tower", "service_id", "service_name", "unit", "rate").agg(
-        pl.col("quantity").sum(), pl.col("cents").sum()).sort("tower", "service_id", "rate")
+        pl.col("quantity").sum(), pl.col("cents").sum(), pl.col("period").unique().sort(),
+        pl.col("period").min().alias("first")).sort("tower", "service_id", "first")
     towers: dict[str | None, list[BillLine]] = defaultdict(list)
+    billed = sorted(set(usage["period"].to_list()))
     for row in grouped.iter_rows(named=True):
+        # the months are named where a line does not cover every month billed (a rate
+        # that changed, a service started part way)
+        span = month_span(row["period"]) if row["period"] != billed else None
         towers[row["tower"]].append(BillLine(
             row["service_id"], row["service_name"], row["unit"], row["quantity"].normalize(),
-            row["rate"].normalize(), as_money(row["cents"])))
+            row["rate"].normalize(), as_money(row["cents"]), span))
     adjustments = tuple(
         Adjustment(r["period"], r["service_id"], r["amount"], r["reason"])
         for r in charges.filter(pl.col("quantity").is_null()).iter_rows(named=True))
@@ -315,6 +336,21 @@ def bill(model: Model, agency: str, period: Period) -> Bill:
     usage_total = sum((t.total for t in tower_bills), ZERO)
     adjust_total = sum((a.amount for a in adjustments), ZERO)
     return Bill(tower_bills, adjustments, usage_total, adjust_total, usage_total + adjust_total)
+
+
+def month_span(months: list[str]) -> str:
+    """'Jul 2025 to Dec 2025', or 'Jul 2025' alone; gaps listed: 'Jul 2025, Sep 2025'."""
+    import calendar
+
+    def label(m: str) -> str:
+        return f"{calendar.month_abbr[int(m[5:7])]} {m[:4]}"
+
+    index = [int(m[:4]) * 12 + int(m[5:7]) for m in months]
+    if len(months) == 1:
+        return label(months[0])
+    if index == list(range(index[0], index[0] + len(index))):
+        return f"{label(months[0])} to {label(months[-1])}"
+    return ", ".join(label(m) for m in months)
 
 
 def trend(model: Model, agency: str, period: Period, months: int = 12) -> tuple[TrendPoint, ...]:
@@ -410,14 +446,15 @@ def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
         satisfaction=satisfaction(model, agency, period),
         engagement=engagement(model, agency, period),
         outcomes=outcomes(model, agency),
+        internal=settings.show_health_to_agencies,
     )
 
 
-def portfolio(model: Model, period: Period) -> Portfolio:
-    """The CIO's view: one row per agency."""
+def portfolio(model: Model, period: Period, agencies: list[str] | None = None) -> Portfolio:
+    """The CIO's view: one row per agency (of `agencies`, default all with data)."""
     health = {r.agency_id: r for r in model.view.relationships or []}
     rows = []
-    for agency in agency_ids(model, period):
+    for agency in agencies if agencies is not None else agency_ids(model, period):
         h = headline(model, agency, period)
         sat = satisfaction(model, agency, period)
         rel = health.get(agency)
@@ -428,8 +465,10 @@ def portfolio(model: Model, period: Period) -> Portfolio:
             cost_per_user=h.cost_per_user, change_pct=h.change_pct, net_value=h.net_value,
             csat=sat.csat if sat else None,
             health=rel.health if rel else None,
+            reasons=rel.reasons if rel else None,
             days_since_contact=rel.days_since_contact if rel else None,
         ))
+    rows.sort(key=lambda row: (SEVERITY.get(row.health, 3), -row.charges))
     nets = [r.net_value for r in rows if r.net_value is not None]
     settings = model.inputs.settings
     return Portfolio(

@@ -5,8 +5,9 @@ cannot become markup); an office may point Settings `report_templates` at its ow
 and any template it does not provide falls back to the shipped one. Every template runs in
 jinja2's immutable sandbox, whatever folder it comes from: a template can format the
 report's figures, never reach Python's internals, run a command or read a file outside
-its folder. PDF is the same HTML
-through WeasyPrint. XLSX is the bill of IT for finance, written with XlsxWriter.
+its folder. PDF is the print view of the same report model: Typst templates
+(`*.typ.j2`, see typst_pdf) compiled in process into a tagged PDF. XLSX is the bill of IT
+for finance, written with XlsxWriter.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import jinja2.sandbox
 from .. import __version__
 from ..problems import TemplateError
 from . import charts
-from .data import Report
+from .data import SEVERITY, Report
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "report_templates"
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "\u20ac", "GBP": "\u00a3"}
@@ -72,7 +73,7 @@ def environment(office: Path | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined)
     env.filters.update(money=money, rate=rate, pct=pct, signed_pct=signed_pct, number=number,
                        day=day, month_label=month_label)
-    env.globals.update(charts=CHARTS, version=__version__)
+    env.globals.update(charts=CHARTS, version=__version__, severity=SEVERITY)
     return env
 
 
@@ -114,9 +115,13 @@ def pct(value: Decimal | None) -> str:
 
 
 def signed_pct(value: Decimal | None) -> str:
+    """+1.5%, -1.5%, and 0.0% for anything that rounds to zero (never -0.0%)."""
     if value is None:
         return "\u2013"
-    return f"+{value:.1f}%" if value > 0 else f"{value:.1f}%"
+    shown = f"{abs(value):.1f}"
+    if float(shown) == 0:
+        return "0.0%"
+    return f"+{shown}%" if value > 0 else f"-{shown}%"
 
 
 def number(value: Any) -> str:
@@ -145,14 +150,11 @@ def render_html(env: jinja2.Environment, report: Report) -> str:
     return render_template(env, name, r=report, generated=dt.date.today())
 
 
-def render_pdf(html: str) -> bytes:
-    import logging
+def render_pdf(env: jinja2.Environment, report: Report) -> bytes:
+    """The print view: the same report model through the Typst templates (typst_pdf)."""
+    from .typst_pdf import compile_pdf, render_typst
 
-    import weasyprint
-
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return weasyprint.HTML(string=html).write_pdf()
+    return compile_pdf(render_typst(env, report, dt.date.today()))
 
 
 @dataclass(frozen=True)
@@ -167,21 +169,22 @@ def _html(env: jinja2.Environment, report: Report, html: str) -> bytes:
 
 
 def _pdf(env: jinja2.Environment, report: Report, html: str) -> bytes:
-    return render_pdf(html)
+    return render_pdf(env, report)
 
 
 def _xlsx(env: jinja2.Environment, report: Report, html: str) -> bytes:
+    """An agency's bill of IT, or the portfolio as one table for finance."""
     from .data import AgencyReport
-    from .xlsx import bill_workbook
+    from .xlsx import bill_workbook, portfolio_workbook
 
-    assert isinstance(report, AgencyReport)  # can_render: agency reports only
-    return bill_workbook(report)
+    return bill_workbook(report) if isinstance(report, AgencyReport) else \
+        portfolio_workbook(report)
 
 
 FORMATS: dict[str, Format] = {
     "html": Format("html", _html),
     "pdf": Format("pdf", _pdf),
-    "xlsx": Format("xlsx", _xlsx, lambda report: report.kind == "agency"),
+    "xlsx": Format("xlsx", _xlsx),
 }
 
 

@@ -1,7 +1,7 @@
 """The report pipeline: load -> validate -> compute -> shape each report -> render -> write.
 
-Rendering (WeasyPrint takes about a second a PDF) runs in a process pool over both
-cores; the workers get plain report data, never the workbook.
+Rendering (a tenth of a second a report, most of it the PDF) runs in a process pool over
+both cores; the workers get plain report data, never the workbook.
 """
 
 from __future__ import annotations
@@ -68,6 +68,14 @@ def default_period(model: Model) -> str:
     return max(periods)
 
 
+def nothing_in(model: Model, period: Period) -> str:
+    """Why a period has nothing to report, with the months that do have data."""
+    months = sorted({r.period for r in model.chargeback.summary})
+    held = f"; the workbook holds {months[0]} to {months[-1]}" if months else \
+        "; the workbook holds no charges yet"
+    return f"nothing to report for {period.title}: no agency has charges, usage or headcount in it{held}"
+
+
 def plan(model: Model, period: Period, agencies: Iterable[str]) -> list[str]:
     """Agencies to report on, as Agencies spells them; every one must exist."""
     known = model.names["agency"]
@@ -84,18 +92,28 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
                  portfolio: bool = False, as_of: dt.date | None = None,
                  progress: Callable[[int, int], None] = lambda done, total: None,
                  model: Model | None = None, workers: int | None = None,
-                 sources: Sources | None = None) -> list[Written]:
+                 sources: Sources | None = None, manager: str | None = None) -> list[Written]:
+    """Reports for `period`; a period with no data, or a manager with no agencies in it, is
+    a sentence (BrmError), never zero files and success."""
     path = Path(path)
     model = model or build_model(path, as_of or dt.date.today(), sources=sources)
     period = parse_period(period_text, model.inputs.settings.fiscal_year_start_month)
     formats = formats or list(FORMATS)
     out = Path(out) if out else reports_folder(path, period.label)
     office = office_templates(model)
+    chosen = plan(model, period, agencies)
+    if manager:
+        held = data.managed_by(model, manager)
+        if not held:
+            raise UsageError(f"--manager {manager!r} is no BRM manager in Agencies")
+        chosen = [a for a in chosen if a in held]
+    if not chosen:
+        raise BrmError(nothing_in(model, period) + (f" for {manager}'s agencies" if manager else ""))
     jobs: list[tuple[str | None, data.Report]]
     if portfolio:
-        jobs = [(None, data.portfolio(model, period))]
+        jobs = [(None, data.portfolio(model, period, chosen))]
     else:
-        jobs = [(a, data.agency_report(model, a, period)) for a in plan(model, period, agencies)]
+        jobs = [(a, data.agency_report(model, a, period)) for a in chosen]
     out.mkdir(parents=True, exist_ok=True)
     written: list[Written] = []
     for (agency, _report), rendered in zip(jobs, render_jobs(jobs, formats, office, progress, workers)):

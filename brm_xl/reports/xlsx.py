@@ -10,7 +10,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .data import AgencyReport, Bill
+from .data import AgencyReport, Bill, Portfolio
 
 
 def bill_workbook(report: AgencyReport) -> bytes:
@@ -70,6 +70,49 @@ def bill_workbook(report: AgencyReport) -> bytes:
     sheet.set_column(8, 8, 22)
     sheet.set_column(9, 9, 15)
     sheet.freeze_panes(4, 0)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    book.close()
+    return out.getvalue()
+
+
+def portfolio_workbook(report: Portfolio) -> bytes:
+    """The portfolio for finance: one native Excel table (filters on every column, so a BRM
+    manager can show only their agencies), money and percentages as numbers with formats."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
+                                     "strings_to_numbers": False, "strings_to_urls": False})
+    book.set_properties({"title": f"Agency portfolio {report.period.label}",
+                         "company": report.organization})
+    f = _formats(book)
+    pct = book.add_format({"num_format": "0.0"})
+    sheet = book.add_worksheet("Portfolio")
+    sheet.write_string(0, 0, f"Agency portfolio, {report.period.title}", f["title"])
+    sheet.write_string(1, 0, f"{report.organization}. Amounts in {report.currency}; change "
+                       "and CSAT in percent. Sorted by health, most at risk first.", f["note"])
+    columns = [("Agency id", None, 12), ("Agency", None, 40), ("BRM manager", None, 20),
+               ("Charges", f["money"], 15), ("Cost per user", f["money"], 13),
+               ("Change %", pct, 10), ("Net value", f["money"], 15), ("CSAT %", pct, 9),
+               ("Health", None, 10), ("Why", None, 70), ("Days since contact", f["count"], 12)]
+    first = 3
+    for j, (_name, fmt, width) in enumerate(columns):
+        sheet.set_column(j, j, width, fmt)
+    for i, row in enumerate(report.rows, first + 1):
+        values = [row.agency_id, row.agency_name, row.brm_manager, row.charges,
+                  row.cost_per_user, row.change_pct, row.net_value, row.csat, row.health,
+                  row.reasons, row.days_since_contact]
+        for j, value in enumerate(values):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                sheet.write_string(i, j, value)
+            else:
+                sheet.write_number(i, j, float(value), columns[j][1])
+    last = first + max(1, len(report.rows))
+    sheet.add_table(first, 0, last, len(columns) - 1, {
+        "name": "Portfolio", "style": "Table Style Medium 2",
+        "columns": [{"header": name} for name, _fmt, _width in columns]})
+    sheet.freeze_panes(first + 1, 2)
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
     book.close()
