@@ -16,7 +16,7 @@ import datetime as dt
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,7 @@ def signed_pct(value: Decimal | None) -> str:
     """+1.5%, -1.5%, and 0.0% for anything that rounds to zero (never -0.0%)."""
     if value is None:
         return "\u2013"
-    shown = f"{abs(value):.1f}"
+    shown = f"{abs(Decimal(value)).quantize(Decimal('0.1'), ROUND_HALF_UP)}"
     if float(shown) == 0:
         return "0.0%"
     return f"+{shown}%" if value > 0 else f"-{shown}%"
