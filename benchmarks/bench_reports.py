@@ -52,12 +52,17 @@ def main() -> None:
     written = make_reports(path, "2026-10", out=OUT / "reports", model=model,
                            workers=args.workers)
     render = time.perf_counter() - t
+    t = time.perf_counter()
+    make_reports(path, "2026-10", out=OUT / "reports-html", model=model, formats=["html"],
+                 workers=args.workers)
+    html_only = time.perf_counter() - t
     reports = len({w.agency for w in written})
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({
         "agencies": reports, "files": len(written), "load_and_compute_s": round(load, 2),
         "render_and_write_s": round(render, 2), "ms_per_report": round(1000 * render / reports),
+        "html_only_s": round(html_only, 2),
         "peak_mb_main": round(own), "peak_mb_worker": round(children),
         "machine_cores": __import__("os").cpu_count(),
     }, indent=2))

@@ -364,7 +364,6 @@ DEMO_SETTINGS = [
     ("follow_up_days", 7),
     ("sender_name", "Office of the State CIO"),
     ("sender_email", "brm@cio.state.example"),
-    ("reply_to", "brm@cio.state.example"),
     ("smtp_host", "smtp.state.example"),
     ("smtp_port", 587),
 ]

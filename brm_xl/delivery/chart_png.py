@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..reports.charts import nice_max
 from ..reports.data import TrendPoint
 
 FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf", "arial.ttf")
@@ -27,39 +25,50 @@ def _font(size: int) -> Any:
 
 def cost_per_user_png(points: Sequence[TrendPoint], currency_symbol: str = "$",
                       width: int = 600, height: int = 200) -> bytes:
-    """Bars: the agency's cost per user per month; a line: the statewide figure."""
+    """The report's trend chart as a PNG (mail clients do not show SVG): the same geometry
+    (reports.charts.lines: an axis fitted to the data, each line labelled at its end)."""
+    from ..reports.charts import lines
+
+    chart = lines([f"{p.period[5:7]}/{p.period[2:4]}" for p in points],
+                  {"Your agency": [p.agency for p in points],
+                   "Statewide": [p.statewide for p in points]}, width=width, height=height)
     scale = 2  # drawn at twice the size for sharp text on high-density screens
-    w, h = width * scale, height * scale
-    image = Image.new("RGB", (w, h), "white")
+    image = Image.new("RGB", (width * scale, height * scale), "white")
     draw = ImageDraw.Draw(image)
-    small = _font(11 * scale)
-    left, right, top, bottom = 56 * scale, 12 * scale, 12 * scale, 26 * scale
-    values = [float(v) for p in points for v in (p.agency, p.statewide) if v is not None]
-    peak = nice_max(max(values, default=1.0) * 1.05)
-    plot_h = h - top - bottom
-    slot = (w - left - right) / max(1, len(points))
+    small, bold = _font(10 * scale), _font(11 * scale)
 
-    def y(v: Decimal) -> float:
-        return top + plot_h * (1 - float(v) / peak)
+    def at(x: float, y: float) -> tuple[float, float]:
+        return x * scale, y * scale
 
-    for frac in (0, 0.5, 1):
-        gy = top + plot_h * (1 - frac)
-        draw.line([(left, gy), (w - right, gy)], fill="#e7e6e6", width=scale)
-        draw.text((left - 6 * scale, gy), f"{currency_symbol}{peak * frac:,.0f}", fill="#404040",
-                  font=small, anchor="rm")
-    line = []
-    for i, p in enumerate(points):
-        x0 = left + i * slot + slot * 0.18
-        if p.agency is not None:
-            draw.rectangle([x0, y(p.agency), x0 + slot * 0.64, top + plot_h], fill="#2e75b6")
-        if p.statewide is not None:
-            line.append((left + i * slot + slot / 2, y(p.statewide)))
-        label = p.period[5:7] + "/" + p.period[2:4]
-        draw.text((left + i * slot + slot / 2, h - bottom / 2), label, fill="#404040", font=small,
-                  anchor="mm")
-    if len(line) > 1:
-        draw.line(line, fill="#bf9000", width=3 * scale, joint="curve")
+    step = chart["ticks"][1]["value"] - chart["ticks"][0]["value"] if len(chart["ticks"]) > 1 else 1
+    for tick in chart["ticks"]:
+        draw.line([at(chart["left"], tick["y"]), at(chart["right"], tick["y"])], fill="#e7e6e6",
+                  width=scale)
+        text = f"{currency_symbol}{tick['value']:,.0f}" if step >= 1 else \
+            f"{currency_symbol}{tick['value']:,.2f}"
+        draw.text(at(chart["left"] - 6, tick["y"]), text, fill="#404040", font=small, anchor="rm")
+    for label in chart["xlabels"]:
+        draw.text(at(label["x"], chart["baseline"] + 14), label["label"], fill="#404040",
+                  font=small, anchor="mm")
+    for series in chart["series"]:
+        dots = [at(x, y) for x, y in series["dots"]]
+        if len(dots) > 1:
+            if series["dash"]:
+                for (x0, y0), (x1, y1) in zip(dots, dots[1:]):
+                    for k in range(0, 10, 2):  # five dashes a segment
+                        a, b = k / 10, (k + 1) / 10
+                        draw.line([(x0 + (x1 - x0) * a, y0 + (y1 - y0) * a),
+                                   (x0 + (x1 - x0) * b, y0 + (y1 - y0) * b)],
+                                  fill=series["color"], width=2 * scale)
+            else:
+                draw.line(dots, fill=series["color"], width=2 * scale, joint="curve")
+        for x, y in dots:
+            draw.ellipse([x - 2.6 * scale, y - 2.6 * scale, x + 2.6 * scale, y + 2.6 * scale],
+                         fill=series["color"])
+        if series["label_y"] is not None and series["last"] is not None:
+            draw.text(at(chart["label_x"], series["label_y"]),
+                      f"{series['name']} {currency_symbol}{series['last']:,.2f}",
+                      fill=series["color"], font=bold, anchor="lm")
     out = io.BytesIO()
     image.resize((width, height), Image.Resampling.LANCZOS).save(out, "PNG", optimize=True)
     return out.getvalue()
-
