@@ -124,9 +124,14 @@ def relationship(agency: dict[str, Any], engagements: list[dict[str, Any]],
         concerns.append(_plural(len(late_ups), "overdue follow-up"))
     concerns.extend(_csat_concern(csat_now, csat_prior, len(now), len(prior), rules))
     health = "Healthy" if not concerns else "Watch" if len(concerns) == 1 else "At risk"
+    notes = list(concerns)
+    if 0 < len(now) < rules.csat_min_responses:
+        # a rating can look healthy only because there is too little to judge by: say so
+        notes.append(f"too few responses to judge CSAT ({len(now)} of "
+                     f"{rules.csat_min_responses} in {WINDOW_DAYS} days)")
     return Relationship(
         agency["agency_id_text"], agency["agency_name"], agency["brm_manager"], cadence,
         last, since, since is not None and since <= cadence, last_met, since_met, share,
         len(actions), len(overdue_actions), csat_now, csat_prior, len(open_ups), len(late_ups),
-        health, "; ".join(concerns) if concerns else "no concerns",
+        health, "; ".join(notes) if notes else "no concerns",
     )

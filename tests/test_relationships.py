@@ -119,9 +119,11 @@ def test_relationships_table_as_of(tmp_path):
     assert (dot["open_actions"], dot["overdue_actions"]) == ("1", "1")
     assert dot["open_follow_ups"] == "1" and dot["csat_3m"] == "50"
     assert dot["health"] == "At risk"  # two concerns
-    assert dot["reasons"] == "1 overdue action; 1 overdue follow-up"
+    assert dot["reasons"] == ("1 overdue action; 1 overdue follow-up; too few responses to "
+                              "judge CSAT (4 of 5 in 90 days)")
     assert dor["health"] == "At risk"
-    assert dor["reasons"] == "no contact recorded; no in-person meeting recorded"
+    assert dor["reasons"] == ("no contact recorded; no in-person meeting recorded; too few "
+                              "responses to judge CSAT (1 of 5 in 90 days)")
 
 
 RULES = rules_from_settings(Settings())
@@ -143,6 +145,11 @@ def test_health_rules_one_by_one():
     healthy = relationship(AGENCY, [meet(D1(2026, 9, 20))], [answer(D1(2026, 9, 1), 5)] * 5,
                            RULES, as_of)
     assert (healthy.health, healthy.reasons) == ("Healthy", "no concerns")
+    # healthy only because there is too little to judge by: it says so
+    thin = relationship(AGENCY, [meet(D1(2026, 9, 20))], [answer(D1(2026, 9, 1), 3, D1(2026, 9, 2))] * 3,
+                        RULES, as_of)
+    assert (thin.health, thin.reasons) == ("Healthy", "too few responses to judge CSAT (3 of 5 "
+                                           "in 90 days)")
     lapsed = relationship(AGENCY, [meet(D1(2026, 6, 1))], [], RULES, as_of)
     assert lapsed.health == "At risk"
     assert lapsed.reasons == "no contact for 122 days (plan: every 30); no in-person contact for 122 days"
