@@ -75,6 +75,9 @@ def ordered(driver, index, numeric, descending):
 def test_the_portfolio_sorts_by_every_column_both_ways(browser, written):
     browser.set_window_size(1280, 900)
     browser.get(written[1].as_uri())
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth + 1"), \
+        "the portfolio runs off the side of a 1280 px window"
     headers = browser.find_elements("css selector", "#portfolio th")
     names = [h.text.rstrip(" \u25b2\u25bc") for h in headers]
     health = names.index("Health")
