@@ -233,11 +233,13 @@ def demo(directory: Path | None, as_of: dt.date | None) -> None:
 
 
 @cli.command("excel-setup")
-def excel_setup() -> None:
-    """Explain (and check what can be checked of) the per-machine steps for Excel."""
+@click.argument("workbook", required=False, type=EXISTING_FILE)
+def excel_setup(workbook: Path | None) -> None:
+    """Explain (and check what can be checked of) the per-machine steps for Excel; with a
+    WORKBOOK, also whether Windows blocks its macros (Mark of the Web)."""
     from .excel.setup import steps
 
-    for line in steps():
+    for line in steps(workbook):
         click.echo(line)
 
 

@@ -27,6 +27,28 @@ from .satisfaction import csat, known_by
 
 
 @lru_cache(maxsize=512)
+def excel_id(value: Any, what: str) -> str:
+    """An id as Excel hands it over: text as typed, or a number Excel made of it (410 comes
+    as 410.0 and is id 410, as refresh reads the cell); upper-case for matching."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise QueryError(f"the {what} is blank; give its id")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip().upper()
+
+
+def excel_serial_month(value: float) -> str:
+    """A number as a period: a year (2026 -> '2026', which parse_period refuses) or, above
+    that, an Excel date serial, as DATE(), EOMONTH() and TODAY() pass a date to a function."""
+    if isinstance(value, float) and not value.is_integer() and value < 10000:
+        return str(value)
+    number = int(value)
+    if number < 10000:
+        return str(number)
+    day = dt.date(1899, 12, 30) + dt.timedelta(days=number)
+    return day.strftime("%Y-%m")
+
+
 def period_of(value: str, fiscal_start: int) -> Period:
     return parse_period(value, fiscal_start)
 
@@ -80,22 +102,25 @@ class Index:
 
     # -- arguments ---------------------------------------------------------------------
     def agency(self, value: Any) -> str:
-        key = str(value or "").strip().upper()
+        key = excel_id(value, "agency")
         if key not in self.agencies:
-            raise QueryError(f"unknown agency '{value}'")
+            raise QueryError(f"unknown agency '{key}'")
         return self.agencies[key]
 
     def service(self, value: Any) -> str:
-        key = str(value or "").strip().upper()
+        key = excel_id(value, "service")
         if key not in self.services:
-            raise QueryError(f"unknown service '{value}'")
+            raise QueryError(f"unknown service '{key}'")
         return key
 
     def period(self, value: Any) -> Period:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise QueryError("the period is blank; give a month (2026-06 or a date), FY2026, "
+                             "FY2026-Q4 or 2026-01..2026-06")
         if isinstance(value, (dt.date, dt.datetime)):
             value = value.strftime("%Y-%m")
-        elif isinstance(value, float) and value.is_integer():
-            value = str(int(value))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = excel_serial_month(value)
         try:
             return period_of(str(value).strip(), self.fiscal_start)
         except Exception:

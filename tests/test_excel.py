@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlwings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from oletools.olevba import VBA_Parser
 
 from brm_xl.excel import cache, macros, vba_gen
@@ -74,6 +77,53 @@ def test_problems_come_back_as_text_in_the_cell(fx, book, tmp_path):
     assert fx.BRM_HEALTH("DOT", str(tmp_path / "missing.xlsx")) == "#BRM: save the workbook first"
 
 
+def test_ids_and_periods_as_excel_passes_them(fx, tmp_path):
+    from .helpers import agencies, headcount
+
+    cache.forget()
+    book = minimal_book(Agencies=agencies("410", "DOT"),
+                        Usage=usage(("2026-09", "410", "EMAIL", 10), ("2026-09", "DOT", "EMAIL", 5)),
+                        Headcount=headcount(("2026-09", "410", 10), ("2026-09", "DOT", 5)))
+    p = str(write_book(tmp_path / "n.xlsx", book))
+    assert fx.BRM_CHARGES(410.0, "2026-09", None, p) == 40.0  # Excel's number for id 410
+    assert fx.BRM_CHARGES("410", "2026-09", None, p) == 40.0
+    serial = (dt.date(2026, 9, 30) - dt.date(1899, 12, 30)).days  # =EOMONTH(...) or =DATE(...)
+    assert fx.BRM_CHARGES("DOT", float(serial), None, p) == 20.0
+    assert fx.BRM_CHARGES("DOT", dt.datetime(2026, 9, 1), None, p) == 20.0
+    assert fx.BRM_CHARGES("DOT", "FY2027", None, p) == 20.0
+    assert fx.BRM_CHARGES(None, "2026-09", None, p) == "#BRM: the agency is blank; give its id"
+    assert fx.BRM_CHARGES("DOT", "", None, p).startswith("#BRM: the period is blank")
+    assert fx.BRM_CHARGES(410.5, "2026-09", None, p) == "#BRM: unknown agency '410.5'"
+
+
+def test_a_problem_is_an_excel_error_value_and_brm_why_says_why(fx, book, monkeypatch):
+    import sys
+    import types
+
+    class VARIANT:  # pywin32's, as Excel receives it
+        def __init__(self, vt, value):
+            self.vt, self.value = vt, value
+
+    client = types.ModuleType("win32com.client")
+    client.VARIANT = VARIANT
+    com = types.ModuleType("pythoncom")
+    com.VT_ERROR = 10
+    monkeypatch.setitem(sys.modules, "win32com.client", client)
+    monkeypatch.setitem(sys.modules, "pythoncom", com)
+
+    class Range:  # the calling cell, as xlwings passes it
+        def __init__(self, address):
+            self.address = address
+            self.sheet = types.SimpleNamespace(name="Sheet1", book=types.SimpleNamespace(
+                fullname=str(book)))
+
+    value = fx.BRM_CHARGES("DXX", "2026-09", None, Range("$B$4"))
+    assert (value.vt, value.value) == (10, 2042)  # #N/A: a SUM over it is an error too
+    assert fx.BRM_WHY(Range("$B$4"), Range("$C$4")) == "unknown agency 'DXX'"
+    assert fx.BRM_CHARGES("DOT", "2026-09", None, Range("$B$4")) == 27.5
+    assert fx.BRM_WHY(Range("$B$4"), Range("$C$4")) == "no BRM problem recorded for that cell"
+
+
 def test_the_model_is_read_once_until_the_file_changes(fx, book, monkeypatch):
     built = []
     real = cache.build_model
@@ -92,7 +142,7 @@ def test_xlwings_metadata(fx):
     assert sorted(names) == sorted([
         "BRM_RATE", "BRM_CHARGES", "BRM_COST_PER_USER", "BRM_STATEWIDE_COST_PER_USER",
         "BRM_NET_VALUE", "BRM_CSAT", "BRM_OPEN_FOLLOW_UPS", "BRM_LAST_CONTACT", "BRM_HEALTH",
-        "BRM_BILL"])
+        "BRM_BILL", "BRM_WHY"])
     for name, meta in names.items():
         assert meta["category"] == "BRM"
         assert meta["ret"]["doc"] and not meta["ret"]["doc"].startswith("Python function")
@@ -102,7 +152,10 @@ def test_xlwings_metadata(fx):
     optional = {n: [a["name"] for a in m["args"] if "optional" in a and a["name"] != "caller"]
                 for n, m in names.items()}
     assert optional["BRM_CHARGES"] == ["service"] and optional["BRM_LAST_CONTACT"] == ["channel"]
-    assert names["BRM_BILL"]["ret"]["options"] == {"expand": "table"}
+    # a 2-D answer spills natively on Excel 365; expand= would write a legacy array over
+    # the neighbouring cells without asking
+    assert all("expand" not in m["ret"]["options"] for m in names.values())
+    assert all(m["volatile"] for m in names.values())  # they follow the data (see functions)
 
 
 def template_modules(path=TEMPLATE):
@@ -303,8 +356,9 @@ class FakeSheets(list):
 class FakeBook:
     def __init__(self, path):
         self.fullname, self.sheets, self.saved = str(path), FakeSheets([FakeSheet("Instructions")]), 0
-        self.app = type("App", (), {"screen_updating": True, "alerts": [],
-                                    "alert": lambda s, text, title=None, buttons="ok": s.alerts.append(text) or "yes"})()
+        self.app = type("App", (), {"screen_updating": True, "alerts": [], "calculated": 0,
+                                    "alert": lambda s, text, title=None, buttons="ok": s.alerts.append(text) or "yes",
+                                    "calculate": lambda s: setattr(s, "calculated", s.calculated + 1)})()
 
     def save(self):
         self.saved += 1
@@ -329,5 +383,81 @@ def test_the_excel_layer_writes_tables_text_as_text_and_links(tmp_path):
     assert charges.cells[(2, 1)] == dt.datetime(2026, 9, 1) and charges.cells[(2, 9)] == 200.0
     assert charges.formats[10] == "@"  # reasons: text, never a formula
     assert book.app.alerts[-1].startswith("Refreshed: Charges 2")
+    assert book.app.calculated >= 1  # the BRM cells recalculate after the tables are written
     macros.refresh(book=book, as_of=dt.date(2026, 10, 1))  # again: the same table, resized
     assert [t.name for t in charges.tables] == ["Charges"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=0, max_size=9000) | st.builds(os.urandom, st.integers(3600, 12000)))
+def test_the_vba_compressor_round_trips_any_bytes(data):
+    from oletools.olevba import decompress_stream
+
+    from brm_xl.excel.vbaproject import compress
+
+    back = bytes(decompress_stream(bytearray(compress(data))))
+    assert back[:len(data)] == data and not back[len(data):].strip(b"\x00")
+
+
+def test_sheets_a_refresh_adds_to_a_macro_workbook_get_code_names(tmp_path):
+    from .test_hardening import _rezip
+
+    base = write_book(tmp_path / "base.xlsx", minimal_book())
+
+    def macro_book(name, data):  # code names on the user's sheets, as Excel writes them
+        found = re.match(r"xl/worksheets/sheet(\d+)\.xml$", name)
+        if found:
+            n = int(found.group(1))
+            return re.sub(rb"(<worksheet\b[^>]*>)", rb'\1<sheetPr codeName="Sheet' +
+                          str(n * 2).encode() + b'"/>', data, count=1)
+        return data
+
+    path = _rezip(base, tmp_path / "m.xlsm", macro_book)
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("xl/vbaProject.bin", b"not read by the writer")
+    before = parts(path)
+    used = set(re.findall(rb'codeName="([^"]+)"', b"".join(before.values())))
+    assert used == {b"Sheet2", b"Sheet4", b"Sheet6", b"Sheet8"}
+    macros.refresh(path=path, as_of=dt.date(2026, 10, 1))
+    after = parts(path)
+    new = [k for k in after if k.startswith("xl/worksheets/sheet") and k not in before]
+    names = [re.search(rb'<sheetPr codeName="([^"]+)"/>', after[k]).group(1) for k in new]
+    assert len(names) == len(new) >= 2  # Charges, AgencySummary, ...
+    assert len(set(names)) == len(names) and not set(names) & used
+    assert set(names) <= {b"Sheet1", b"Sheet3", b"Sheet5", b"Sheet7", b"Sheet9", b"Sheet10"}
+    plain = write_book(tmp_path / "p.xlsx", minimal_book())
+    macros.refresh(path=plain, as_of=dt.date(2026, 10, 1))
+    assert b"codeName" not in b"".join(parts(plain).values())  # no VBA project: no code names
+
+
+def test_the_template_opens_clean_and_leaves_xlwings_settings_alone():
+    from brm_xl.excel.template_build import XLWINGS_CONF
+
+    assert {k for k, _ in XLWINGS_CONF} == {"UDF Modules", "Debug UDFs", "Use UDF Server",
+                                           "Show Console"}
+    modules = template_modules()
+    workbook = modules["ThisWorkbook"]
+    assert "wasSaved = ThisWorkbook.Saved" in workbook and "ThisWorkbook.Saved = wasSaved" in workbook
+    assert "On Error GoTo Failed" in workbook and "MsgBox" in workbook
+    assert "Workbook_AfterSave" in workbook and "Application.Calculate" in workbook
+    assert "On Error Resume Next" not in modules["BrmSetup"]
+    book = openpyxl.load_workbook(TEMPLATE)
+    conf = {row[0].value for row in book["xlwings.conf"].iter_rows()}
+    assert not conf & {"Interpreter_Win", "Interpreter_Mac", "PYTHONPATH"}
+
+
+def test_excel_setup_says_what_needs_windows_and_checks_the_rest(tmp_path):
+    from brm_xl.excel import setup
+
+    lines = [c.line() for c in setup.checks(windows=False)]
+    assert lines[0].startswith("[ok] xlwings") and lines[1] == "[ok] PDF reports (Typst)"
+    assert sum(line.startswith("[needs Windows]") for line in lines) == 5
+    marked = tmp_path / "from-email.xlsm"
+    marked.write_bytes(b"PK")
+    (tmp_path / "from-email.xlsm:Zone.Identifier").write_text("[ZoneTransfer]\nZoneId=3\n")
+    check = setup._mark_of_the_web(marked)
+    assert check.status == "to do" and "Unblock" in check.advice
+    assert setup._mark_of_the_web(tmp_path / "plain.xlsm").status == "ok"
+    done = subprocess.run([sys.executable, "-m", "brm_xl", "excel-setup"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0 and "[needs Windows] pywin32" in done.stdout

@@ -1,9 +1,14 @@
 """BRM worksheet functions for Excel (xlwings UDFs, category "BRM").
 
 Each function is a shell: it finds the calling workbook, takes its cached model, and asks
-`brm_xl.queries.Index` one question. A problem comes back as readable text in the cell
-(`#BRM: unknown agency 'DXX'`), never a traceback. The model is read once per saved
-version of the workbook: save (or refresh) to see changed inputs.
+`brm_xl.queries.Index` one question. A problem makes the cell Excel's #N/A error, so a
+SUM over it is an error too, never a silently short total; `=BRM_WHY(A1)` gives the
+sentence for the cell A1 (`unknown agency 'DXX'`). No traceback ever reaches a cell.
+
+The functions are volatile: Excel asks again on every recalculation, which costs a
+dictionary lookup (the model is cached per saved version of the file, by modification
+time and size), so after a save, the Refresh button (which writes the output tables and
+recalculates) or a new day, every BRM cell shows the current figure.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ._decorators import arg, func, ret
+from ._decorators import arg, func
 from .cache import index_for
 
 PERIOD_DOC = "A month (2026-06 or a date), fiscal year (FY2026), fiscal quarter (FY2026-Q4) " \
@@ -29,12 +34,42 @@ def workbook_path(caller: Any) -> str:
     return book.fullname
 
 
+# the sentence behind each cell's #N/A, for BRM_WHY: (workbook, sheet, cell) -> text
+WHY: dict[tuple[str, str, str], str] = {}
+XL_ERROR_NA = 2042  # Excel's #N/A as a COM error code (xlErrNA)
+
+
+def excel_error(message: str) -> Any:
+    """Excel's #N/A: a COM error VARIANT where pywin32 is there (in Excel); elsewhere the
+    readable text, for headless callers and the tests' stand-ins."""
+    try:
+        import pythoncom
+        from win32com.client import VARIANT
+    except ImportError:
+        return f"#BRM: {message}"
+    return VARIANT(pythoncom.VT_ERROR, XL_ERROR_NA)
+
+
+def _where(caller: Any) -> tuple[str, str, str] | None:
+    try:
+        return (caller.sheet.book.fullname, caller.sheet.name, caller.address)
+    except AttributeError:  # a path (headless): no cell to remember
+        return None
+
+
 def answer(caller: Any, question: Callable[[Any], Any]) -> Any:
     """Ask the calling workbook's index; turn the answer into Excel values."""
+    where = _where(caller)
     try:
-        return cell_value(question(index_for(workbook_path(caller))))
-    except Exception as exc:  # shown in the cell, never raised into Excel
-        return f"#BRM: {_message(exc)}"
+        value = cell_value(question(index_for(workbook_path(caller))))
+    except Exception as exc:  # an Excel error value in the cell, never raised into Excel
+        message = _message(exc)
+        if where is not None:
+            WHY[where] = message
+        return excel_error(message)
+    if where is not None:
+        WHY.pop(where, None)
+    return value
 
 
 def _message(exc: Exception) -> str:
@@ -61,7 +96,7 @@ def cell_value(value: Any) -> Any:
 # No type hints on the functions themselves: xlwings would take them as converters.
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("service", doc="Service id from the RateCard table, e.g. EMAIL-STD")
 @arg("period", doc=PERIOD_DOC + "; the rate in force in its last month")
 def BRM_RATE(service, period, caller):
@@ -69,7 +104,7 @@ def BRM_RATE(service, period, caller):
     return answer(caller, lambda ix: ix.rate(service, period))
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
 @arg("period", doc=PERIOD_DOC)
 @arg("service", doc="Optional: only this service id")
@@ -78,7 +113,7 @@ def BRM_CHARGES(agency, period, service=None, caller=None):
     return answer(caller, lambda ix: ix.charges_for(agency, period, service))
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
 @arg("period", doc=PERIOD_DOC)
 def BRM_COST_PER_USER(agency, period, caller):
@@ -86,14 +121,14 @@ def BRM_COST_PER_USER(agency, period, caller):
     return answer(caller, lambda ix: ix.cost_per_user(agency, period))
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("period", doc=PERIOD_DOC)
 def BRM_STATEWIDE_COST_PER_USER(period, caller):
     """Charges per user per month across all agencies with headcount."""
     return answer(caller, lambda ix: ix.statewide(period))
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
 @arg("period", doc=PERIOD_DOC)
 def BRM_NET_VALUE(agency, period, caller):
@@ -101,7 +136,7 @@ def BRM_NET_VALUE(agency, period, caller):
     return answer(caller, lambda ix: ix.net_value(agency, period))
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
 @arg("period", doc=PERIOD_DOC)
 def BRM_CSAT(agency, period, caller):
@@ -109,14 +144,14 @@ def BRM_CSAT(agency, period, caller):
     return answer(caller, lambda ix: ix.csat(agency, period))
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
 def BRM_OPEN_FOLLOW_UPS(agency, caller):
     """Low scores from the agency that nobody has followed up yet."""
     return answer(caller, lambda ix: ix.open_follow_ups(agency))
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
 @arg("channel", doc="Optional: In person, In person - group, Virtual meeting, Phone or Email")
 def BRM_LAST_CONTACT(agency, channel=None, caller=None):
@@ -124,23 +159,35 @@ def BRM_LAST_CONTACT(agency, channel=None, caller=None):
     return answer(caller, lambda ix: ix.last_contact(agency, channel))
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
 def BRM_HEALTH(agency, caller):
     """The relationship's health today: Healthy, Watch or At risk."""
     return answer(caller, lambda ix: ix.health(agency))
 
 
-@func(category="BRM")
+@func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
 @arg("period", doc=PERIOD_DOC)
-@ret(expand="table")
 def BRM_BILL(agency, period, caller):
-    """The agency's bill of IT for a period, with headers (spills as a dynamic array)."""
+    """The agency's bill of IT for a period, with headers: a 2-D array, which Excel 365
+    spills into the cells below and beside (older Excel: enter it as an array formula
+    over a range, Ctrl+Shift+Enter)."""
     return answer(caller, lambda ix: ix.bill(agency, period))
 
 
+@func(category="BRM", volatile=True)
+@arg("cell", "range", doc="A cell holding a BRM function that shows #N/A")
+def BRM_WHY(cell, caller):
+    """Why a BRM function's cell shows #N/A, as a sentence."""
+    try:
+        where = (cell.sheet.book.fullname, cell.sheet.name, cell.address)
+    except AttributeError:
+        return "give a cell, e.g. =BRM_WHY(B4)"
+    return WHY.get(where, "no BRM problem recorded for that cell")
+
+
 FUNCTIONS = [BRM_RATE, BRM_CHARGES, BRM_COST_PER_USER, BRM_STATEWIDE_COST_PER_USER, BRM_NET_VALUE,
-             BRM_CSAT, BRM_OPEN_FOLLOW_UPS, BRM_LAST_CONTACT, BRM_HEALTH, BRM_BILL]
+             BRM_CSAT, BRM_OPEN_FOLLOW_UPS, BRM_LAST_CONTACT, BRM_HEALTH, BRM_BILL, BRM_WHY]
 
 __all__ = [f.__name__ for f in FUNCTIONS]

@@ -31,10 +31,9 @@ BUTTONS = [
     ("BrmEmailDrafts", "Email drafts", "One draft per agency head, to review in Outlook"),
     ("BrmSendEmails", "Send emails", "Asks first, then sends through Settings smtp_host"),
 ]
+# Only what brm_xl needs: a blank Interpreter_Win or PYTHONPATH row would override the
+# user's own xlwings settings (their xlwings.conf file, the add-in's ribbon) with nothing
 XLWINGS_CONF = [
-    ("Interpreter_Win", ""),
-    ("Interpreter_Mac", ""),
-    ("PYTHONPATH", ""),
     ("UDF Modules", UDF_MODULE),
     ("Debug UDFs", False),
     ("Use UDF Server", False),

@@ -46,8 +46,11 @@ def _chunk(raw: bytes) -> bytes:
                 body.append(raw[pos])
                 pos += 1
         body[flags_at] = flags
-    if len(body) > CHUNK and len(raw) == CHUNK:  # incompressible: store it raw
-        return struct.pack("<H", (CHUNK - 1) | (0b011 << 12)) + raw
+    if len(body) > CHUNK:
+        # incompressible (the size field holds at most 4,096 bytes of body): stored raw,
+        # which is always 4,096 bytes; a final partial chunk is padded with NULs, as
+        # [MS-OVBA] 2.4.1.3.10 does
+        return struct.pack("<H", (CHUNK - 1) | (0b011 << 12)) + raw.ljust(CHUNK, b"\x00")
     return struct.pack("<H", (len(body) + 2 - 3) | (0b011 << 12) | 0x8000) + bytes(body)
 
 

@@ -52,6 +52,9 @@ class BookTarget:
             for table in tables:
                 write_table(self.book, table)
             self.book.save()
+            # the BRM functions read the saved file: recalculate so every BRM cell shows
+            # the figures just written (they are volatile, and the cache sees the new save)
+            app.calculate()
         finally:
             app.screen_updating = True
 

@@ -56,6 +56,7 @@ class PackageEdit:
                 "Save As > Excel Workbook (*.xlsx or *.xlsm) and run again")
         self.pkg = package
         self._lower_names = {n.casefold() for n in package.names}
+        self._code_names: set[str] = set()
         self._damaged: list[str] = []
         self._crc_check = threading.Thread(target=self._check_parts, daemon=True)
         self._crc_check.start()  # zlib works outside the GIL: this overlaps the sheet writing
@@ -181,7 +182,8 @@ class PackageEdit:
                     f"data into an Excel table called {table.name} if it is an earlier copy of "
                     "brm_xl's) and run again")
             sheet = mine or self._new_sheet(table.name)
-            sheet_root = self._shell(sheet.part) if self.exists(sheet.part) else _new_sheet_root(table)
+            sheet_root = self._shell(sheet.part) if self.exists(sheet.part) else \
+                _new_sheet_root(table, self._code_name(table.name))
             r1, c1 = 1, 0
             table_part = self._free_part("xl/tables/table{}.xml")
             table_id = max(self.table_ids | {0}) + 1
@@ -199,6 +201,25 @@ class PackageEdit:
         """An output sheet's XML without its rows, which are about to be replaced anyway:
         parsing 100,000 old rows only to drop them would cost seconds."""
         return parse_xml(without_rows(self.read(part)))
+
+    def _code_name(self, name: str) -> str | None:
+        """A VBA code name for a new sheet of a workbook with a VBA project: Sheet<N>,
+        the first no sheet of the workbook uses yet (as Excel names them)."""
+        if not any(n.casefold().endswith("vbaproject.bin") for n in self.pkg.names):
+            return None
+        used = set()
+        for sheet in self.pkg.sheets:
+            if sheet.part in self.pkg.names:
+                found = re.search(rb'<(?:\w+:)?sheetPr\b[^>]*\bcodeName="([^"]+)"',
+                                  self.pkg.read(sheet.part)[:4096])
+                if found:
+                    used.add(found.group(1).decode().casefold())
+        used |= self._code_names
+        n = 1
+        while f"sheet{n}" in used:
+            n += 1
+        self._code_names.add(f"sheet{n}")
+        return f"Sheet{n}"
 
     def _new_sheet(self, name: str) -> Sheet:
         part = self._free_part("xl/worksheets/sheet{}.xml")
@@ -313,14 +334,17 @@ def without_rows(xml: bytes) -> bytes:
     return xml[:start.start()] + b"<" + tag + b"/>" + xml[end + len(tag) + 3:]
 
 
-def _new_sheet_root(table: OutputTable) -> etree._Element:
+def _new_sheet_root(table: OutputTable, code_name: str | None = None) -> etree._Element:
+    """A new output sheet; in a workbook with macros it carries a code name, as Excel
+    gives every sheet (VBA refers to sheets by them)."""
+    pr = f'<sheetPr codeName="{code_name}"/>' if code_name else ""
     cols = "".join(
         f'<col min="{i + 1}" max="{i + 1}" width="{c.width}" '
         'customWidth="1"/>'
         for i, c in enumerate(table.columns)
     )
     return parse_xml(
-        f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}"><dimension ref="A1"/>'
+        f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">{pr}<dimension ref="A1"/>'
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
         'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
         f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData/>'
