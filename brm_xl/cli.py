@@ -270,6 +270,46 @@ class _progress:
             self.bar.__exit__(*exc)
 
 
+@cli.command("close")
+@click.argument("workbook", type=EXISTING_FILE)
+@click.option("--period", required=True, help="The month to close, e.g. 2026-10.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def close_month(workbook: Path, period: str, as_json: bool) -> None:
+    """Publish a month's bills: check the workbook, then freeze the month as billed."""
+    from .close import close
+
+    def action() -> dict[str, Any]:
+        try:
+            done = close(workbook, period)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        _say(as_json, f"Closed {done.period}: {done.lines} bill lines, {done.total:,.2f} in "
+                      f"all, checksum {done.checksum}; recorded in Closes, PublishedCharges, "
+                      f"PublishedHeadcount and AuditLog of {workbook.name}")
+        return {"period": done.period, "lines": done.lines, "total": str(done.total),
+                "checksum": done.checksum}
+
+    _run(as_json, action)
+
+
+@cli.command("reopen")
+@click.argument("workbook", type=EXISTING_FILE)
+@click.option("--period", required=True, help="The closed month to reopen, e.g. 2026-10.")
+@click.option("--reason", required=True, help="Why (kept in the AuditLog).")
+def reopen_month(workbook: Path, period: str, reason: str) -> None:
+    """Reopen a closed month, with a reason; its bills are computed from the inputs again."""
+    from .close import reopen
+
+    def action() -> None:
+        try:
+            reopen(workbook, period, reason)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        click.echo(f"Reopened {period} of {workbook.name}; logged in AuditLog")
+
+    _run(False, action)
+
+
 @cli.command("import-survey")
 @click.argument("workbook", type=EXISTING_FILE)
 @click.argument("export", metavar="EXPORT", type=EXISTING_FILE)

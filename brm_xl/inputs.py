@@ -137,7 +137,10 @@ def read_workbook(path: Path, specs: tuple[C.TableSpec, ...], previous: tuple[C.
                              tuple[str, list[tuple[int, str, str | None]]], list[Problem]]:
     """Stage 1: the contract's tables as text (with every cell's address), the earlier rows
     of the logs brm_xl appends to (and of Sources), and the Settings rows."""
+    from .outputs import CLOSE_SPECS  # a closed month's published bills, for every command
+
     previous = (*previous, SOURCES_SPEC) if SOURCES_SPEC not in previous else previous
+    previous = (*previous, *(spec for spec in CLOSE_SPECS if spec not in previous))
     earlier: dict[str, list[dict[str, Any]]] = {}
     with WorkbookReader(path) as reader:
         raws = [reader.read(spec) for spec in specs]

@@ -62,6 +62,11 @@ def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date,
         raise DataProblems(problems)
     progress("computing the chargeback")
     result = compute(inputs)
+    from .close import closed_problems
+
+    closed = closed_problems(inputs, result)  # a closed month stands as published
+    if closed:
+        raise DataProblems(closed + warnings(problems))
     progress("satisfaction and engagement")
     view = relationships.compute(inputs, result.summary, as_of)
     return Model(inputs, result, view, as_of, warnings(problems) + result.warnings)

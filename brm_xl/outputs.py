@@ -72,7 +72,79 @@ UNALLOCATED = columns_of(Unallocated, period="month", cost="money")
 DELIVERIES = columns_of(Entry, agency_id="id")
 
 
+class CloseEntry(NamedTuple):
+    """One Closes row: a month closed (its bills published) or reopened, by whom and why."""
+
+    period: str
+    status: str  # closed, reopened
+    closed_at: dt.datetime
+    closed_by: str
+    reason: str | None
+    lines: int
+    charges_total: Decimal
+    checksum: str
+
+
+class PublishedCharge(NamedTuple):
+    period: str
+    closed_at: dt.datetime
+    agency_id: str
+    service_id: str | None  # blank: adjustments not tied to a service
+    amount: Decimal
+
+
+class PublishedUsers(NamedTuple):
+    period: str
+    closed_at: dt.datetime
+    agency_id: str
+    users: int | None
+
+
+class AuditEntry(NamedTuple):
+    """One AuditLog row: a close, a reopen, a journal, a send..., never rewritten."""
+
+    at: dt.datetime
+    by: str
+    action: str
+    period: str
+    before: str | None
+    after: str | None
+
+
+CLOSES = columns_of(CloseEntry, charges_total="money")  # period as text, like Deliveries
+PUBLISHED_CHARGES = columns_of(PublishedCharge, agency_id="id",
+                               service_id="id", amount="money")
+PUBLISHED_USERS = columns_of(PublishedUsers, agency_id="id")
+AUDIT_LOG = columns_of(AuditEntry, period="text")
 REFRESH_LOG_SPEC = text_spec("RefreshLog", [c.name for c in REFRESH_LOG])
+CLOSE_SPECS = tuple(text_spec(name, [c.name for c in columns]) for name, columns in (
+    ("Closes", CLOSES), ("PublishedCharges", PUBLISHED_CHARGES),
+    ("PublishedHeadcount", PUBLISHED_USERS), ("AuditLog", AUDIT_LOG)))
+
+
+def closing_tables(inputs: Any, period: str, now: dt.datetime, user: str, status: str,
+                   reason: str | None, lines: dict[tuple[str, str], Decimal],
+                   users: dict[str, int | None], total: Decimal,
+                   checksum: str) -> list[OutputTable]:
+    """The four close tables, earlier rows as they were and this close (or reopen) added."""
+    previous = inputs.previous
+
+    def table(name: str, columns: tuple[OutColumn, ...], new: list[Any]) -> OutputTable:
+        return OutputTable(name, columns, previous_rows(columns, previous.get(name, [])) + new)
+
+    entry = CloseEntry(period, status, now, user, reason, len(lines), total, checksum)
+    action = "close" if status == "closed" else "reopen"
+    audit = AuditEntry(now, user, action, period, None if status == "closed" else "closed",
+                       (f"{len(lines)} lines, {total:.2f}, checksum {checksum}" if status == "closed"
+                        else f"reopened: {reason}"))
+    return [
+        table("Closes", CLOSES, [entry]),
+        table("PublishedCharges", PUBLISHED_CHARGES,
+              [PublishedCharge(period, now, a, s or None, v) for (a, s), v in sorted(lines.items())]),
+        table("PublishedHeadcount", PUBLISHED_USERS,
+              [PublishedUsers(period, now, a, u) for a, u in sorted(users.items())]),
+        table("AuditLog", AUDIT_LOG, [audit]),
+    ]
 DELIVERIES_SPEC = text_spec("Deliveries", [c.name for c in DELIVERIES])
 
 

@@ -1,0 +1,99 @@
+"""The monthly close: a closed month's bills stand as published; an input that would change
+them is refused at its cell; an open month still follows its inputs; reopen is logged."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal as D
+
+from .helpers import (
+    digest,
+    headcount,
+    minimal_book,
+    output_rows,
+    rate_card,
+    usage,
+    write_book,
+)
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "brm_xl", *map(str, args)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def book(path, rate=D("4.00"), dot_october=100, users=100):
+    return write_book(path, minimal_book(
+        RateCard=rate_card(("EMAIL", rate, "2026-01", None)),
+        Usage=usage(("2026-09", "DOT", "EMAIL", 100), ("2026-09", "DOR", "EMAIL", 50),
+                    ("2026-10", "DOT", "EMAIL", dot_october), ("2026-10", "DOR", "EMAIL", 50)),
+        Headcount=headcount(("2026-09", "DOT", users), ("2026-09", "DOR", 40),
+                            ("2026-10", "DOT", 100), ("2026-10", "DOR", 40))))
+
+
+def edited(path, tmp_path, **change):
+    """The same workbook with inputs edited (as a user would in Excel), keeping the close
+    tables the close wrote (copied across by their rows)."""
+    import zipfile
+
+    fresh = book(tmp_path / "edit.xlsx", **change)
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(fresh) as new:
+        keep = {n: old.read(n) for n in old.namelist()}
+        for name in new.namelist():  # the input sheets, as edited
+            if name.startswith("xl/worksheets/sheet") and int(name[19:-4]) <= 4:
+                keep[name] = new.read(name)
+    out = tmp_path / "edited.xlsx"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in keep.items():
+            z.writestr(name, data)
+    return out
+
+
+def test_a_closed_month_stands_as_published(tmp_path):
+    path = book(tmp_path / "b.xlsx")
+    assert cli("refresh", path, "--as-of", "2026-11-05").returncode == 0
+    done = cli("close", path, "--period", "2026-09")
+    assert done.returncode == 0, done.stderr
+    assert "Closed 2026-09: 2 bill lines, 600.00 in all" in done.stdout
+    closes = output_rows(path, "Closes")
+    assert [(r["period"], r["status"], r["lines"], r["charges_total"]) for r in closes] == [
+        ("2026-09", "closed", "2", "600")]
+    published = {(r["agency_id"], r["service_id"]): r["amount"]
+                 for r in output_rows(path, "PublishedCharges")}
+    assert published == {("DOT", "EMAIL"): "400", ("DOR", "EMAIL"): "200"}
+    assert [r["action"] for r in output_rows(path, "AuditLog")] == ["close"]
+    again = cli("close", path, "--period", "2026-09")
+    assert again.returncode == 2 and "closed already" in again.stderr
+
+    # an October edit: October is open, so the refresh takes it
+    october = edited(path, tmp_path, dot_october=120)
+    done = cli("refresh", october, "--as-of", "2026-11-05")
+    assert done.returncode == 0, done.stderr
+    charges = {(r["period"][:7], r["agency_id"]): D(r["amount"])
+               for r in output_rows(october, "Charges")}
+    assert charges[("2026-10", "DOT")] == D("480") and charges[("2026-09", "DOT")] == D("400")
+
+    # a new rate and a changed headcount would change September: refused, at their cells
+    changed = edited(path, tmp_path, rate=D("4.50"), users=90)
+    before = digest(changed)
+    done = cli("refresh", changed, "--as-of", "2026-11-05")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "RateCard!E2: DOT EMAIL was billed 400.00, would now be 450.00: 2026-09 was closed" \
+        in done.stderr
+    assert "Usage!D2: DOT EMAIL was billed 400.00" in done.stderr
+    assert "Headcount!C2: DOT's users for 2026-09 were 100, would now be 90" in done.stderr
+    assert "put a correction through Adjustments in an open month" in done.stderr
+    assert digest(changed) == before
+    report = cli("report", changed, "--period", "2026-09", "--format", "html")
+    assert report.returncode == 1 and "2026-09 was closed" in report.stderr
+
+    # reopened (with a reason, logged), the month follows its inputs again
+    assert cli("reopen", changed, "--period", "2026-09", "--reason", "").returncode == 2
+    done = cli("reopen", changed, "--period", "2026-09", "--reason", "rate corrected by council")
+    assert done.returncode == 0, done.stderr
+    assert cli("refresh", changed, "--as-of", "2026-11-05").returncode == 0
+    log = output_rows(changed, "AuditLog")
+    assert [r["action"] for r in log] == ["close", "reopen"]
+    assert log[-1]["after"] == "reopened: rate corrected by council"
+    assert [r["status"] for r in output_rows(changed, "Closes")] == ["closed", "reopened"]
