@@ -310,6 +310,29 @@ def reopen_month(workbook: Path, period: str, reason: str) -> None:
     _run(False, action)
 
 
+@cli.command("journal")
+@click.argument("workbook", type=EXISTING_FILE)
+@click.option("--period", required=True, help="The closed month, e.g. 2026-10.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="The journal file (default <period>_journal.csv beside the workbook).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def journal(workbook: Path, period: str, out: Path | None, as_json: bool) -> None:
+    """Write a closed month's GL journal (debits to agencies, credits to service revenue)."""
+    from .journal import write_journal
+
+    def action() -> dict[str, Any]:
+        try:
+            target, done = write_journal(workbook, period, out)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        _say(as_json, f"Wrote the {done.period} journal: {len(done.lines)} lines, debits "
+                      f"{done.debits:,.2f} = credits {done.credits:,.2f}, into {target}")
+        return {"path": str(target), "lines": len(done.lines), "debits": str(done.debits),
+                "credits": str(done.credits)}
+
+    _run(as_json, action)
+
+
 @cli.command("import-survey")
 @click.argument("workbook", type=EXISTING_FILE)
 @click.argument("export", metavar="EXPORT", type=EXISTING_FILE)

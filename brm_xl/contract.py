@@ -227,7 +227,22 @@ CHARGEBACK_TABLES = (
     AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
 )
 RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS, OUTCOMES)
-INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP, EXCHANGE_RATES)
+GL_KINDS = ("Agency", "Service", "Adjustments")
+GL_ACCOUNTS = TableSpec(
+    "GLAccounts",
+    (
+        Column("kind", CHOICE, choices=GL_KINDS,
+               help="Agency: what it is charged to; Service: where its revenue goes; "
+                    "Adjustments: revenue of adjustments not tied to a service"),
+        Column("id", ID, required=False, help="the agency_id or service_id (blank for Adjustments)"),
+        Column("fund", TEXT, as_text=True),
+        Column("department", TEXT, required=False, as_text=True),
+        Column("account", TEXT, as_text=True),
+    ),
+    required=False,
+    help="The general ledger accounts the closed month's journal debits and credits.",
+)
+INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP, EXCHANGE_RATES, GL_ACCOUNTS)
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
 # Settings: key -> (kind, default). Keys match like headers do.
@@ -259,6 +274,8 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "focus_surcharge_pct": (QUANTITY, 0),  # the office's admin surcharge on cloud cost
     # survey import (see README "Survey import")
     "survey_score_map": (TEXT, None),  # another scale to 1..5: "0-6=1, 7-8=3, 9-10=5"
+    # the GL journal of a closed month (see README "The monthly close")
+    "journal_template": (TEXT, None),  # an office's own journal template (its ERP's layout)
 }
 # Settings rows `agency_alias:TEXT` = agency id: another name an agency goes by in exports
 AGENCY_ALIAS_PREFIX = "agency_alias:"

@@ -60,6 +60,7 @@ class Settings:
     focus_cost_column: str = _default("focus_cost_column")
     focus_surcharge_pct: Any = _default("focus_surcharge_pct")
     survey_score_map: str | None = _default("survey_score_map")
+    journal_template: str | None = _default("journal_template")
     extra: dict[str, str] = field(default_factory=dict)
     cells: dict[str, str] = field(default_factory=dict)  # key -> the cell holding its value
 

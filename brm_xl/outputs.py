@@ -122,6 +122,12 @@ CLOSE_SPECS = tuple(text_spec(name, [c.name for c in columns]) for name, columns
     ("PublishedHeadcount", PUBLISHED_USERS), ("AuditLog", AUDIT_LOG)))
 
 
+def audit_table(inputs: Any, *entries: AuditEntry) -> OutputTable:
+    """AuditLog with its earlier rows as they were and `entries` added."""
+    return OutputTable("AuditLog", AUDIT_LOG,
+                       previous_rows(AUDIT_LOG, inputs.previous.get("AuditLog", [])) + list(entries))
+
+
 def closing_tables(inputs: Any, period: str, now: dt.datetime, user: str, status: str,
                    reason: str | None, lines: dict[tuple[str, str], Decimal],
                    users: dict[str, int | None], total: Decimal,

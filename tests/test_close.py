@@ -97,3 +97,40 @@ def test_a_closed_month_stands_as_published(tmp_path):
     assert [r["action"] for r in log] == ["close", "reopen"]
     assert log[-1]["after"] == "reopened: rate corrected by council"
     assert [r["status"] for r in output_rows(changed, "Closes")] == ["closed", "reopened"]
+
+
+def test_the_journal_of_a_closed_month_balances_and_names_missing_accounts(tmp_path):
+    import csv
+
+    from brm_xl.journal import cell
+
+    from .helpers import Block
+
+    accounts = Block("GLAccounts", ["kind", "id", "fund", "department", "account"], [
+        ("Agency", "DOT", "0100", "DOT-IT", "5300"), ("Service", "EMAIL", "9100", "OCIO", "4100")])
+    path = write_book(tmp_path / "b.xlsx", minimal_book(
+        Adjustments=Block("Adjustments", ["period", "agency_id", "service_id", "amount", "reason"],
+                          [("2026-09", "DOT", "EMAIL", D("-12.50"), "=credit")])))
+    assert cli("journal", path, "--period", "2026-09").returncode == 2  # not closed yet
+    assert cli("close", path, "--period", "2026-09").returncode == 0
+    done = cli("journal", path, "--period", "2026-09")
+    assert done.returncode == 1
+    assert "no GL account for agency DOR" in done.stderr and "no GL account for agency DOT" in done.stderr
+    assert "no GL revenue account for service EMAIL" in done.stderr  # all at once
+    path2 = write_book(tmp_path / "c.xlsx", minimal_book(GLAccounts=Block(
+        "GLAccounts", accounts.headers, accounts.rows + [("Agency", "DOR", "0200", "DOR-IT", "5300")])))
+    assert cli("close", path2, "--period", "2026-09").returncode == 0
+    done = cli("journal", path2, "--period", "2026-09")
+    assert done.returncode == 0, done.stderr
+    assert "debits 600.00 = credits 600.00" in done.stdout
+    rows = list(csv.DictReader((tmp_path / "2026-09_journal.csv").open()))
+    assert len(rows) == 4
+    by_agency: dict[str, D] = {}
+    for r in rows:
+        by_agency[r["agency_id"]] = by_agency.get(r["agency_id"], D(0)) + D(r["debit"] or 0) - D(r["credit"] or 0)
+    assert by_agency == {"DOT": D(0), "DOR": D(0)}  # each agency balances to the cent
+    dot = [r for r in rows if r["agency_id"] == "DOT"]
+    assert (dot[0]["fund"], dot[0]["account"], dot[0]["debit"]) == ("0100", "5300", "400.00")
+    assert (dot[1]["fund"], dot[1]["account"], dot[1]["credit"]) == ("9100", "4100", "400.00")
+    assert [r["action"] for r in output_rows(path2, "AuditLog")] == ["close", "journal"]
+    assert cell("=SUM(A1)") == "\"'=SUM(A1)\"" and cell('a "b"') == '"a ""b"""'

@@ -58,7 +58,7 @@ class FolderLoader(jinja2.FileSystemLoader):
 def escaped(name: str | None) -> bool:
     """HTML escaping for every template but plain text ones (`*.txt.j2`: the email's subject
     and text body, where `&amp;` would show as such)."""
-    return not (name or "").endswith(".txt.j2")
+    return not (name or "").endswith((".txt.j2", ".csv.j2"))
 
 
 CHARTS = types.SimpleNamespace(stacked_comparison=charts.stacked_comparison,

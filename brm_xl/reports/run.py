@@ -41,21 +41,25 @@ def parse_formats(text: str) -> list[str]:
 
 
 def office_templates(model: Model) -> Path | None:
-    settings = model.inputs.settings
-    folder = settings.report_templates
-    if not folder:
+    return office_folder(model.inputs, model.inputs.settings.report_templates)
+
+
+def office_folder(inputs: Any, setting: str | None, key: str = "report_templates") -> Path | None:
+    """The folder of an office's own templates (a Settings path, relative to the workbook
+    and inside its folder), or None for the shipped ones. A file path names its folder."""
+    if not setting:
         return None
-    where = settings.cells.get("report_templates", "Settings")
-    path = Path(folder)
-    path = path if path.is_absolute() else model.inputs.path.parent / path
-    if not beside(model.inputs.path, path):
-        raise UsageError(f"{where}: report_templates '{folder}' points outside the folder of "
-                         f"{model.inputs.path.name}; keep the office's templates in that folder "
+    where = inputs.settings.cells.get(key, "Settings")
+    path = Path(setting)
+    path = path if path.is_absolute() else inputs.path.parent / path
+    if not beside(inputs.path, path):
+        raise UsageError(f"{where}: '{setting}' points outside the folder of "
+                         f"{inputs.path.name}; keep the office's templates in that folder "
                          "or below it")
-    if not path.is_dir():
-        raise UsageError(f"{where}: report_templates folder '{folder}' does not exist beside "
-                         f"{model.inputs.path.name}")
-    return path
+    folder = path.parent if path.suffix else path
+    if not folder.is_dir() or (path.suffix and not path.is_file()):
+        raise UsageError(f"{where}: '{setting}' does not exist beside {inputs.path.name}")
+    return folder
 
 
 def default_period(model: Model) -> str:
