@@ -9,6 +9,7 @@ column-wise in polars, so a million usage rows cost well under a second.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -107,9 +108,22 @@ class Chargeback:
     recovery: list[RecoveryRow] | None
     value_lines: pl.DataFrame  # period, agency_id, service_id, component, amount, cents
     warnings: list[Problem] = field(default_factory=list)
+    disputes: list[Any] | None = None  # DisputeLog rows (brm_xl.disputes), if any
 
     def charge_lines(self) -> list[ChargeLine]:
         return [ChargeLine(*row) for row in self.charges.select(CHARGE_COLUMNS).iter_rows()]
+
+
+def dispute_credits(inputs: Inputs) -> tuple[list[Any] | None, pl.DataFrame | None, list[Problem]]:
+    """The DisputeLog, and accepted disputes as adjustment lines in open months
+    (brm_xl.disputes)."""
+    if not inputs.has("Disputes"):
+        return None, None, []
+    from .close import closed_months
+    from .disputes import credit_adjustments, dispute_log
+
+    log, problems = dispute_log(inputs, set(closed_months(inputs)), dt.date.today())
+    return log, credit_adjustments(log), problems
 
 
 def compute(inputs: Inputs) -> Chargeback:
@@ -117,6 +131,11 @@ def compute(inputs: Inputs) -> Chargeback:
     names = display_names(inputs)
     usage = aggregate_usage(inputs.frame("Usage"))
     adjustments = inputs.frame("Adjustments") if inputs.has("Adjustments") else None
+    dispute_rows, disputes, dispute_warnings = dispute_credits(inputs)
+    if disputes is not None and disputes.height:
+        columns = ["period", "agency_id", "service_id", "amount", "reason", ROW]
+        adjustments = pl.concat([adjustments.select(columns), disputes.select(columns)],
+                                how="vertical_relaxed") if adjustments is not None else disputes
     rates = rate_frame(inputs, usage, adjustments)
     parts = [price_usage(usage, rates), adjustment_lines(adjustments, rates)]
     if inputs.focus is not None:
@@ -133,7 +152,8 @@ def compute(inputs: Inputs) -> Chargeback:
     if inputs.has("CostPools") or inputs.focus is not None:
         recovery, unpooled = recovery_rows(inputs, charges, names)
         warnings += unpooled
-    return Chargeback(charges, summary, recovery, value_lines, warnings)
+    warnings += dispute_warnings
+    return Chargeback(charges, summary, recovery, value_lines, warnings, dispute_rows)
 
 
 def display_names(inputs: Inputs) -> dict[str, dict[str, str]]:

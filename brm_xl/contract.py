@@ -227,6 +227,26 @@ CHARGEBACK_TABLES = (
     AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
 )
 RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS, OUTCOMES)
+DISPUTE_STATUSES = ("Open", "Accepted", "Rejected", "Withdrawn")
+DISPUTES = TableSpec(
+    "Disputes",
+    (
+        Column("dispute_id", ID),
+        Column("agency_id", ID),
+        Column("period", MONTH, help="the billed month the agency disputes"),
+        Column("service_id", ID, required=False),
+        Column("amount", MONEY, help="what the agency disputes"),
+        Column("reason", TEXT),
+        Column("raised_on", DATE),
+        Column("status", CHOICE, choices=DISPUTE_STATUSES),
+        Column("resolved_on", DATE, required=False),
+        Column("resolution", TEXT, required=False),
+        Column("credit", MONEY, required=False, help="credited when Accepted (default amount)"),
+    ),
+    required=False,
+    help="An agency's challenge to a bill; Accepted, it is credited in an open month.",
+    unique=("dispute_id",),
+)
 GL_KINDS = ("Agency", "Service", "Adjustments")
 GL_ACCOUNTS = TableSpec(
     "GLAccounts",
@@ -242,7 +262,8 @@ GL_ACCOUNTS = TableSpec(
     required=False,
     help="The general ledger accounts the closed month's journal debits and credits.",
 )
-INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP, EXCHANGE_RATES, GL_ACCOUNTS)
+INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP, EXCHANGE_RATES, GL_ACCOUNTS,
+                                                          DISPUTES)
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
 # Settings: key -> (kind, default). Keys match like headers do.
@@ -276,6 +297,7 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "survey_score_map": (TEXT, None),  # another scale to 1..5: "0-6=1, 7-8=3, 9-10=5"
     # the GL journal of a closed month (see README "The monthly close")
     "journal_template": (TEXT, None),  # an office's own journal template (its ERP's layout)
+    "dispute_window_cycles": (COUNT, 4),  # invoice cycles an agency has to dispute a bill
 }
 # Settings rows `agency_alias:TEXT` = agency id: another name an agency goes by in exports
 AGENCY_ALIAS_PREFIX = "agency_alias:"

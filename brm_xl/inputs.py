@@ -61,6 +61,7 @@ class Settings:
     focus_surcharge_pct: Any = _default("focus_surcharge_pct")
     survey_score_map: str | None = _default("survey_score_map")
     journal_template: str | None = _default("journal_template")
+    dispute_window_cycles: int = _default("dispute_window_cycles")
     extra: dict[str, str] = field(default_factory=dict)
     cells: dict[str, str] = field(default_factory=dict)  # key -> the cell holding its value
 

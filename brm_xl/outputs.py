@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, get_args, get_type_hints
 from .chargeback import Chargeback, ChargeLine, RecoveryRow
 from .contract import text_spec
 from .delivery.journal import Entry
+from .disputes import DisputeRow
 from .engagement import Relationship
 from .focus import Unallocated
 from .relationships import AgencyMonth, RelationshipView
@@ -70,6 +71,8 @@ RECOVERY = columns_of(RecoveryRow, period="month", service_id="id", cost="money"
 REFRESH_LOG = columns_of(RefreshEntry, charges_total="money")
 UNALLOCATED = columns_of(Unallocated, period="month", cost="money")
 DELIVERIES = columns_of(Entry, agency_id="id")
+DISPUTE_LOG = columns_of(DisputeRow, dispute_id="id", agency_id="id", service_id="id",
+                         amount="money", credit="money")  # period, credited_in: text
 
 
 class CloseEntry(NamedTuple):
@@ -119,7 +122,8 @@ AUDIT_LOG = columns_of(AuditEntry, period="text")
 REFRESH_LOG_SPEC = text_spec("RefreshLog", [c.name for c in REFRESH_LOG])
 CLOSE_SPECS = tuple(text_spec(name, [c.name for c in columns]) for name, columns in (
     ("Closes", CLOSES), ("PublishedCharges", PUBLISHED_CHARGES),
-    ("PublishedHeadcount", PUBLISHED_USERS), ("AuditLog", AUDIT_LOG)))
+    ("PublishedHeadcount", PUBLISHED_USERS), ("AuditLog", AUDIT_LOG),
+    ("DisputeLog", DISPUTE_LOG)))  # read by every command: published bills, pinned credits
 
 
 def audit_table(inputs: Any, *entries: AuditEntry) -> OutputTable:
@@ -168,6 +172,8 @@ def refresh_tables(result: Chargeback, view: RelationshipView,
         tables.append(OutputTable("FollowUps", FOLLOW_UPS, view.follow_ups))
     if view.relationships is not None:
         tables.append(OutputTable("Relationships", RELATIONSHIPS, view.relationships))
+    if result.disputes is not None:
+        tables.append(OutputTable("DisputeLog", DISPUTE_LOG, result.disputes))
     return tables
 
 

@@ -134,3 +134,56 @@ def test_the_journal_of_a_closed_month_balances_and_names_missing_accounts(tmp_p
     assert (dot[1]["fund"], dot[1]["account"], dot[1]["credit"]) == ("9100", "4100", "400.00")
     assert [r["action"] for r in output_rows(path2, "AuditLog")] == ["close", "journal"]
     assert cell("=SUM(A1)") == "\"'=SUM(A1)\"" and cell('a "b"') == '"a ""b"""'
+
+
+def test_an_accepted_dispute_is_credited_in_the_next_open_month(tmp_path):
+    import datetime as dt
+
+    from .helpers import Block
+
+    def with_disputes(path, rows, accounts=True):
+        blocks = dict(Disputes=Block("Disputes", [
+            "dispute_id", "agency_id", "period", "service_id", "amount", "reason", "raised_on",
+            "status", "resolved_on", "resolution", "credit"], rows))
+        if accounts:
+            blocks["GLAccounts"] = Block("GLAccounts", ["kind", "id", "fund", "department", "account"], [
+                ("Agency", "DOT", "0100", None, "5300"), ("Agency", "DOR", "0200", None, "5300"),
+                ("Service", "EMAIL", "9100", None, "4100"), ("Adjustments", None, "9100", None, "4190")])
+        b = minimal_book(**blocks)
+        months = ["2026-09", "2026-10"]
+        for block in b.blocks:
+            if block.name == "Usage":
+                block.rows = [(m, a, "EMAIL", q) for m in months for a, q in (("DOT", 100), ("DOR", 50))]
+            if block.name == "Headcount":
+                block.rows = [(m, a, 10) for m in months for a in ("DOT", "DOR")]
+        return write_book(path, b)
+
+    disputes = [
+        ("D1", "DOT", "2026-09", "EMAIL", D("40.00"), "Mailboxes billed twice", dt.date(2026, 10, 3),
+         "Accepted", dt.date(2026, 10, 10), "Duplicate confirmed", D("40.00")),
+        ("D2", "DOR", "2026-03", None, D("10.00"), "Old question", dt.date(2026, 10, 3),
+         "Open", None, None, None),
+    ]
+    path = with_disputes(tmp_path / "b.xlsx", disputes)
+    assert cli("refresh", path, "--as-of", "2026-10-15").returncode == 0
+    assert cli("close", path, "--period", "2026-09").returncode == 0
+    done = cli("refresh", path, "--as-of", "2026-10-15")
+    assert done.returncode == 0, done.stderr
+    assert "dispute D2 was raised 7 invoice cycles after 2026-03, outside the 4-cycle window" in done.stderr
+    charges = [r for r in output_rows(path, "Charges") if r["reason"] and "D1" in r["reason"]]
+    assert [(r["period"][:7], r["agency_id"], D(r["amount"])) for r in charges] == [
+        ("2026-10", "DOT", D("-40"))]  # October, the first open month; September stands
+    log = {r["dispute_id"]: r for r in output_rows(path, "DisputeLog")}
+    assert (log["D1"]["credited_in"], log["D1"]["in_window"]) == ("2026-10", "true")
+    assert log["D2"]["in_window"] == "false" and log["D2"]["credited_in"] is None
+    report = cli("report", path, "--period", "2026-10", "--agency", "DOT", "--format", "html")
+    assert report.returncode == 0, report.stderr
+    html = next((tmp_path / "reports" / "2026-10").glob("*DOT*.html")).read_text()
+    assert "Dispute D1 (2026-09) accepted" in html and "Mailboxes billed twice" in html
+    assert cli("close", path, "--period", "2026-10").returncode == 0
+    done = cli("journal", path, "--period", "2026-10")
+    assert done.returncode == 0, done.stderr
+    journal = (tmp_path / "2026-10_journal.csv").read_text()
+    assert "360.00" in journal  # DOT's October EMAIL 400 less the 40 credit, net
+    # closing October later does not move the credit
+    assert cli("refresh", path, "--as-of", "2026-11-15").returncode == 0

@@ -164,6 +164,19 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Dispute:
+    dispute_id: str
+    period: str
+    service_id: str | None
+    amount: Decimal
+    reason: str
+    raised_on: dt.date
+    status: str
+    resolution: str | None
+    credited_in: str | None
+
+
+@dataclass(frozen=True)
 class ReportHead:
     """What every report carries: who sends it, the currency, the period and the day."""
 
@@ -184,6 +197,7 @@ class AgencyReport(ReportHead):
     satisfaction: Satisfaction | None
     engagement: Engagement | None
     outcomes: tuple[Outcome, ...]
+    disputes: tuple[Dispute, ...] = ()  # the agency's disputes, open and resolved
     internal: bool = False  # show the office's working view (health, follow-ups) too
 
 
@@ -427,6 +441,17 @@ def outcomes(model: Model, agency: str) -> tuple[Outcome, ...]:
                  for r in rows_of(model, "Outcomes", agency))
 
 
+def disputes(model: Model, agency: str) -> tuple[Dispute, ...]:
+    logged = {r.dispute_id: r for r in model.chargeback.disputes or []}
+    out = []
+    for r in rows_of(model, "Disputes", agency):
+        log = logged.get(r["dispute_id_text"])
+        out.append(Dispute(r["dispute_id_text"], r["period"], r["service_id_text"], r["amount"],
+                           r["reason"], r["raised_on"], r["status"], r["resolution"],
+                           log.credited_in if log else None))
+    return tuple(out)
+
+
 def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
     """Everything one agency's value report shows, and nothing of any other agency."""
     record = agency_record(model, agency)
@@ -446,6 +471,7 @@ def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
         satisfaction=satisfaction(model, agency, period),
         engagement=engagement(model, agency, period),
         outcomes=outcomes(model, agency),
+        disputes=disputes(model, agency),
         internal=settings.show_health_to_agencies,
     )
 
