@@ -227,6 +227,17 @@ CHARGEBACK_TABLES = (
     AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
 )
 RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS, OUTCOMES)
+BUDGETS = TableSpec(
+    "Budgets",
+    (
+        Column("fiscal_year", TEXT, help="e.g. FY2027"),
+        Column("agency_id", ID),
+        Column("amount", MONEY),
+        Column("tower", TEXT, required=False, help="optional: a tower's share; rows add up"),
+    ),
+    required=False,
+    help="What each agency has budgeted for shared IT in a fiscal year.",
+)
 DISPUTE_STATUSES = ("Open", "Accepted", "Rejected", "Withdrawn")
 DISPUTES = TableSpec(
     "Disputes",
@@ -263,7 +274,7 @@ GL_ACCOUNTS = TableSpec(
     help="The general ledger accounts the closed month's journal debits and credits.",
 )
 INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP, EXCHANGE_RATES, GL_ACCOUNTS,
-                                                          DISPUTES)
+                                                          DISPUTES, BUDGETS)
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
 # Settings: key -> (kind, default). Keys match like headers do.

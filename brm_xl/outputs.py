@@ -62,7 +62,8 @@ CHARGES = columns_of(ChargeLine, period="month", agency_id="id", service_id="id"
 AGENCY_SUMMARY = columns_of(
     AgencyMonth, period="month", agency_id="id", charges="money", cost_per_user="money",
     prior_cost_per_user="money", change_pct="pct", statewide_cost_per_user="money",
-    standalone_cost="money", net_value="money", avg_score="decimal2", csat_pct="pct")
+    standalone_cost="money", net_value="money", avg_score="decimal2", csat_pct="pct",
+    fy_budget="money", fy_to_date="money", fy_projected="money")
 FOLLOW_UPS = columns_of(FollowUp, response_id="id", agency_id="id")
 RELATIONSHIPS = columns_of(Relationship, agency_id="id", in_person_share_90d="pct",
                            csat_3m="pct", csat_prior_3m="pct")

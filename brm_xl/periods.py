@@ -108,6 +108,15 @@ def _index(year: int, month: int, text: str) -> int:
     return year * 12 + month - 1
 
 
+def fiscal_year_of(month: str, start_month: int = 7) -> Period:
+    """The fiscal year a month falls in (2026-09 with a July start: FY2027)."""
+    index = month_index(month)
+    year = int(month[:4]) + (1 if start_month > 1 and int(month[5:7]) >= start_month else 0)
+    first = _fy_start(year, start_month)
+    assert first <= index <= first + 11
+    return Period(f"FY{year}", first, first + 11, "fiscal year")
+
+
 def _fy_start(fiscal_year: int, start_month: int) -> int:
     """FY2026 with a July start begins in July 2025; with a January start, January 2026."""
     year = fiscal_year - 1 if start_month > 1 else fiscal_year

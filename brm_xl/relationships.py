@@ -39,6 +39,9 @@ class AgencyMonth(NamedTuple):
     engagements: int | None
     in_person: int | None
     last_contact: dt.date | None
+    fy_budget: Decimal | None  # the agency's budget for the month's fiscal year (Budgets)
+    fy_to_date: Decimal | None  # charged in the fiscal year up to and including the month
+    fy_projected: Decimal | None  # fy_to_date straight-lined to the year's 12 months
 
 
 assert AgencyMonth._fields[:len(SummaryRow._fields)] == SummaryRow._fields
@@ -99,6 +102,9 @@ def compute(inputs: Inputs, summary: list[SummaryRow], as_of: dt.date) -> Relati
         (r["agency"], r["submitted_on"].strftime("%Y-%m")) for r in responses
         if satisfaction.is_open(r, rules.follow_up_below))
     contact_days = _sorted_by_agency((e["agency"], e["date"]) for e in contacts)
+    from .budgets import budget_columns
+
+    budget = budget_columns(inputs, summary)
     rows = []
     for row in summary:
         key = (row.period, row.agency_id)
@@ -114,6 +120,7 @@ def compute(inputs: Inputs, summary: list[SummaryRow], as_of: dt.date) -> Relati
             count[0] if has_contacts else None,
             count[1] if has_contacts else None,
             _latest(contact_days.get(row.agency_id, []), month_end(row.period)),
+            *budget.get(key, (None, None, None)),
         ))
     return RelationshipView(follow_ups, relationships, rows)
 

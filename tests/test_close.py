@@ -187,3 +187,35 @@ def test_an_accepted_dispute_is_credited_in_the_next_open_month(tmp_path):
     assert "360.00" in journal  # DOT's October EMAIL 400 less the 40 credit, net
     # closing October later does not move the credit
     assert cli("refresh", path, "--as-of", "2026-11-15").returncode == 0
+
+
+def test_budgets_year_to_date_and_projection(tmp_path):
+    from brm_xl.model import build_model
+    from brm_xl.periods import parse_period
+    from brm_xl.reports import data
+
+    from .helpers import Block
+
+    b = minimal_book(Budgets=Block("Budgets", ["fiscal_year", "agency_id", "amount", "tower"], [
+        ("FY2027", "DOT", D("3000.00"), "End User"), ("FY2027", "DOT", D("1000.00"), "Network"),
+        ("FY2027", "DOR", D("5000.00"), None)]))
+    for block in b.blocks:
+        if block.name == "Usage":  # July to September 2026: DOT 100 mailboxes a month at $4
+            block.rows = [(m, a, "EMAIL", q) for m in ("2026-07", "2026-08", "2026-09")
+                          for a, q in (("DOT", 100), ("DOR", 50))]
+        if block.name == "Headcount":
+            block.rows = [(m, a, 10) for m in ("2026-07", "2026-08", "2026-09") for a in ("DOT", "DOR")]
+    path = write_book(tmp_path / "b.xlsx", b)
+    assert cli("refresh", path, "--as-of", "2026-10-01").returncode == 0
+    row = next(r for r in output_rows(path, "AgencySummary")
+               if r["period"].startswith("2026-09") and r["agency_id"] == "DOT")
+    # 3 months of $400 = $1,200 to date; 1,200 / 3 x 12 = 4,800 against a 4,000 budget
+    assert (D(row["fy_budget"]), D(row["fy_to_date"]), D(row["fy_projected"])) == (
+        D("4000"), D("1200"), D("4800"))
+    import datetime as dt
+
+    model = build_model(path, dt.date(2026, 10, 1))
+    head = data.headline(model, "DOT", parse_period("2026-09"))
+    assert head.budget is not None and head.budget.over and head.budget.fiscal_year == "FY2027"
+    rows = {r.agency_id: r for r in data.portfolio(model, parse_period("2026-09")).rows}
+    assert rows["DOT"].over_budget is True and rows["DOR"].over_budget is False

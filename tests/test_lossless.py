@@ -152,7 +152,7 @@ def test_text_never_becomes_a_formula_and_formats_are_set(rich_workbook):
     assert sheet.cell(row=2, column=1).number_format == "yyyy-mm"
     assert sheet.cell(row=2, column=1).value == dt.datetime(2026, 9, 1)
     assert "Charges" in sheet.tables
-    assert book["AgencySummary"].tables["AgencySummary"].ref.startswith("A1:R")
+    assert book["AgencySummary"].tables["AgencySummary"].ref.startswith("A1:U")
     raw = parts(rich_workbook)
     charges_xml = next(v for k, v in raw.items() if k.startswith("xl/worksheets/")
                        and b"HYPERLINK" in v)

@@ -36,6 +36,18 @@ class AgencyContact:
 
 
 @dataclass(frozen=True)
+class Budget:
+    fiscal_year: str
+    amount: Decimal
+    to_date: Decimal
+    projected: Decimal
+
+    @property
+    def over(self) -> bool:
+        return self.projected > self.amount
+
+
+@dataclass(frozen=True)
 class Headline:
     """An agency's period figures: what it paid (AgencySummary's charges, adjustments
     included), cost per user against last period and statewide, and the value."""
@@ -52,6 +64,7 @@ class Headline:
     users: int | None
     months: int
     comparison: str | None  # says which months were compared when the period is partial
+    budget: Budget | None = None  # the fiscal year's budget, to date and projected
 
 
 class Component(NamedTuple):
@@ -214,6 +227,7 @@ class PortfolioRow:
     health: str | None
     reasons: str | None
     days_since_contact: int | None
+    over_budget: bool | None = None  # projected over the fiscal year's budget
 
 
 # Health by severity, for sorting the portfolio: what needs the CIO first
@@ -306,7 +320,24 @@ def headline(model: Model, agency: str, period: Period) -> Headline:
         users=round(sum(users) / len(users)) if users else None,
         months=len(period.months),
         comparison=compared.note,
+        budget=budget_of(model, agency, period),
     )
+
+
+def budget_of(model: Model, agency: str, period: Period) -> Budget | None:
+    """The budget of the fiscal year the period ends in, from AgencySummary's columns for
+    the period's last month with charges (the one home of the projection)."""
+    from ..periods import fiscal_year_of
+
+    rows = [r for r in model.view.summary if r.agency_id == agency and r.period in period
+            and r.fy_budget is not None]
+    if not rows:
+        return None
+    last = max(rows, key=lambda r: r.period)
+    fy = fiscal_year_of(last.period, model.inputs.settings.fiscal_year_start_month)
+    assert last.fy_budget is not None and last.fy_to_date is not None \
+        and last.fy_projected is not None  # set together (budgets.budget_columns)
+    return Budget(fy.label, last.fy_budget, last.fy_to_date, last.fy_projected)
 
 
 def value(model: Model, agency: str, period: Period, head: Headline) -> Value:
@@ -493,6 +524,7 @@ def portfolio(model: Model, period: Period, agencies: list[str] | None = None) -
             health=rel.health if rel else None,
             reasons=rel.reasons if rel else None,
             days_since_contact=rel.days_since_contact if rel else None,
+            over_budget=h.budget.over if h.budget else None,
         ))
     rows.sort(key=lambda row: (SEVERITY.get(row.health, 3), -row.charges))
     nets = [r.net_value for r in rows if r.net_value is not None]
