@@ -333,6 +333,38 @@ def journal(workbook: Path, period: str, out: Path | None, as_json: bool) -> Non
     _run(as_json, action)
 
 
+@cli.command("rates")
+@click.argument("workbook", type=EXISTING_FILE)
+@click.option("--fy", "fiscal_year", required=True, help="The fiscal year to set rates for, e.g. FY2028.")
+@click.option("--usage-growth", default="0%", show_default=True,
+              help="Expected change in use, e.g. 3% (or -2%).")
+@click.option("--json", "as_json", is_flag=True, help="Print the proposal as JSON.")
+def rates(workbook: Path, fiscal_year: str, usage_growth: str, as_json: bool) -> None:
+    """Propose next year's rates (cost / projected use, last year's over or under recovery
+    carried forward) into RateProposal and RateEffect; RateCard is not changed."""
+    from .rates import write_proposal
+    from .reports.render import rate as shown_rate
+
+    def action() -> dict[str, Any]:
+        try:
+            growth = Decimal(usage_growth.strip().rstrip("%"))
+        except ArithmeticError:
+            raise click.UsageError(f"--usage-growth {usage_growth!r}: a percentage, e.g. 3%") from None
+        try:
+            proposals, effects = write_proposal(workbook, fiscal_year, growth)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        for p in proposals:
+            _say(as_json, f"{p.service_id}: {shown_rate(p.current_rate)} -> "
+                          f"{shown_rate(p.proposed_rate)}"
+                          + (f" ({p.change_pct:+}%)" if p.change_pct is not None else ""))
+        _say(as_json, f"Wrote RateProposal ({len(proposals)} services) and RateEffect "
+                      f"({len(effects)} agencies) into {workbook.name}; RateCard is unchanged")
+        return {"services": len(proposals), "agencies": len(effects)}
+
+    _run(as_json, action)
+
+
 @cli.command("import-survey")
 @click.argument("workbook", type=EXISTING_FILE)
 @click.argument("export", metavar="EXPORT", type=EXISTING_FILE)

@@ -309,6 +309,7 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     # the GL journal of a closed month (see README "The monthly close")
     "journal_template": (TEXT, None),  # an office's own journal template (its ERP's layout)
     "dispute_window_cycles": (COUNT, 4),  # invoice cycles an agency has to dispute a bill
+    "rate_decimals": (COUNT, 2),  # places a proposed rate is rounded to (brm-xl rates)
 }
 # Settings rows `agency_alias:TEXT` = agency id: another name an agency goes by in exports
 AGENCY_ALIAS_PREFIX = "agency_alias:"

@@ -62,6 +62,7 @@ class Settings:
     survey_score_map: str | None = _default("survey_score_map")
     journal_template: str | None = _default("journal_template")
     dispute_window_cycles: int = _default("dispute_window_cycles")
+    rate_decimals: int = _default("rate_decimals")
     extra: dict[str, str] = field(default_factory=dict)
     cells: dict[str, str] = field(default_factory=dict)  # key -> the cell holding its value
 

@@ -15,6 +15,7 @@ from .delivery.journal import Entry
 from .disputes import DisputeRow
 from .engagement import Relationship
 from .focus import Unallocated
+from .rates import RateEffect, RateProposal
 from .relationships import AgencyMonth, RelationshipView
 from .satisfaction import FollowUp
 from .workbook.cells import OutColumn, OutputTable
@@ -72,6 +73,11 @@ RECOVERY = columns_of(RecoveryRow, period="month", service_id="id", cost="money"
 REFRESH_LOG = columns_of(RefreshEntry, charges_total="money")
 UNALLOCATED = columns_of(Unallocated, period="month", cost="money")
 DELIVERIES = columns_of(Entry, agency_id="id")
+RATE_PROPOSAL = columns_of(RateProposal, service_id="id", current_rate="rate",
+                           proposed_rate="rate", change_pct="pct", projected_cost="money",
+                           carry_forward="money", projected_units="quantity")
+RATE_EFFECT = columns_of(RateEffect, agency_id="id", current_annual="money",
+                         proposed_annual="money", change="money")
 DISPUTE_LOG = columns_of(DisputeRow, dispute_id="id", agency_id="id", service_id="id",
                          amount="money", credit="money")  # period, credited_in: text
 

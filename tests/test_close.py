@@ -219,3 +219,37 @@ def test_budgets_year_to_date_and_projection(tmp_path):
     assert head.budget is not None and head.budget.over and head.budget.fiscal_year == "FY2027"
     rows = {r.agency_id: r for r in data.portfolio(model, parse_period("2026-09")).rows}
     assert rows["DOT"].over_budget is True and rows["DOR"].over_budget is False
+
+
+def test_rates_what_if_recovers_cost_with_the_carry_forward(tmp_path):
+    from .helpers import Block
+
+    months = ("2026-07", "2026-08", "2026-09")
+    b = minimal_book(CostPools=Block("CostPools", ["period", "service_id", "cost"],
+                                     [(m, "EMAIL", D("500.00")) for m in months]))
+    for block in b.blocks:
+        if block.name == "Usage":
+            block.rows = [(m, a, "EMAIL", q) for m in months for a, q in (("DOT", 100), ("DOR", 50))]
+        if block.name == "Headcount":
+            block.rows = [(m, a, 10) for m in months for a in ("DOT", "DOR")]
+    path = write_book(tmp_path / "b.xlsx", b)
+    rate_card_before = digest(path)
+    done = cli("rates", path, "--fy", "FY2028")
+    assert done.returncode == 0, done.stderr
+    # cost 1,500 and charged 1,800 in three months: 300 over-recovered, carried forward;
+    # (6,000 a year - 300) / 1,800 units a year = 3.1667 -> 3.17
+    assert "EMAIL: $4.00 -> $3.17 (-20.8%)" in done.stdout
+    (proposal,) = output_rows(path, "RateProposal")
+    assert (proposal["projected_cost"], proposal["carry_forward"], proposal["projected_units"]) == (
+        "6000", "300", "1800")
+    effects = {r["agency_id"]: (D(r["current_annual"]), D(r["proposed_annual"]))
+               for r in output_rows(path, "RateEffect")}
+    assert effects == {"DOT": (D("4800"), D("3804")), "DOR": (D("2400"), D("1902"))}
+    rates_now = output_rows(path, "RateProposal")
+    assert rates_now and digest(path) != rate_card_before  # written beside, RateCard untouched
+    from brm_xl.inputs import load_inputs
+
+    inputs, _ = load_inputs(path)
+    assert inputs.frame("RateCard")["rate"].to_list() == [D("4.00")]
+    grown = cli("rates", path, "--fy", "FY2028", "--usage-growth", "20%")
+    assert grown.returncode == 0 and "EMAIL: $4.00 -> $2.64" in grown.stdout  # 5,700 / 2,160
