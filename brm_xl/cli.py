@@ -272,7 +272,8 @@ class _progress:
 
 @cli.command("close")
 @click.argument("workbook", type=EXISTING_FILE)
-@click.option("--period", required=True, help="The month to close, e.g. 2026-10.")
+@click.option("--period", required=True, help="The month to close, e.g. 2026-10 (a range or "
+              "fiscal year closes each of its open months).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def close_month(workbook: Path, period: str, as_json: bool) -> None:
     """Publish a month's bills: check the workbook, then freeze the month as billed."""
@@ -283,8 +284,10 @@ def close_month(workbook: Path, period: str, as_json: bool) -> None:
             done = close(workbook, period)
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
-        _say(as_json, f"Closed {done.period}: {done.lines} bill lines, {done.total:,.2f} in "
-                      f"all, checksum {done.checksum}; recorded in Closes, PublishedCharges, "
+        checksum = f", checksum {done.checksum}" if done.checksum else ""
+        months = f" ({done.months} months)" if done.months > 1 else ""
+        _say(as_json, f"Closed {done.period}{months}: {done.lines} bill lines, "
+                      f"{done.total:,.2f} in all{checksum}; recorded in Closes, PublishedCharges, "
                       f"PublishedHeadcount and AuditLog of {workbook.name}")
         return {"period": done.period, "lines": done.lines, "total": str(done.total),
                 "checksum": done.checksum}

@@ -134,7 +134,8 @@ def _checksum(lines: dict[tuple[str, str], Decimal], users: dict[str, int | None
 
 @dataclass
 class CloseResult:
-    period: str
+    period: str  # the month, or the first to last closed
+    months: int
     lines: int
     total: Decimal
     checksum: str
@@ -142,10 +143,13 @@ class CloseResult:
 
 def close(path: Path, period: str, user: str | None = None,
           now: dt.datetime | None = None) -> CloseResult:
-    """Check the workbook and publish `period`'s bills (see the module docstring)."""
+    """Check the workbook and publish `period`'s bills (see the module docstring). A range
+    or fiscal year closes each of its months with charges that is not closed yet, in one
+    write; a single month that is closed already is refused."""
     from .inputs import load_inputs
     from .model import model_of
-    from .outputs import CLOSE_SPECS, closing_tables
+    from .outputs import CLOSE_SPECS, MonthClose, closing_tables
+    from .periods import parse_period
 
     now = now or dt.datetime.now().replace(microsecond=0)
     user = user or _user()
@@ -154,25 +158,32 @@ def close(path: Path, period: str, user: str | None = None,
         if errors(problems):
             raise DataProblems(problems)
         model = model_of(inputs, problems, now.date())
-        month = _month(period)
-        if month in closed_months(inputs):
-            raise UsageError(f"{month} is closed already; reopen it first to close it again")
-        lines = month_charges(model.chargeback, month)
-        if not lines:
-            raise UsageError(f"nothing was charged in {month}; there is no bill to close")
-        users = month_users(model.chargeback, month)
-        total = sum(lines.values(), Decimal(0))
-        digest = _checksum(lines, users)
-        tables = closing_tables(inputs, month, now, user, "closed", None, lines, users, total,
-                                digest)
-        _write(held, tables)
-    return CloseResult(month, len(lines), total, digest)
+        wanted = parse_period(period, inputs.settings.fiscal_year_start_month).months
+        done = closed_months(inputs)
+        if len(wanted) == 1 and wanted[0] in done:
+            raise UsageError(f"{wanted[0]} is closed already; reopen it first to close it again")
+        months = []
+        for month in wanted:
+            lines = month_charges(model.chargeback, month)
+            if month in done or not lines:
+                continue
+            users = month_users(model.chargeback, month)
+            months.append(MonthClose(month, lines, users, sum(lines.values(), Decimal(0)),
+                                     _checksum(lines, users)))
+        if not months:
+            raise UsageError(f"nothing to close in {period}: no month with charges that is "
+                             "not closed already")
+        _write(held, closing_tables(inputs, months, now, user, "closed", None))
+    label = months[0].period if len(months) == 1 else f"{months[0].period}..{months[-1].period}"
+    return CloseResult(label, len(months), sum(len(m.lines) for m in months),
+                       sum((m.total for m in months), Decimal(0)),
+                       months[-1].checksum if len(months) == 1 else "")
 
 
 def reopen(path: Path, period: str, reason: str, user: str | None = None,
            now: dt.datetime | None = None) -> None:
     from .inputs import load_inputs
-    from .outputs import CLOSE_SPECS, closing_tables
+    from .outputs import CLOSE_SPECS, MonthClose, closing_tables
 
     if not reason or not reason.strip():
         raise UsageError("reopening a month needs a reason (--reason), kept in the AuditLog")
@@ -182,8 +193,8 @@ def reopen(path: Path, period: str, reason: str, user: str | None = None,
         month = _month(period)
         if month not in closed_months(inputs):
             raise UsageError(f"{month} is not closed")
-        tables = closing_tables(inputs, month, now, user or _user(), "reopened", reason.strip(),
-                                {}, {}, Decimal(0), "")
+        tables = closing_tables(inputs, [MonthClose(month, {}, {}, Decimal(0), "")], now,
+                                user or _user(), "reopened", reason.strip())
         _write(held, tables)
 
 

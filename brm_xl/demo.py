@@ -149,7 +149,39 @@ def demo_rows(seed: int = 2026) -> dict[str, list[tuple[Any, ...]]]:
     rows["Survey"] = _survey(rng, periods)
     rows["Engagements"] = _engagements(rng)
     rows["Outcomes"] = OUTCOMES
+    rows["Disputes"] = DISPUTES
+    rows["GLAccounts"] = _gl_accounts()
+    rows["Budgets"] = _budgets(rows["Usage"])
     return rows
+
+
+# Three disputes: one accepted (credited in the first open month), one still open, one
+# raised long after its bill (outside the 4-cycle window)
+DISPUTES = [
+    ("DSP-001", "DOT", "2026-08", "EMAIL-STD", D("412.00"), "Mailboxes of 103 retired staff "
+     "billed after their accounts were closed", dt.date(2026, 9, 12), "Accepted",
+     dt.date(2026, 10, 2), "Confirmed against HR exits; credited", D("412.00")),
+    ("DSP-002", "DHS", "2026-09", "VM-LARGE", D("1196.00"), "Three servers decommissioned in "
+     "August still billed", dt.date(2026, 10, 20), "Open", None, None, None),
+    ("DSP-003", "DOC", "2025-12", "DESKTOP", D("850.00"), "Devices billed twice in December",
+     dt.date(2026, 10, 28), "Rejected", dt.date(2026, 11, 4), "Raised outside the 4-cycle "
+     "window; the December bill stands", None),
+]
+
+
+def _gl_accounts() -> list[tuple[Any, ...]]:
+    """A fund and expense account per agency; a revenue account per service."""
+    rows: list[tuple[Any, ...]] = [("Agency", aid, f"{1000 + 10 * i:04d}", aid, "5310")
+                                   for i, (aid, *_rest) in enumerate(AGENCIES)]
+    rows += [("Service", sid, "7200", "OCIO", f"{4100 + i}") for i, (sid, *_r) in enumerate(SERVICES)]
+    rows.append(("Adjustments", None, "7200", "OCIO", "4199"))
+    return rows
+
+
+def _budgets(usage: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """FY2027 budgets: about last year's spend, a few agencies tighter than their use."""
+    return [("FY2027", aid, D(str(800_000 + 95_000 * (i % 9))).quantize(D("0.01")), None)
+            for i, (aid, *_rest) in enumerate(AGENCIES)]
 
 
 def _email(name: str, agency: str) -> str:
@@ -408,8 +440,22 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
         yield f"Follow-ups: {len(view.follow_ups)} low scores to call back, {overdue} overdue"
     if result.warnings:
         yield f"{len(result.warnings)} warning(s); run brm-xl check {path} to list them"
+    yield from _close(path, latest)
     yield from _reports(path, latest, as_of or AS_OF)
     yield f"Open {path} in Excel or LibreOffice to see the Charges and AgencySummary sheets."
+
+
+def _close(path: Path, latest: str) -> Iterator[str]:
+    """Close every month up to the latest and write the latest month's GL journal."""
+    from .close import close
+    from .journal import write_journal
+    first = f"{FIRST_MONTH:%Y-%m}"
+    done = close(path, f"{first}..{latest}", user="finance.clerk")
+    yield (f"Closed {done.months} months ({done.period}): {done.lines:,} bill lines, "
+           f"${done.total:,.2f} published; a later edit to them is refused at its cell")
+    target, journal = write_journal(path, latest)
+    yield (f"GL journal for {latest}: {len(journal.lines)} lines, debits ${journal.debits:,.2f} "
+           f"= credits ${journal.credits:,.2f}, in {target}")
 
 
 def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:

@@ -139,29 +139,40 @@ def audit_table(inputs: Any, *entries: AuditEntry) -> OutputTable:
                        previous_rows(AUDIT_LOG, inputs.previous.get("AuditLog", [])) + list(entries))
 
 
-def closing_tables(inputs: Any, period: str, now: dt.datetime, user: str, status: str,
-                   reason: str | None, lines: dict[tuple[str, str], Decimal],
-                   users: dict[str, int | None], total: Decimal,
-                   checksum: str) -> list[OutputTable]:
-    """The four close tables, earlier rows as they were and this close (or reopen) added."""
+class MonthClose(NamedTuple):
+    """What one month's close (or reopen) records."""
+
+    period: str
+    lines: dict[tuple[str, str], Decimal]
+    users: dict[str, int | None]
+    total: Decimal
+    checksum: str
+
+
+def closing_tables(inputs: Any, months: list[MonthClose], now: dt.datetime, user: str,
+                   status: str, reason: str | None) -> list[OutputTable]:
+    """The four close tables, earlier rows as they were and these closes (or reopens) added."""
     previous = inputs.previous
 
     def table(name: str, columns: tuple[OutColumn, ...], new: list[Any]) -> OutputTable:
         return OutputTable(name, columns, previous_rows(columns, previous.get(name, [])) + new)
 
-    entry = CloseEntry(period, status, now, user, reason, len(lines), total, checksum)
-    action = "close" if status == "closed" else "reopen"
-    audit = AuditEntry(now, user, action, period, None if status == "closed" else "closed",
-                       (f"{len(lines)} lines, {total:.2f}, checksum {checksum}" if status == "closed"
-                        else f"reopened: {reason}"))
-    return [
-        table("Closes", CLOSES, [entry]),
-        table("PublishedCharges", PUBLISHED_CHARGES,
-              [PublishedCharge(period, now, a, s or None, v) for (a, s), v in sorted(lines.items())]),
-        table("PublishedHeadcount", PUBLISHED_USERS,
-              [PublishedUsers(period, now, a, u) for a, u in sorted(users.items())]),
-        table("AuditLog", AUDIT_LOG, [audit]),
-    ]
+    entries, charges, users, audit = [], [], [], []
+    for m in months:
+        entries.append(CloseEntry(m.period, status, now, user, reason, len(m.lines), m.total,
+                                  m.checksum))
+        charges += [PublishedCharge(m.period, now, a, s or None, v)
+                    for (a, s), v in sorted(m.lines.items())]
+        users += [PublishedUsers(m.period, now, a, u) for a, u in sorted(m.users.items())]
+        audit.append(AuditEntry(
+            now, user, "close" if status == "closed" else "reopen", m.period,
+            None if status == "closed" else "closed",
+            f"{len(m.lines)} lines, {m.total:.2f}, checksum {m.checksum}" if status == "closed"
+            else f"reopened: {reason}"))
+    return [table("Closes", CLOSES, entries),
+            table("PublishedCharges", PUBLISHED_CHARGES, charges),
+            table("PublishedHeadcount", PUBLISHED_USERS, users),
+            table("AuditLog", AUDIT_LOG, audit)]
 DELIVERIES_SPEC = text_spec("Deliveries", [c.name for c in DELIVERIES])
 
 
