@@ -13,9 +13,11 @@ reason and is logged; a reopened month is computed from its inputs again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -142,7 +144,8 @@ class CloseResult:
 
 
 def close(path: Path, period: str, user: str | None = None,
-          now: dt.datetime | None = None) -> CloseResult:
+          now: dt.datetime | None = None,
+          write: Callable[[list[OutputTable]], None] | None = None) -> CloseResult:
     """Check the workbook and publish `period`'s bills (see the module docstring). A range
     or fiscal year closes each of its months with charges that is not closed yet, in one
     write; a single month that is closed already is refused."""
@@ -153,8 +156,9 @@ def close(path: Path, period: str, user: str | None = None,
 
     now = now or dt.datetime.now().replace(microsecond=0)
     user = user or _user()
-    with locked(Path(path)) as held:
-        inputs, problems = load_inputs(held.path, previous=CLOSE_SPECS)
+    # `write`: Excel holds the open workbook, and the tables go in through it
+    with (locked(Path(path)) if write is None else contextlib.nullcontext()) as held:
+        inputs, problems = load_inputs(Path(path), previous=CLOSE_SPECS)
         if errors(problems):
             raise DataProblems(problems)
         model = model_of(inputs, problems, now.date())
@@ -173,7 +177,11 @@ def close(path: Path, period: str, user: str | None = None,
         if not months:
             raise UsageError(f"nothing to close in {period}: no month with charges that is "
                              "not closed already")
-        _write(held, closing_tables(inputs, months, now, user, "closed", None))
+        tables = closing_tables(inputs, months, now, user, "closed", None)
+        if write is not None:
+            write(tables)
+        else:
+            _write(held, tables)
     label = months[0].period if len(months) == 1 else f"{months[0].period}..{months[-1].period}"
     return CloseResult(label, len(months), sum(len(m.lines) for m in months),
                        sum((m.total for m in months), Decimal(0)),

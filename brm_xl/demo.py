@@ -151,7 +151,7 @@ def demo_rows(seed: int = 2026) -> dict[str, list[tuple[Any, ...]]]:
     rows["Outcomes"] = OUTCOMES
     rows["Disputes"] = DISPUTES
     rows["GLAccounts"] = _gl_accounts()
-    rows["Budgets"] = _budgets(rows["Usage"])
+    rows["Budgets"] = _budgets(rows["Headcount"])
     return rows
 
 
@@ -178,9 +178,12 @@ def _gl_accounts() -> list[tuple[Any, ...]]:
     return rows
 
 
-def _budgets(usage: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """FY2027 budgets: about last year's spend, a few agencies tighter than their use."""
-    return [("FY2027", aid, D(str(800_000 + 95_000 * (i % 9))).quantize(D("0.01")), None)
+def _budgets(headcount: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """FY2027 budgets: a year of the agency's users at about the statewide cost per user,
+    most with room to spare, a few (every fifth) set tighter than their use."""
+    latest = {aid: n for _p, aid, n in sorted(headcount)}
+    return [("FY2027", aid, (D(latest.get(aid, 0)) * D("170") * 12
+                             * (D("0.93") if i % 5 == 0 else D("1.06"))).quantize(D("1")), None)
             for i, (aid, *_rest) in enumerate(AGENCIES)]
 
 

@@ -87,12 +87,29 @@ def tables_of(model: Model, now: dt.datetime, user: str | None,
     entry = outputs.RefreshEntry(now, user or _user(), __version__, as_of, _row_counts(inputs),
                                  total, len(found_warnings))
     tables.append(outputs.refresh_log(inputs.previous.get("RefreshLog", []), entry))
+    changes = dispute_changes(model, now, entry.refreshed_by)
+    if changes:
+        tables.append(outputs.audit_table(inputs, *changes))
     if inputs.sources.names_files() or inputs.previous.get("Sources"):
         tables.append(OutputTable("Sources", SOURCES,
                                   recorded_rows(inputs.path, inputs.sources)))
     summary = RefreshResult(inputs.path, inputs, result, view, found_warnings,
                             {t.name: len(t.rows) for t in tables})
     return summary, tables
+
+
+def dispute_changes(model: Model, now: dt.datetime, user: str) -> list[outputs.AuditEntry]:
+    """A dispute whose status is not the one the last refresh logged: an AuditLog row."""
+    before = {str(r.get("dispute_id")).upper(): str(r.get("status"))
+              for r in model.inputs.previous.get("DisputeLog", [])}
+    out = []
+    for d in model.chargeback.disputes or []:
+        old = before.get(d.dispute_id.upper())
+        if old != d.status:
+            credit = f", credited {d.credit:.2f} in {d.credited_in}" if d.credited_in else ""
+            out.append(outputs.AuditEntry(now, user, "dispute", d.period, old,
+                                          f"{d.dispute_id} {d.status}{credit}"))
+    return out
 
 
 def refreshing(sources: Sources | None) -> Sources:

@@ -173,6 +173,9 @@ def test_an_accepted_dispute_is_credited_in_the_next_open_month(tmp_path):
     charges = [r for r in output_rows(path, "Charges") if r["reason"] and "D1" in r["reason"]]
     assert [(r["period"][:7], r["agency_id"], D(r["amount"])) for r in charges] == [
         ("2026-10", "DOT", D("-40"))]  # October, the first open month; September stands
+    audit = [(r["action"], r["after"]) for r in output_rows(path, "AuditLog")]
+    assert ("dispute", "D1 Accepted, credited 40.00 in 2026-10") in audit  # the first refresh
+    assert [a for a, _ in audit].count("dispute") == 2  # D1 and D2 once, not every refresh
     log = {r["dispute_id"]: r for r in output_rows(path, "DisputeLog")}
     assert (log["D1"]["credited_in"], log["D1"]["in_window"]) == ("2026-10", "true")
     assert log["D2"]["in_window"] == "false" and log["D2"]["credited_in"] is None
@@ -253,3 +256,16 @@ def test_rates_what_if_recovers_cost_with_the_carry_forward(tmp_path):
     assert inputs.frame("RateCard")["rate"].to_list() == [D("4.00")]
     grown = cli("rates", path, "--fy", "FY2028", "--usage-growth", "20%")
     assert grown.returncode == 0 and "EMAIL: $4.00 -> $2.64" in grown.stdout  # 5,700 / 2,160
+
+
+def test_the_close_month_button_asks_first(tmp_path):
+    from brm_xl.excel import macros
+
+    path = book(tmp_path / "b.xlsx")
+    before = digest(path)
+    assert macros.close_month(path=path, period="2026-09", answer=False) is None
+    assert digest(path) == before
+    done = macros.close_month(path=path, period="2026-09", answer=True)
+    assert done.period == "2026-09" and done.lines == 2
+    assert [r["status"] for r in output_rows(path, "Closes")] == ["closed"]
+    assert macros.close_month(path=path, period="2026-09", answer=True) is None  # said, not raised

@@ -18,7 +18,16 @@ from brm_xl.inputs import load_inputs
 from brm_xl.outputs import DELIVERIES_SPEC
 
 from .conftest import Recorder, free_port  # noqa: F401
-from .helpers import AGENCY_HEADERS, Block, headcount, minimal_book, rate_card, usage, write_book
+from .helpers import (
+    AGENCY_HEADERS,
+    Block,
+    headcount,
+    minimal_book,
+    output_rows,
+    rate_card,
+    usage,
+    write_book,
+)
 
 HEADS = {"ZEBRA": ("Zoe Zebra", "zoe@zebra.example"), "QUOKKA": ("Quinn Quokka", "quinn@quokka.example"),
          "DOA/OTS": ("Otto Ots", "otto@ots.example")}
@@ -88,6 +97,8 @@ def test_send_delivers_each_agency_its_own_report_once(tmp_path, smtp):
     assert sorted((r["agency_id"], r["status"]) for r in log) == [
         ("DOA/OTS", "sent"), ("QUOKKA", "sent"), ("ZEBRA", "sent")]
     assert all(r["period"] == "2026-09" and r["message_id"].startswith("<") for r in log)
+    audit = [r for r in output_rows(path, "AuditLog") if r["action"] == "send"]
+    assert [r["after"] for r in audit] == ["3 sent, 0 failed or unknown"]
     again = send(path, port)
     assert again.returncode == 0 and "already sent for 2026-09" in again.stdout
     assert len(handler.messages) == 3

@@ -20,7 +20,7 @@ from typing import Any
 from ..filenames import report_file
 from ..kinds import EMAIL_PATTERN
 from ..model import Model, build_model
-from ..outputs import DELIVERIES, DELIVERIES_SPEC, previous_rows
+from ..outputs import DELIVERIES, DELIVERIES_SPEC, AuditEntry, audit_table, previous_rows
 from ..periods import Period, parse_period
 from ..problems import BrmError, DataProblems, Problem, UsageError
 from ..reports import data
@@ -191,19 +191,35 @@ def _write_deliveries(batch: Batch, journal: Journal, held: Held | None,
         return
     table = OutputTable("Deliveries", DELIVERIES,
                         previous_rows(DELIVERIES, previous) + [e.row() for e in new])
+    tables = [table]
+    if new and not dry_run:
+        sent = sum(e.status == "sent" for e in new)
+        tables.append(audit_table(batch.model.inputs, AuditEntry(
+            dt.datetime.now().replace(microsecond=0), _user(), "send", batch.period.label, None,
+            f"{sent} sent, {len(new) - sent} failed or unknown")))
     if write is not None:
-        write([table])
+        write(tables)
     else:
         if held is None:
             raise UsageError("sending needs the workbook held: call send inside guard.locked")
         with Package(held.path) as package:
             edit = PackageEdit(package)
-            edit.put_table(table)
+            for each in tables:
+                edit.put_table(each)
             if dry_run:
                 edit.build()
                 return
             edit.commit(held)
     journal.settle(logged | {e.message_id for e in new})
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
 
 
 def smtp_config(model: Model, host: str | None, port: int | None, user: str | None,

@@ -176,6 +176,37 @@ def make_email_drafts(book: Any = None, path: str | Path | None = None,
     return _guarded(target, run)
 
 
+def close_month(book: Any = None, path: str | Path | None = None, period: str | None = None,
+                answer: bool | None = None) -> Any:
+    """Close month button: asks first, then publishes the month's bills (Settings
+    report_period, else the latest month with charges)."""
+    from ..close import close
+    from ..model import build_model
+    from ..reports.run import default_period
+
+    target = _target(book, path)
+    if answer is not None:
+        target.answer = answer
+
+    def run() -> Any:
+        target.save()
+        chosen = period or default_period(build_model(target.path, dt.date.today()))
+        if not target.confirm(f"Close {chosen}? Its bills will stand as published: a later "
+                              "change goes through Adjustments in an open month."):
+            target.tell("Nothing was closed.")
+            return None
+        if target.open_in_excel:
+            done = close(target.path, chosen, write=target.write)
+        else:
+            done = close(target.path, chosen)
+        cache.forget(target.path)
+        target.tell(f"Closed {done.period}: {done.lines} bill lines, {done.total:,.2f} in all. "
+                    "See the Closes and AuditLog sheets.")
+        return done
+
+    return _guarded(target, run)
+
+
 def send_emails(book: Any = None, path: str | Path | None = None, period: str | None = None,
                 answer: bool | None = None) -> Any:
     """Send emails button: asks first, then sends by SMTP (Settings smtp_host) and logs."""

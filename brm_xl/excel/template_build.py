@@ -30,6 +30,7 @@ BUTTONS = [
     ("BrmReports", "Make reports", "Value reports for every agency, and the portfolio"),
     ("BrmEmailDrafts", "Email drafts", "One draft per agency head, to review in Outlook"),
     ("BrmSendEmails", "Send emails", "Asks first, then sends through Settings smtp_host"),
+    ("BrmCloseMonth", "Close month", "Asks first, then publishes the month's bills"),
 ]
 # Only what brm_xl needs: a blank Interpreter_Win or PYTHONPATH row would override the
 # user's own xlwings settings (their xlwings.conf file, the add-in's ribbon) with nothing

@@ -23,3 +23,7 @@ End Sub
 Public Sub BrmSendEmails()
     RunPython "import brm_xl.excel.macros as m; m.send_emails()"
 End Sub
+
+Public Sub BrmCloseMonth()
+    RunPython "import brm_xl.excel.macros as m; m.close_month()"
+End Sub
