@@ -86,5 +86,24 @@ def test_demo_writes_and_refreshes_a_recognisable_workbook(tmp_path):
     months = {r["period"][:7] for r in summary if r["responses"] not in (None, "0")}
     assert len(months) >= 20  # survey responses across the 24 months
     assert "Relationships:" in done.stdout and "at risk:" in done.stdout
+    # the monthly close: 24 months published, the latest month's journal balanced
+    closes = output_rows(path, "Closes")
+    assert len(closes) == 24 and {r["status"] for r in closes} == {"closed"}
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "demo" / "2026-10_journal.csv").open()))
+    net: dict[str, D] = {}
+    for r in rows:
+        net[r["agency_id"]] = net.get(r["agency_id"], D(0)) + D(r["debit"] or 0) - D(r["credit"] or 0)
+    assert len(net) == 25 and set(net.values()) == {D("0.00")}  # every agency to the cent
+    debits = sum(D(r["debit"] or 0) for r in rows)
+    assert debits == sum(D(r["credit"] or 0) for r in rows)
+    published = [D(r["amount"]) for r in output_rows(path, "PublishedCharges")
+                 if r["period"] == "2026-10"]
+    assert debits == sum(abs(a) for a in published)  # one debit and one credit a line
+    assert sum(published) == sum(D(r["charges"]) for r in summary
+                                 if r["period"].startswith("2026-10"))  # as billed
+    disputes = {r["dispute_id"]: r for r in output_rows(path, "DisputeLog")}
+    assert disputes["DSP-001"]["credited_in"] == "2026-10" and disputes["DSP-003"]["in_window"] == "false"
     again = cli("demo", tmp_path / "demo")  # a second run replaces the demo cleanly
     assert again.returncode == 0

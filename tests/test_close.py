@@ -269,3 +269,14 @@ def test_the_close_month_button_asks_first(tmp_path):
     assert done.period == "2026-09" and done.lines == 2
     assert [r["status"] for r in output_rows(path, "Closes")] == ["closed"]
     assert macros.close_month(path=path, period="2026-09", answer=True) is None  # said, not raised
+
+
+def test_closing_a_workbook_with_problems_writes_nothing_and_lists_them(tmp_path):
+    path = write_book(tmp_path / "b.xlsx", minimal_book(
+        Usage=usage(("2026-09", "DOT", "EMAIL", "ten"), ("2026-09", "DXX", "EMAIL", 1))))
+    before = digest(path)
+    done = cli("close", path, "--period", "2026-09")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "Usage!D2: quantity 'ten' is not a number" in done.stderr
+    assert "Usage!B3: agency_id 'DXX' is not in Agencies" in done.stderr
+    assert digest(path) == before
