@@ -109,9 +109,21 @@ class Chargeback:
     value_lines: pl.DataFrame  # period, agency_id, service_id, component, amount, cents
     warnings: list[Problem] = field(default_factory=list)
     disputes: list[Any] | None = None  # DisputeLog rows (brm_xl.disputes), if any
+    scorecard: list[Any] | None = None  # Scorecard rows (brm_xl.vendors), if any
+    service_credits: list[Any] | None = None  # ServiceCredits rows, if any
 
     def charge_lines(self) -> list[ChargeLine]:
         return [ChargeLine(*row) for row in self.charges.select(CHARGE_COLUMNS).iter_rows()]
+
+
+def vendor_performance(inputs: Inputs, priced: pl.DataFrame) -> tuple[list[Any], list[Any]]:
+    """Vendor scorecards and service credits (brm_xl.vendors), from the priced usage."""
+    if not inputs.has("ServiceLevels"):
+        return [], []
+    from .close import closed_months
+    from .vendors import compute as score
+
+    return score(inputs, priced, set(closed_months(inputs)), dt.date.today())
 
 
 def dispute_credits(inputs: Inputs) -> tuple[list[Any] | None, pl.DataFrame | None, list[Problem]]:
@@ -137,7 +149,13 @@ def compute(inputs: Inputs) -> Chargeback:
         adjustments = pl.concat([adjustments.select(columns), disputes.select(columns)],
                                 how="vertical_relaxed") if adjustments is not None else disputes
     rates = rate_frame(inputs, usage, adjustments)
-    parts = [price_usage(usage, rates), adjustment_lines(adjustments, rates)]
+    priced = price_usage(usage, rates)
+    parts = [priced, adjustment_lines(adjustments, rates)]
+    scorecard, service_credits = vendor_performance(inputs, priced)
+    if service_credits and inputs.settings.pass_through_credits:
+        from .vendors import credit_adjustments
+
+        parts.append(adjustment_lines(credit_adjustments(service_credits), rates))
     if inputs.focus is not None:
         from .focus import charge_lines
 
@@ -153,7 +171,8 @@ def compute(inputs: Inputs) -> Chargeback:
         recovery, unpooled = recovery_rows(inputs, charges, names)
         warnings += unpooled
     warnings += dispute_warnings
-    return Chargeback(charges, summary, recovery, value_lines, warnings, dispute_rows)
+    return Chargeback(charges, summary, recovery, value_lines, warnings, dispute_rows,
+                      scorecard or None, service_credits or None)
 
 
 def display_names(inputs: Inputs) -> dict[str, dict[str, str]]:

@@ -258,6 +258,54 @@ DISPUTES = TableSpec(
     help="An agency's challenge to a bill; Accepted, it is credited in an open month.",
     unique=("dispute_id",),
 )
+VENDORS = TableSpec(
+    "Vendors",
+    (Column("vendor_id", ID), Column("vendor_name", TEXT),
+     Column("vendor_manager", TEXT, required=False), Column("vendor_email", EMAIL, required=False)),
+    required=False, help="The vendors behind the services the office brokers.",
+    unique=("vendor_id",),
+)
+CONTRACTS = TableSpec(
+    "Contracts",
+    (Column("contract_id", ID), Column("vendor_id", ID), Column("contract_name", TEXT),
+     Column("start", DATE), Column("end", DATE, required=False),
+     Column("annual_value", MONEY, required=False),
+     Column("services", TEXT, help="RateCard service ids it delivers, separated by ;")),
+    required=False, help="Each vendor contract and the services it delivers.",
+    unique=("contract_id",),
+)
+SL_KINDS = ("critical", "key", "KPI")
+SL_DIRECTIONS = ("higher", "lower")
+SERVICE_LEVELS = TableSpec(
+    "ServiceLevels",
+    (Column("sl_id", ID), Column("contract_id", ID), Column("name", TEXT),
+     Column("kind", CHOICE, choices=SL_KINDS), Column("unit", TEXT, required=False),
+     Column("direction", CHOICE, choices=SL_DIRECTIONS, help="higher or lower is better"),
+     Column("minimum", SIGNED_QUANTITY), Column("expected", SIGNED_QUANTITY),
+     Column("weight", QUANTITY, help="per contract, summing to 100"),
+     Column("credit_pct", QUANTITY, required=False,
+            help="on a miss of a critical level: percent of the month's priced charges for "
+                 "the contract's services the vendor credits"),
+     Column("outcome", TEXT, required=False)),
+    required=False, help="What each contract promises, month by month.",
+    unique=("sl_id",),
+)
+SL_RESULTS = TableSpec(
+    "SLResults",
+    (Column("period", MONTH), Column("sl_id", ID), Column("actual", SIGNED_QUANTITY, required=False),
+     Column("excluded", TEXT, required=False, help="why the month does not count, if it does not")),
+    required=False, help="Each service level's measured result by month.",
+)
+CORRECTIVE_ACTIONS = TableSpec(
+    "CorrectiveActions",
+    (Column("cap_id", ID), Column("vendor_id", ID), Column("opened_on", DATE),
+     Column("issue", TEXT), Column("root_cause", TEXT, required=False),
+     Column("action", TEXT, required=False), Column("owner", TEXT, required=False),
+     Column("due_on", DATE, required=False), Column("closed_on", DATE, required=False)),
+    required=False, help="Corrective action plans agreed with vendors.",
+    unique=("cap_id",),
+)
+VENDOR_TABLES = (VENDORS, CONTRACTS, SERVICE_LEVELS, SL_RESULTS, CORRECTIVE_ACTIONS)
 GL_KINDS = ("Agency", "Service", "Adjustments")
 GL_ACCOUNTS = TableSpec(
     "GLAccounts",
@@ -274,7 +322,7 @@ GL_ACCOUNTS = TableSpec(
     help="The general ledger accounts the closed month's journal debits and credits.",
 )
 INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP, EXCHANGE_RATES, GL_ACCOUNTS,
-                                                          DISPUTES, BUDGETS)
+                                                          DISPUTES, BUDGETS, *VENDOR_TABLES)
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
 # Settings: key -> (kind, default). Keys match like headers do.
@@ -310,6 +358,9 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "journal_template": (TEXT, None),  # an office's own journal template (its ERP's layout)
     "dispute_window_cycles": (COUNT, 4),  # invoice cycles an agency has to dispute a bill
     "rate_decimals": (COUNT, 2),  # places a proposed rate is rounded to (brm-xl rates)
+    # vendor scorecards (see README "Vendor performance")
+    "vendor_grades": (TEXT, "A=90; B=80; C=70; D=60"),  # lowest score for each grade; below: F
+    "pass_through_credits": (FLAG, True),  # vendors' service credits onto agencies' bills
 }
 # Settings rows `agency_alias:TEXT` = agency id: another name an agency goes by in exports
 AGENCY_ALIAS_PREFIX = "agency_alias:"

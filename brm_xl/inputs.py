@@ -63,6 +63,8 @@ class Settings:
     journal_template: str | None = _default("journal_template")
     dispute_window_cycles: int = _default("dispute_window_cycles")
     rate_decimals: int = _default("rate_decimals")
+    vendor_grades: str = _default("vendor_grades")
+    pass_through_credits: bool = _default("pass_through_credits")
     extra: dict[str, str] = field(default_factory=dict)
     cells: dict[str, str] = field(default_factory=dict)  # key -> the cell holding its value
 
@@ -382,4 +384,11 @@ def check_duplicates(inputs: Inputs) -> list[Problem]:
     return out
 
 
-CHARGEBACK_CHECKS: tuple[Check, ...] = (check_not_empty, check_ids, check_rates, check_rate_coverage, check_duplicates)
+def check_vendor_tables(inputs: Inputs) -> list[Problem]:
+    from .vendors import check_vendors
+
+    return check_vendors(inputs)
+
+
+CHARGEBACK_CHECKS: tuple[Check, ...] = (check_not_empty, check_ids, check_rates, check_rate_coverage,
+                                        check_duplicates, check_vendor_tables)

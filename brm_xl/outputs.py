@@ -18,6 +18,7 @@ from .focus import Unallocated
 from .rates import RateEffect, RateProposal
 from .relationships import AgencyMonth, RelationshipView
 from .satisfaction import FollowUp
+from .vendors import CreditRow, ScorecardRow
 from .workbook.cells import OutColumn, OutputTable
 
 
@@ -73,6 +74,11 @@ RECOVERY = columns_of(RecoveryRow, period="month", service_id="id", cost="money"
 REFRESH_LOG = columns_of(RefreshEntry, charges_total="money")
 UNALLOCATED = columns_of(Unallocated, period="month", cost="money")
 DELIVERIES = columns_of(Entry, agency_id="id")
+SCORECARD = columns_of(ScorecardRow, period="month", vendor_id="id", score="decimal2",
+                       credits="money")
+SERVICE_CREDITS = columns_of(CreditRow, period="month", vendor_id="id", contract_id="id",
+                             sl_id="id", actual="quantity", minimum="quantity", credit="money",
+                             agency_id="id", share="money")
 RATE_PROPOSAL = columns_of(RateProposal, service_id="id", current_rate="rate",
                            proposed_rate="rate", change_pct="pct", projected_cost="money",
                            carry_forward="money", projected_units="quantity")
@@ -192,6 +198,10 @@ def refresh_tables(result: Chargeback, view: RelationshipView,
         tables.append(OutputTable("Relationships", RELATIONSHIPS, view.relationships))
     if result.disputes is not None:
         tables.append(OutputTable("DisputeLog", DISPUTE_LOG, result.disputes))
+    if result.scorecard is not None:
+        tables.append(OutputTable("Scorecard", SCORECARD, result.scorecard))
+    if result.scorecard is not None or result.service_credits is not None:
+        tables.append(OutputTable("ServiceCredits", SERVICE_CREDITS, result.service_credits or []))
     return tables
 
 

@@ -191,6 +191,44 @@ class Index:
     def health_of(self, agency: Any) -> Any:
         return self.relations.get(self.agency(agency))
 
+    # -- vendors ---------------------------------------------------------------------------
+    def _vendor(self, value: Any) -> str:
+        key = excel_id(value, "vendor")
+        known = {r.vendor_id.upper() for r in self.model.chargeback.scorecard or []}
+        if key not in known:
+            raise QueryError(f"unknown vendor '{key}' (or no service level results for it)")
+        return key
+
+    def vendor_grade(self, vendor: Any, period: Any) -> str:
+        """The grade of the period's last month with results."""
+        v, p = self._vendor(vendor), self.period(period)
+        rows = [r for r in self.model.chargeback.scorecard or []
+                if r.vendor_id.upper() == v and r.period in p and r.grade]
+        if not rows:
+            raise QueryError(f"no graded month for vendor '{v}' in {p.label}")
+        return max(rows, key=lambda r: r.period).grade
+
+    def sl_actual(self, sl_id: Any, period: Any) -> Decimal:
+        key, p = excel_id(sl_id, "service level"), self.period(period)
+        if not self.model.inputs.has("SLResults"):
+            raise QueryError("the workbook has no SLResults table")
+        frame = self.model.inputs.frame("SLResults")
+        found = [r for r in frame.iter_rows(named=True) if r["sl_id"] == key and r["period"] == p.end]
+        if not found or found[0]["actual"] is None:
+            raise QueryError(f"no result for service level '{key}' in {p.end}")
+        return Decimal(found[0]["actual"])
+
+    def credits(self, who: Any, period: Any) -> Decimal:
+        """Service credits in the period: an agency's shares, or all a vendor owes."""
+        key, p = excel_id(who, "agency or vendor"), self.period(period)
+        rows = [c for c in self.model.chargeback.service_credits or [] if c.period in p]
+        if key in self.agencies:
+            return sum((c.share for c in rows if c.agency_id == key), Decimal("0.00"))
+        vendors = {r.vendor_id.upper() for r in self.model.chargeback.scorecard or []}
+        if key in vendors:
+            return sum((c.share for c in rows if c.vendor_id.upper() == key), Decimal("0.00"))
+        raise QueryError(f"unknown agency or vendor '{key}'")
+
     def bill(self, agency: Any, period: Any) -> list[list[Any]]:
         a, p = self.agency(agency), self.period(period)
         b = data.bill(self.model, a, p)

@@ -142,7 +142,7 @@ def test_xlwings_metadata(fx):
     assert sorted(names) == sorted([
         "BRM_RATE", "BRM_CHARGES", "BRM_COST_PER_USER", "BRM_STATEWIDE_COST_PER_USER",
         "BRM_NET_VALUE", "BRM_CSAT", "BRM_OPEN_FOLLOW_UPS", "BRM_LAST_CONTACT", "BRM_HEALTH",
-        "BRM_BILL", "BRM_WHY"])
+        "BRM_BILL", "BRM_VENDOR_GRADE", "BRM_SL_ACTUAL", "BRM_CREDITS", "BRM_WHY"])
     for name, meta in names.items():
         assert meta["category"] == "BRM"
         assert meta["ret"]["doc"] and not meta["ret"]["doc"].startswith("Python function")

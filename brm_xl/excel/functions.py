@@ -177,6 +177,30 @@ def BRM_BILL(agency, period, caller):
 
 
 @func(category="BRM", volatile=True)
+@arg("vendor", doc="Vendor id from the Vendors table")
+@arg("period", doc=PERIOD_DOC + "; the grade of its last month with results")
+def BRM_VENDOR_GRADE(vendor, period, caller):
+    """A vendor's scorecard grade, A to F (no better than C under an open corrective action)."""
+    return answer(caller, lambda ix: ix.vendor_grade(vendor, period))
+
+
+@func(category="BRM", volatile=True)
+@arg("sl_id", doc="Service level id from the ServiceLevels table")
+@arg("period", doc=PERIOD_DOC + "; its last month")
+def BRM_SL_ACTUAL(sl_id, period, caller):
+    """A service level's measured result in a month (SLResults)."""
+    return answer(caller, lambda ix: ix.sl_actual(sl_id, period))
+
+
+@func(category="BRM", volatile=True)
+@arg("who", doc="An agency id (its credits received) or a vendor id (all it owes)")
+@arg("period", doc=PERIOD_DOC)
+def BRM_CREDITS(who, period, caller):
+    """Service credits from missed critical service levels in a period."""
+    return answer(caller, lambda ix: ix.credits(who, period))
+
+
+@func(category="BRM", volatile=True)
 @arg("cell", "range", doc="A cell holding a BRM function that shows #N/A")
 def BRM_WHY(cell, caller):
     """Why a BRM function's cell shows #N/A, as a sentence."""
@@ -188,6 +212,7 @@ def BRM_WHY(cell, caller):
 
 
 FUNCTIONS = [BRM_RATE, BRM_CHARGES, BRM_COST_PER_USER, BRM_STATEWIDE_COST_PER_USER, BRM_NET_VALUE,
-             BRM_CSAT, BRM_OPEN_FOLLOW_UPS, BRM_LAST_CONTACT, BRM_HEALTH, BRM_BILL, BRM_WHY]
+             BRM_CSAT, BRM_OPEN_FOLLOW_UPS, BRM_LAST_CONTACT, BRM_HEALTH, BRM_BILL,
+             BRM_VENDOR_GRADE, BRM_SL_ACTUAL, BRM_CREDITS, BRM_WHY]
 
 __all__ = [f.__name__ for f in FUNCTIONS]

@@ -43,6 +43,20 @@ failed:
     BRM_COST_PER_USER = Err.Description
 End Function
 
+Function BRM_CREDITS(who, period)
+    Application.Volatile
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BRM_CREDITS = XLPy.CallUDF("brm_xl.excel.functions", "BRM_CREDITS", Array(who, period, Nothing), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BRM_CREDITS = XLPy.CallUDF("brm_xl.excel.functions", "BRM_CREDITS", Array(who, period, Nothing))
+        Exit Function
+    #End If
+failed:
+    BRM_CREDITS = Err.Description
+End Function
+
 Function BRM_CSAT(agency, period)
     Application.Volatile
     #If App = "Microsoft Excel" Then
@@ -127,6 +141,20 @@ failed:
     BRM_RATE = Err.Description
 End Function
 
+Function BRM_SL_ACTUAL(sl_id, period)
+    Application.Volatile
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BRM_SL_ACTUAL = XLPy.CallUDF("brm_xl.excel.functions", "BRM_SL_ACTUAL", Array(sl_id, period, Nothing), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BRM_SL_ACTUAL = XLPy.CallUDF("brm_xl.excel.functions", "BRM_SL_ACTUAL", Array(sl_id, period, Nothing))
+        Exit Function
+    #End If
+failed:
+    BRM_SL_ACTUAL = Err.Description
+End Function
+
 Function BRM_STATEWIDE_COST_PER_USER(period)
     Application.Volatile
     #If App = "Microsoft Excel" Then
@@ -139,6 +167,20 @@ Function BRM_STATEWIDE_COST_PER_USER(period)
     #End If
 failed:
     BRM_STATEWIDE_COST_PER_USER = Err.Description
+End Function
+
+Function BRM_VENDOR_GRADE(vendor, period)
+    Application.Volatile
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BRM_VENDOR_GRADE = XLPy.CallUDF("brm_xl.excel.functions", "BRM_VENDOR_GRADE", Array(vendor, period, Nothing), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BRM_VENDOR_GRADE = XLPy.CallUDF("brm_xl.excel.functions", "BRM_VENDOR_GRADE", Array(vendor, period, Nothing))
+        Exit Function
+    #End If
+failed:
+    BRM_VENDOR_GRADE = Err.Description
 End Function
 
 Function BRM_WHY(cell)
