@@ -129,3 +129,30 @@ def test_bad_vendor_input_is_named_at_its_cells(tmp_path):
             "Contracts!G2: service 'CLOUD' of contract C1 is not in RateCard"):
         assert expected in done.stderr, expected
     assert digest(path) == before
+
+
+def test_the_agency_report_and_the_portfolio_show_the_vendors(tmp_path):
+    from brm_xl.model import build_model
+    from brm_xl.periods import parse_period
+    from brm_xl.reports import data
+    from brm_xl.reports.render import environment, render_all
+
+    path = vendor_book(tmp_path / "b.xlsx")
+    model = build_model(path, dt.date(2026, 10, 1))
+    period = parse_period("2026-08")
+    report = data.agency_report(model, "DOT", period)
+    (line,) = report.vendors
+    assert (line.vendor_name, line.grade, line.credits, line.services) == (
+        "Acme Mail Co", "F", D("40.00"), "EMAIL")
+    assert line.change == D("-40")  # 80 in July, 40 in August
+    rendered = render_all(environment(), report, ["html", "pdf"])
+    assert "The vendors behind your services" in rendered["html"].decode()
+    assert "Acme Mail Co" in rendered["html"].decode()
+    import io
+
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(rendered["pdf"])).pages)
+    assert "Acme Mail Co" in text and "$40.00" in text
+    portfolio = data.portfolio(model, period)
+    assert [(v.vendor_id, v.credits) for v in portfolio.vendors] == [("V1", D("60.00"))]

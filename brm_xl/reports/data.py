@@ -177,6 +177,21 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class VendorLine:
+    """A vendor as the agency report and the portfolio show it, for a period."""
+
+    vendor_id: str
+    vendor_name: str
+    services: str  # the services of the contract(s) behind it, as billed
+    grade: str | None  # the period's last month with results
+    score: Decimal | None
+    change: Decimal | None  # score against the month before (points)
+    credits: Decimal  # in the period: the agency's shares (agency report) or all (portfolio)
+    open_actions: int
+    reasons: str
+
+
+@dataclass(frozen=True)
 class Dispute:
     dispute_id: str
     period: str
@@ -211,6 +226,7 @@ class AgencyReport(ReportHead):
     engagement: Engagement | None
     outcomes: tuple[Outcome, ...]
     disputes: tuple[Dispute, ...] = ()  # the agency's disputes, open and resolved
+    vendors: tuple[VendorLine, ...] = ()  # the vendors behind the services it used
     internal: bool = False  # show the office's working view (health, follow-ups) too
 
 
@@ -242,6 +258,7 @@ class Portfolio(ReportHead):
     net_value: Decimal | None
     statewide_cost_per_user: Decimal | None
     at_risk: int
+    vendors: tuple[VendorLine, ...] = ()
 
 
 Report = AgencyReport | Portfolio
@@ -472,6 +489,42 @@ def outcomes(model: Model, agency: str) -> tuple[Outcome, ...]:
                  for r in rows_of(model, "Outcomes", agency))
 
 
+def vendor_lines(model: Model, period: Period, agency: str | None = None) -> tuple[VendorLine, ...]:
+    """Vendors' standing in the period: every vendor (agency None), or only those whose
+    contracts deliver services the agency was billed for, with only its own credits."""
+    from ..vendors import services_of
+
+    cards = model.chargeback.scorecard or []
+    if not cards:
+        return ()
+    contracts = model.inputs.frame("Contracts").to_dicts() if model.inputs.has("Contracts") else []
+    used: set[str] | None = None
+    if agency is not None:
+        used = set(model.chargeback.charges.filter(
+            (pl.col("agency_id") == agency) & pl.col("period").is_in(period.months)
+            & pl.col("quantity").is_not_null())["service_id"].str.to_uppercase().to_list())
+    credits = [c for c in model.chargeback.service_credits or [] if c.period in period
+               and (agency is None or c.agency_id == agency.upper())]
+    out = []
+    for vendor in sorted({c.vendor_id for c in cards}):
+        mine = sorted((c for c in cards if c.vendor_id == vendor), key=lambda c: c.period)
+        services = sorted({s for k in contracts if k["vendor_id"] == vendor.upper()
+                           for s in services_of(k["services"])})
+        if used is not None and not set(services) & used:
+            continue
+        inside = [c for c in mine if c.period in period]
+        if not inside:
+            continue
+        last = inside[-1]
+        before = [c for c in mine if c.period < last.period and c.score is not None]
+        change = last.score - before[-1].score if before and last.score is not None else None
+        shown = [s for s in services if used is None or s in used]
+        out.append(VendorLine(vendor, last.vendor_name, ", ".join(shown), last.grade, last.score,
+                              change, sum((c.share for c in credits if c.vendor_id == vendor),
+                                          Decimal("0.00")), last.open_actions, last.reasons))
+    return tuple(out)
+
+
 def disputes(model: Model, agency: str) -> tuple[Dispute, ...]:
     logged = {r.dispute_id: r for r in model.chargeback.disputes or []}
     out = []
@@ -503,6 +556,7 @@ def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
         engagement=engagement(model, agency, period),
         outcomes=outcomes(model, agency),
         disputes=disputes(model, agency),
+        vendors=vendor_lines(model, period, agency),
         internal=settings.show_health_to_agencies,
     )
 
@@ -535,4 +589,5 @@ def portfolio(model: Model, period: Period, agencies: list[str] | None = None) -
         net_value=sum(nets, ZERO) if nets else None,
         statewide_cost_per_user=statewide_cost_per_user(model, period),
         at_risk=sum(1 for r in rows if r.health == "At risk"),
+        vendors=vendor_lines(model, period),
     )
