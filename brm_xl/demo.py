@@ -152,6 +152,87 @@ def demo_rows(seed: int = 2026) -> dict[str, list[tuple[Any, ...]]]:
     rows["Disputes"] = DISPUTES
     rows["GLAccounts"] = _gl_accounts()
     rows["Budgets"] = _budgets(rows["Headcount"])
+    rows.update(_vendors(rng))
+    return rows
+
+
+# Six vendors of the kinds a state office brokers, their contracts and service levels:
+# (vendor id, name, manager, contract, services, [(sl, name, kind, unit, direction,
+#  minimum, expected, weight, credit_pct, outcome, typical result, spread)])
+VENDORS: list[tuple[str, str, str, str, str, list[tuple[Any, ...]]]] = [
+    ("NETCO", "Statewide Network Carrier", "Dana Ortiz", "Managed WAN and voice", "WAN; LAN; VPN; VOIP", [
+        ("NET-AVAIL", "Network availability", "critical", "%", "higher", "99.90", "99.95", 40, 5,
+         "Offices and field staff stay connected to state systems", "99.96", "0.04"),
+        ("NET-MTTR", "Time to restore a site", "key", "hours", "lower", "8", "4", 30, None,
+         "A branch office is back online the same day", "3.5", "1.5"),
+        ("NET-VOICE", "Call quality (MOS)", "KPI", "MOS", "higher", "3.6", "4.0", 30, None,
+         "Citizens' calls to agencies are clear", "4.1", "0.15")]),
+    ("DCOPS", "Data Centre Operator", "Lee Fraser", "Hosting and storage", "HOSTING; VM-STD; VM-LARGE; STOR-T1; STOR-T2; BACKUP", [
+        ("DC-AVAIL", "Hosting availability", "critical", "%", "higher", "99.95", "99.99", 50, 8,
+         "Benefits and licensing systems are up when citizens need them", "99.99", "0.015"),
+        ("DC-RESTORE", "Backup restore success", "key", "%", "higher", "98", "99.5", 30, None,
+         "Lost data can be recovered", "99.6", "0.6"),
+        ("DC-PUE", "Power usage effectiveness", "KPI", "PUE", "lower", "1.6", "1.4", 20, None,
+         "Lower energy cost per server", "1.45", "0.05")]),
+    ("CLOUDR", "Cloud Reseller", "Ana Kim", "Cloud platform services", "APP-HOST; DB-SQL; DATA-ANL", [
+        ("CL-AVAIL", "Platform availability", "critical", "%", "higher", "99.9", "99.95", 60, 5,
+         "Agency applications in the cloud stay available", "99.97", "0.03"),
+        ("CL-TICKET", "Support response (P1)", "key", "minutes", "lower", "30", "15", 40, None,
+         "Outages are worked on at once", "12", "6")]),
+    ("DESKCO", "Service Desk Outsourcer", "Ravi Shah", "Service desk and end-user support", "SERVICEDESK; DESKTOP; MOBILE; PRINT", [
+        ("SD-FCR", "First-contact resolution", "key", "%", "higher", "70", "78", 35, None,
+         "Staff get back to work on the first call", "79", "3"),
+        ("SD-ANSWER", "Calls answered in 60 s", "critical", "%", "higher", "80", "90", 40, 4,
+         "Staff are not left waiting on the phone", "91", "4"),
+        ("SD-CSAT", "Ticket satisfaction", "KPI", "%", "higher", "85", "92", 25, None,
+         "Staff rate the help they get", "93", "2")]),
+    ("M365R", "Microsoft 365 Reseller", "Jo Bell", "Microsoft 365 licensing and support", "EMAIL-STD; EMAIL-GB; EMAIL-DIS; M365-G3; M365-G5", [
+        ("MS-PROV", "Licence provisioning in 1 day", "key", "%", "higher", "95", "99", 50, None,
+         "New staff have email on their first day", "99.2", "0.8"),
+        ("MS-ESC", "Escalations closed in 5 days", "KPI", "%", "higher", "85", "95", 50, None,
+         "Problems with Microsoft are chased to the end", "96", "3")]),
+    ("SOCPRO", "Security Operations Provider", "Morgan Lee", "Managed security operations", "SEC-SOC; SEC-EDR; SEC-VULN", [
+        ("SOC-DETECT", "Critical alerts triaged in 15 min", "critical", "%", "higher", "95", "99", 50, 10,
+         "Attacks on state systems are caught early", "99.3", "0.6"),
+        ("SOC-PATCH", "Critical patches in 14 days", "key", "%", "higher", "90", "97", 30, None,
+         "Known weaknesses are closed before they are used", "97.5", "2"),
+        ("SOC-REPORT", "Monthly threat report on time", "KPI", "%", "higher", "100", "100", 20, None,
+         "Agency heads know the threats they face", "100", "0")]),
+]
+# the two missed critical levels that earn credits, and the one open corrective action
+MISSES = {("DC-AVAIL", "2026-06"): "99.90", ("SD-ANSWER", "2026-09"): "74.5",
+          ("SD-ANSWER", "2026-10"): "76.0"}
+
+
+def _vendors(rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
+    periods = list(months())[-12:]  # a year of results
+    rows: dict[str, list[tuple[Any, ...]]] = {"Vendors": [], "Contracts": [],
+                                                "ServiceLevels": [], "SLResults": [],
+                                                "CorrectiveActions": []}
+    for vendor, name, manager, contract, services, levels in VENDORS:
+        email = manager.lower().replace(" ", ".") + "@" + vendor.lower() + ".example"
+        rows["Vendors"].append((vendor, name, manager, email))
+        contract_id = f"C-{vendor}"
+        rows["Contracts"].append((contract_id, vendor, contract, dt.date(2024, 7, 1),
+                                  dt.date(2029, 6, 30), None, services))
+        for sl, sl_name, kind, unit, direction, low, high, weight, pct, outcome, typical, spread in levels:
+            rows["ServiceLevels"].append((sl, contract_id, sl_name, kind, unit, direction, D(low),
+                                          D(high), weight, pct, outcome))
+            for period in periods:
+                label = f"{period:%Y-%m}"
+                value = MISSES.get((sl, label))
+                if value is None:
+                    wobble = D(str(round(rng.uniform(-0.4, 1) * float(spread), 3)))
+                    value = str(D(typical) + (wobble if direction == "higher" else -wobble))
+                    if direction == "higher" and D(value) > 100 and unit == "%":
+                        value = "100"
+                excluded = "Planned data centre move (contract clause 7.3)" \
+                    if (sl, label) == ("DC-PUE", "2026-02") else None
+                rows["SLResults"].append((period, sl, D(value), excluded))
+    rows["CorrectiveActions"].append((
+        "CAP-DESK-1", "DESKCO", dt.date(2026, 10, 6), "Calls answered in 60 s missed two months "
+        "running", "Night shift understaffed after a contract change", "Hire six agents; "
+        "weekly staffing report", "Ravi Shah", dt.date(2026, 11, 30), None))
     return rows
 
 

@@ -5,8 +5,8 @@ A month's result for a service level is **met** (at or better than `expected`), 
 minimum** (at or better than `minimum`, short of expected) or **missed** (worse than
 `minimum`), better meaning higher or lower by `direction`; an excluded month (a reason in
 `excluded`) counts for nothing. The weighted score is the sum of the weights of met levels
-plus half the weights of those at minimum, over the weights of the levels that counted,
-in percent. The grade is the first of Settings `vendor_grades` (A=90; B=80; C=70; D=60)
+plus three quarters of the weights of those at minimum (contractually acceptable, short of
+what was promised), over the weights of the levels that counted, in percent. The grade is the first of Settings `vendor_grades` (A=90; B=80; C=70; D=60)
 the score reaches, else F, and no better than C while the vendor has an open corrective
 action (Texas' Vendor Performance Tracking System caps it so).
 
@@ -34,6 +34,7 @@ from .problems import Problem
 from .workbook.reader import ROW
 
 CENT = Decimal("0.01")
+AT_MINIMUM = Decimal("0.75")  # the share of its weight a level earns at minimum
 
 
 class ScorecardRow(NamedTuple):
@@ -225,7 +226,7 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
         end = _month_end(period)
         counted = [(r, level, s) for r, level, s in rows if s in ("met", "at minimum", "missed")]
         weight = sum((level["weight"] for _, level, _ in counted), Decimal(0))
-        earned = sum((level["weight"] * (1 if s == "met" else Decimal("0.5"))
+        earned = sum((level["weight"] * (1 if s == "met" else AT_MINIMUM)
                       for _, level, s in counted if s != "missed"), Decimal(0))
         score = (earned * 100 / weight).quantize(Decimal("0.1"), ROUND_HALF_UP) if weight else None
         mine = [a for a in actions if a["vendor_id"] == vendor and a["opened_on"] <= end
@@ -233,6 +234,9 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
         overdue = [a for a in mine if a["due_on"] and a["due_on"] < min(end, as_of)]
         grade = grade_of(score, thresholds, bool(mine))
         reasons = []
+        short = [level["name"] for _, level, s in rows if s == "at minimum"]
+        if short:
+            reasons.append("below expected: " + ", ".join(short))
         for r, level, s in rows:
             if s == "missed":
                 run = _run_length(missed_months[r["sl_id"]], period)
@@ -252,7 +256,7 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
             sum(s == "met" for _, _, s in rows), sum(s == "at minimum" for _, _, s in rows),
             sum(s == "missed" for _, _, s in rows), sum(s == "excluded" for _, _, s in rows),
             score, grade, len(mine), len(overdue), month_credits,
-            "; ".join(reasons) if reasons else "all service levels met or at minimum"))
+            "; ".join(reasons) if reasons else "all service levels met"))
     return scorecard, credits
 
 

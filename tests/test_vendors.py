@@ -71,8 +71,9 @@ def test_scorecard_credits_and_pass_through(tmp_path):
     assert done.returncode == 0, done.stderr
     card = {r["period"][:7]: r for r in output_rows(path, "Scorecard")}
     july, august, september = card["2026-07"], card["2026-08"], card["2026-09"]
-    # July: availability met (60), response at minimum (half of 40): 80 -> B, capped at C
-    assert (july["met"], july["at_minimum"], july["score"], july["grade"]) == ("1", "1", "80", "C")
+    # July: availability met (60), response at minimum (3/4 of 40): 90 -> A, capped at C
+    assert (july["met"], july["at_minimum"], july["score"], july["grade"]) == ("1", "1", "90", "C")
+    assert july["reasons"].startswith("below expected: Incident response")
     assert "1 open corrective action; grade capped at C" in july["reasons"]  # due 31 July
     # August: availability missed, response met: 40 -> F; the CAP closed on 5 August
     assert (august["missed"], august["score"], august["grade"], august["open_actions"]) == (
@@ -144,7 +145,7 @@ def test_the_agency_report_and_the_portfolio_show_the_vendors(tmp_path):
     (line,) = report.vendors
     assert (line.vendor_name, line.grade, line.credits, line.services) == (
         "Acme Mail Co", "F", D("40.00"), "EMAIL")
-    assert line.change == D("-40")  # 80 in July, 40 in August
+    assert line.change == D("-50")  # 90 in July, 40 in August
     rendered = render_all(environment(), report, ["html", "pdf"])
     assert "The vendors behind your services" in rendered["html"].decode()
     assert "Acme Mail Co" in rendered["html"].decode()
