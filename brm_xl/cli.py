@@ -448,12 +448,15 @@ def log(workbook: Path, agency: str, channel: str, topic: str, date_: str | None
 @click.option("--portfolio", is_flag=True, help="The CIO's one-page portfolio of all agencies.")
 @click.option("--manager", metavar="NAME", help="Only the agencies this BRM manager holds "
               "(Agencies brm_manager).")
+@click.option("--vendors", is_flag=True, help="One scorecard per vendor instead (the quarterly "
+              "business review pack).")
 @click.option("--as-of", callback=_date, help="The day health and overdue actions are judged "
               "(YYYY-MM-DD; default today).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @_file_options
 def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
-           out: Path | None, portfolio: bool, manager: str | None, as_of: dt.date | None,
+           out: Path | None, portfolio: bool, manager: str | None, vendors: bool,
+           as_of: dt.date | None,
            as_json: bool, usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
     """Write value-of-IT reports (HTML, PDF, XLSX) for agency heads, or the portfolio."""
     from .reports.run import make_reports, parse_formats
@@ -464,7 +467,8 @@ def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
             bar = _ReportBar(not as_json)
             written = make_reports(workbook, period, agencies, wanted, out, portfolio,
                                    as_of or dt.date.today(), progress=bar.update,
-                                   sources=_sources(usage, focus), manager=manager)
+                                   sources=_sources(usage, focus), manager=manager,
+                                   vendors=vendors)
             bar.close()
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None

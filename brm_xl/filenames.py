@@ -48,6 +48,11 @@ def report_file(period_label: str, stem: str | None, ext: str) -> str:
     return f"{period}_{stem}_value_report.{ext}" if stem else f"{period}_portfolio.{ext}"
 
 
+def vendor_report_file(period_label: str, vendor_id: str, ext: str) -> str:
+    """`2026-10_vendor_NETCO_scorecard.pdf`."""
+    return f"{safe_name(period_label)}_vendor_{safe_name(vendor_id)}_scorecard.{ext}"
+
+
 def reports_folder(workbook: Path, period_label: str) -> Path:
     return Path(workbook).parent / "reports" / safe_name(period_label)
 

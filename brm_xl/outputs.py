@@ -136,7 +136,8 @@ REFRESH_LOG_SPEC = text_spec("RefreshLog", [c.name for c in REFRESH_LOG])
 CLOSE_SPECS = tuple(text_spec(name, [c.name for c in columns]) for name, columns in (
     ("Closes", CLOSES), ("PublishedCharges", PUBLISHED_CHARGES),
     ("PublishedHeadcount", PUBLISHED_USERS), ("AuditLog", AUDIT_LOG),
-    ("DisputeLog", DISPUTE_LOG)))  # read by every command: published bills, pinned credits
+    ("DisputeLog", DISPUTE_LOG), ("ServiceCredits", SERVICE_CREDITS)))
+# (read by every command: the published bills, and the months credits were put on bills)
 
 
 def audit_table(inputs: Any, *entries: AuditEntry) -> OutputTable:

@@ -192,6 +192,11 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
     by_vendor_month: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any], str]]] = \
         defaultdict(list)
     credits: list[CreditRow] = []
+    # a credit once on a bill stays in that month (ServiceCredits credited_in), so closing
+    # the month does not move it
+    pinned = {(str(c.get("sl_id")).upper(), str(c.get("period"))[:7], str(c.get("agency_id")).upper()):
+              str(c.get("credited_in")) for c in inputs.previous.get("ServiceCredits", [])
+              if c.get("credited_in")}
     for r in results:
         level = levels.get(r["sl_id"])
         if level is None:
@@ -215,10 +220,11 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
                 month = _first_open(r["period"], closed)
                 pass_on = inputs.settings.pass_through_credits
                 for agency, part in sorted(split(credit, shares).items()):
+                    on_bill = pinned.get((r["sl_id"], r["period"], agency), month)
                     credits.append(CreditRow(r["period"], vendor, level["contract_id_text"],
                                              level["sl_id_text"], level["name"], r["actual"],
                                              level["minimum"], credit, agency, part,
-                                             month if pass_on else None))
+                                             on_bill if pass_on else None))
     actions = inputs.frame("CorrectiveActions").to_dicts() if inputs.has("CorrectiveActions") else []
     scorecard = []
     thresholds = inputs.settings.vendor_grades

@@ -157,3 +157,39 @@ def test_the_agency_report_and_the_portfolio_show_the_vendors(tmp_path):
     assert "Acme Mail Co" in text and "$40.00" in text
     portfolio = data.portfolio(model, period)
     assert [(v.vendor_id, v.credits) for v in portfolio.vendors] == [("V1", D("60.00"))]
+
+
+def test_a_credit_stays_in_its_month_when_that_month_is_closed(tmp_path):
+    path = vendor_book(tmp_path / "b.xlsx")
+    assert cli("refresh", path, "--as-of", "2026-10-01").returncode == 0
+    assert cli("close", path, "--period", "2026-07..2026-09").returncode == 0
+    done = cli("refresh", path, "--as-of", "2026-10-01")
+    assert done.returncode == 0, done.stderr  # the closed months' credits did not move
+    months = {r["credited_in"] for r in output_rows(path, "ServiceCredits")}
+    assert months == {"2026-08", "2026-09"}
+
+
+def test_the_vendor_scorecard_report(tmp_path):
+    import io
+
+    import openpyxl
+    from pypdf import PdfReader
+
+    path = vendor_book(tmp_path / "b.xlsx", actions=[
+        ("CAP-1", "V1", dt.date(2026, 8, 20), "Availability below minimum", None, "New mail relays",
+         "Sam Vendor", dt.date(2026, 9, 15), None)])
+    done = cli("report", path, "--period", "2026-07..2026-09", "--vendors", "--as-of", "2026-10-01")
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "reports" / "2026-07-2026-09"
+    html = (folder / "2026-07-2026-09_vendor_V1_scorecard.html").read_text()
+    for expected in ("Vendor scorecard: Acme Mail Co", "Email availability", "Staff can email citizens",
+                     "CAP-1", "$120.00"):
+        assert expected in html, expected
+    pdf = (folder / "2026-07-2026-09_vendor_V1_scorecard.pdf").read_bytes()
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.trailer["/Root"]["/MarkInfo"]["/Marked"] and "Acme Mail Co" in reader.pages[0].extract_text()
+    sheet = openpyxl.load_workbook(folder / "2026-07-2026-09_vendor_V1_scorecard.xlsx")["Service levels"]
+    (table,) = sheet.tables.values()
+    assert table.name == "ServiceLevels" and sheet["A5"].value == "Email availability"
+    none = cli("report", vendor_book(tmp_path / "n.xlsx", results=[]), "--period", "2026-08", "--vendors")
+    assert none.returncode == 1 and "no vendor has service level results" in none.stderr

@@ -261,7 +261,132 @@ class Portfolio(ReportHead):
     vendors: tuple[VendorLine, ...] = ()
 
 
-Report = AgencyReport | Portfolio
+@dataclass(frozen=True)
+class LevelMonth:
+    period: str
+    actual: Decimal | None
+    status: str  # met, at minimum, missed, excluded, missing
+
+
+@dataclass(frozen=True)
+class VendorLevel:
+    sl_id: str
+    name: str
+    kind: str
+    unit: str | None
+    direction: str
+    minimum: Decimal
+    expected: Decimal
+    weight: Decimal
+    outcome: str | None
+    latest: LevelMonth | None
+    trend: tuple[LevelMonth, ...]  # the 12 months ending with the period
+    missed_in_period: int
+
+
+@dataclass(frozen=True)
+class VendorAction:
+    cap_id: str
+    opened_on: dt.date
+    issue: str
+    action: str | None
+    owner: str | None
+    due_on: dt.date | None
+    closed_on: dt.date | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class VendorReport(ReportHead):
+    """The quarterly business review pack for one vendor."""
+
+    kind: ClassVar[str] = "vendor"
+    vendor_id: str
+    vendor_name: str
+    vendor_manager: str | None
+    contracts: str
+    services: str
+    grade: str | None
+    score: Decimal | None
+    reasons: str
+    scores: tuple[tuple[str, Decimal | None, str | None], ...]  # (month, score, grade)
+    levels: tuple[VendorLevel, ...]
+    credits: Decimal
+    credit_lines: tuple[tuple[str, str, Decimal], ...]  # (month, level, credit)
+    actions: tuple[VendorAction, ...]
+    csat: Decimal | None  # agencies' satisfaction with the vendor's services, in the period
+    responses: int
+
+
+Report = AgencyReport | Portfolio | VendorReport
+
+
+def vendor_ids(model: Model, period: Period) -> list[str]:
+    return sorted({c.vendor_id for c in model.chargeback.scorecard or [] if c.period in period})
+
+
+def vendor_report(model: Model, vendor: str, period: Period) -> VendorReport:
+    """Everything a vendor's review shows: its levels, scores, credits and actions."""
+    from ..vendors import services_of, status_of
+
+    inputs, settings = model.inputs, model.inputs.settings
+    key = vendor.upper()
+    record = next(r for r in inputs.frame("Vendors").iter_rows(named=True) if r["vendor_id"] == key)
+    contracts = [c for c in inputs.frame("Contracts").iter_rows(named=True) if c["vendor_id"] == key]
+    ids = {c["contract_id"] for c in contracts}
+    services = sorted({s for c in contracts for s in services_of(c["services"])})
+    cards = sorted((c for c in model.chargeback.scorecard or [] if c.vendor_id.upper() == key),
+                   key=lambda c: c.period)
+    inside = [c for c in cards if c.period in period]
+    last = inside[-1] if inside else None
+    months = [month_of(i) for i in range(period.last - 11, period.last + 1)]
+    results: dict[tuple[str, str], dict[str, Any]] = {
+        (r["sl_id"], r["period"]): r for r in inputs.frame("SLResults").iter_rows(named=True)}
+    levels = []
+    for lv in inputs.frame("ServiceLevels").sort("_row").iter_rows(named=True):
+        if lv["contract_id"] not in ids:
+            continue
+
+        def month(m: str, lv: dict[str, Any] = lv) -> LevelMonth:
+            r = results.get((lv["sl_id"], m))
+            if r is None:
+                return LevelMonth(m, None, "missing")
+            state = "excluded" if r["excluded"] else status_of(
+                r["actual"], lv["minimum"], lv["expected"], lv["direction"])
+            return LevelMonth(m, r["actual"], state)
+
+        trend = tuple(month(m) for m in months)
+        inside_months = [t for t in trend if t.period in period and t.status != "missing"]
+        levels.append(VendorLevel(lv["sl_id_text"], lv["name"], lv["kind"], lv["unit"],
+                                  lv["direction"], lv["minimum"], lv["expected"], lv["weight"],
+                                  lv["outcome"], inside_months[-1] if inside_months else None,
+                                  trend, sum(t.status == "missed" for t in inside_months)))
+    credit_rows = [c for c in model.chargeback.service_credits or []
+                   if c.vendor_id.upper() == key and c.period in period]
+    lines: dict[tuple[str, str], Decimal] = {}
+    for c in credit_rows:
+        lines[(c.period, c.sl_name)] = c.credit
+    actions = tuple(VendorAction(a["cap_id_text"], a["opened_on"], a["issue"], a["action"],
+                                 a["owner"], a["due_on"], a["closed_on"],
+                                 bool(a["due_on"] and not a["closed_on"] and a["due_on"] < model.as_of))
+                    for a in (inputs.frame("CorrectiveActions").sort("opened_on").iter_rows(named=True)
+                              if inputs.has("CorrectiveActions") else [])
+                    if a["vendor_id"] == key)
+    scores: list[int] = []
+    if inputs.has("Survey") and "service_id" in inputs.frame("Survey").columns:
+        scores = [r["score"] for r in known_by(inputs.frame("Survey").to_dicts(), model.as_of)
+                  if r["service_id"] in services and r["submitted_on"].strftime("%Y-%m") in period]
+    return VendorReport(
+        organization=settings.organization, currency=settings.currency, period=period,
+        as_of=model.as_of, vendor_id=record["vendor_id_text"], vendor_name=record["vendor_name"],
+        vendor_manager=record["vendor_manager"],
+        contracts=", ".join(c["contract_name"] for c in contracts), services=", ".join(services),
+        grade=last.grade if last else None, score=last.score if last else None,
+        reasons=last.reasons if last else "no results in the period",
+        scores=tuple((c.period, c.score, c.grade) for c in cards if c.period in months),
+        levels=tuple(levels), credits=sum(lines.values(), Decimal("0.00")),
+        credit_lines=tuple((p, n, v) for (p, n), v in sorted(lines.items())),
+        actions=actions, csat=csat(scores), responses=len(scores))
 
 
 def pct_change(now: Decimal | None, before: Decimal | None) -> Decimal | None:

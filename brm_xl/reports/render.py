@@ -146,7 +146,7 @@ def month_label(period: str) -> str:
 
 
 def render_html(env: jinja2.Environment, report: Report) -> str:
-    name = "agency_report.html.j2" if report.kind == "agency" else "portfolio.html.j2"
+    name = f"{'agency_report' if report.kind == 'agency' else report.kind}.html.j2"
     return render_template(env, name, r=report, generated=dt.date.today())
 
 
@@ -174,11 +174,14 @@ def _pdf(env: jinja2.Environment, report: Report, html: str) -> bytes:
 
 def _xlsx(env: jinja2.Environment, report: Report, html: str) -> bytes:
     """An agency's bill of IT, or the portfolio as one table for finance."""
-    from .data import AgencyReport
-    from .xlsx import bill_workbook, portfolio_workbook
+    from .data import AgencyReport, Portfolio
+    from .xlsx import bill_workbook, portfolio_workbook, vendor_workbook
 
-    return bill_workbook(report) if isinstance(report, AgencyReport) else \
-        portfolio_workbook(report)
+    if isinstance(report, AgencyReport):
+        return bill_workbook(report)
+    if isinstance(report, Portfolio):
+        return portfolio_workbook(report)
+    return vendor_workbook(report)
 
 
 FORMATS: dict[str, Format] = {

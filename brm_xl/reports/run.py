@@ -96,7 +96,8 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
                  portfolio: bool = False, as_of: dt.date | None = None,
                  progress: Callable[[int, int], None] = lambda done, total: None,
                  model: Model | None = None, workers: int | None = None,
-                 sources: Sources | None = None, manager: str | None = None) -> list[Written]:
+                 sources: Sources | None = None, manager: str | None = None,
+                 vendors: bool = False) -> list[Written]:
     """Reports for `period`; a period with no data, or a manager with no agencies in it, is
     a sentence (BrmError), never zero files and success."""
     path = Path(path)
@@ -105,6 +106,8 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
     formats = formats or list(FORMATS)
     out = Path(out) if out else reports_folder(path, period.label)
     office = office_templates(model)
+    if vendors:
+        return _vendor_reports(model, path, period, formats, out, office, progress, workers)
     chosen = plan(model, period, agencies)
     if manager:
         held = data.managed_by(model, manager)
@@ -126,6 +129,27 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
             target = out / report_file(period.label, stem, ext)
             write_bytes_atomic(target, content)
             written.append(Written(target, agency, ext))
+    return written
+
+
+def _vendor_reports(model: Model, path: Path, period: Period, formats: list[str], out: Path,
+                    office: Path | None, progress: Callable[[int, int], None],
+                    workers: int | None) -> list[Written]:
+    """One scorecard per vendor with results in the period (the quarterly review pack)."""
+    from ..filenames import vendor_report_file
+
+    ids = data.vendor_ids(model, period)
+    if not ids:
+        raise BrmError(f"no vendor has service level results in {period.title}; fill in "
+                       "ServiceLevels and SLResults (see README \"Vendor performance\")")
+    jobs: list[tuple[str | None, data.Report]] = [(v, data.vendor_report(model, v, period)) for v in ids]
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Written] = []
+    for (vendor, _report), rendered in zip(jobs, render_jobs(jobs, formats, office, progress, workers)):
+        for ext, content in rendered.items():
+            target = out / vendor_report_file(period.label, vendor or "", ext)
+            write_bytes_atomic(target, content)
+            written.append(Written(target, vendor, ext))
     return written
 
 

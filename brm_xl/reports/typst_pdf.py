@@ -79,7 +79,7 @@ def _empty_root() -> str:
 def render_typst(html_env: jinja2.Environment, report: Report, generated: Any) -> str:
     from .render import render_template
 
-    name = "agency_report.typ.j2" if report.kind == "agency" else "portfolio.typ.j2"
+    name = f"{'agency_report' if report.kind == 'agency' else report.kind}.typ.j2"
     return render_template(environment_for(html_env), name, r=report, generated=generated)
 
 

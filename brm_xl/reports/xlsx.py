@@ -10,7 +10,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .data import AgencyReport, Bill, Portfolio
+from .data import AgencyReport, Bill, Portfolio, VendorReport
 
 
 def bill_workbook(report: AgencyReport) -> bytes:
@@ -115,6 +115,47 @@ def portfolio_workbook(report: Portfolio) -> bytes:
     sheet.freeze_panes(first + 1, 2)
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
+    book.close()
+    return out.getvalue()
+
+
+def vendor_workbook(report: VendorReport) -> bytes:
+    """The vendor's service levels for the review: one native table, a row per level and
+    month of the last twelve, numbers as numbers."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
+                                     "strings_to_numbers": False, "strings_to_urls": False})
+    f = _formats(book)
+    sheet = book.add_worksheet("Service levels")
+    sheet.write_string(0, 0, f"{report.vendor_name}: service levels, {report.period.title}",
+                       f["title"])
+    sheet.write_string(1, 0, f"{report.organization}. Grade {report.grade or '-'}, score "
+                       f"{report.score if report.score is not None else '-'}.", f["note"])
+    headers = ["Service level", "Kind", "Unit", "Better", "Minimum", "Expected", "Weight",
+               "Month", "Actual", "Status", "Outcome"]
+    first = 3
+    row = first + 1
+    for level in report.levels:
+        for m in level.trend:
+            if m.status == "missing":
+                continue
+            values: list[Any] = [level.name, level.kind, level.unit or "", level.direction,
+                                 level.minimum, level.expected, level.weight, m.period,
+                                 m.actual, m.status, level.outcome or ""]
+            for j, value in enumerate(values):
+                if value is None:
+                    continue
+                if isinstance(value, str):
+                    sheet.write_string(row, j, value)
+                else:
+                    sheet.write_number(row, j, float(value))
+            row += 1
+    sheet.add_table(first, 0, max(row - 1, first + 1), len(headers) - 1, {
+        "name": "ServiceLevels", "style": "Table Style Medium 2",
+        "columns": [{"header": h} for h in headers]})
+    for j, width in enumerate([34, 9, 9, 8, 10, 10, 8, 9, 10, 11, 50]):
+        sheet.set_column(j, j, width)
+    sheet.freeze_panes(first + 1, 1)
     book.close()
     return out.getvalue()
 
