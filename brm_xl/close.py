@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import getpass
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import polars as pl
 from .chargeback import Chargeback, as_money
 from .inputs import Inputs
 from .problems import DataProblems, Problem, UsageError, errors
+from .users import current_user
 from .workbook.cells import OutputTable
 from .workbook.guard import locked
 
@@ -155,7 +155,7 @@ def close(path: Path, period: str, user: str | None = None,
     from .periods import parse_period
 
     now = now or dt.datetime.now().replace(microsecond=0)
-    user = user or _user()
+    user = user or current_user()
     # `write`: Excel holds the open workbook, and the tables go in through it
     with (locked(Path(path)) if write is None else contextlib.nullcontext()) as held:
         inputs, problems = load_inputs(Path(path), previous=CLOSE_SPECS)
@@ -202,7 +202,7 @@ def reopen(path: Path, period: str, reason: str, user: str | None = None,
         if month not in closed_months(inputs):
             raise UsageError(f"{month} is not closed")
         tables = closing_tables(inputs, [MonthClose(month, {}, {}, Decimal(0), "")], now,
-                                user or _user(), "reopened", reason.strip())
+                                user or current_user(), "reopened", reason.strip())
         _write(held, tables)
 
 
@@ -220,10 +220,4 @@ def _write(held: Any, tables: list[OutputTable]) -> None:
 
     write_tables(held, tables)
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
 

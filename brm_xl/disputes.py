@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from .periods import month_index, month_of
+from .periods import first_open, month_index
 from .problems import Problem
 from .workbook.reader import ROW
 
@@ -70,13 +70,6 @@ def dispute_log(inputs: Any, closed: set[str], as_of: dt.date) -> tuple[list[Dis
                                d["service_id_text"], d["amount"], d["status"], d["raised_on"],
                                cycles, inside, (end - d["raised_on"]).days, credited_in, credit))
     return rows, problems
-
-
-def first_open(month: str, closed: set[str]) -> str:
-    index = month_index(month)
-    while month_of(index) in closed:
-        index += 1
-    return month_of(index)
 
 
 def credit_adjustments(log: list[DisputeRow]) -> pl.DataFrame:

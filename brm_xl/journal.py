@@ -12,7 +12,6 @@ the GLAccounts table; every agency or service without one is named at once. The 
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from .close import closed_months
 from .inputs import load_inputs
 from .problems import DataProblems, Problem, UsageError
+from .users import current_user
 from .workbook.guard import locked, write_bytes_atomic
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -129,15 +129,9 @@ def write_journal(path: Path, period: str, out: Path | None = None) -> tuple[Pat
     write_bytes_atomic(target, text.encode("utf-8"))
     with locked(path) as held:
         inputs, _ = load_inputs(held.path, specs=(), checks=(), previous=CLOSE_SPECS)
-        entry = AuditEntry(dt.datetime.now().replace(microsecond=0), _user(), "journal",
+        entry = AuditEntry(dt.datetime.now().replace(microsecond=0), current_user(), "journal",
                            journal.period, None, f"{len(journal.lines)} lines, debits "
                            f"{journal.debits:.2f} = credits {journal.credits:.2f}, {target.name}")
         write_tables(held, [audit_table(inputs, entry)])
     return target, journal
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"

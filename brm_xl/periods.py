@@ -7,6 +7,8 @@ period of the same length just before it.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -106,6 +108,20 @@ def _index(year: int, month: int, text: str) -> int:
     if not 1 <= month <= 12:
         raise UsageError(f"period {text!r}: month {month} does not exist")
     return year * 12 + month - 1
+
+
+def month_end(period: str) -> dt.date:
+    """The last day of a month ('2026-02' -> 2026-02-28)."""
+    year, month = int(period[:4]), int(period[5:7])
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def first_open(month: str, closed: set[str]) -> str:
+    """The first month at or after `month` that is not closed (where a credit may go)."""
+    index = month_index(month)
+    while month_of(index) in closed:
+        index += 1
+    return month_of(index)
 
 
 def fiscal_year_of(month: str, start_month: int = 7) -> Period:

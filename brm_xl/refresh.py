@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from .inputs import Inputs, load_inputs
 from .model import Model, build_model, model_of
 from .problems import Problem, WorkbookError, errors
 from .sources import SOURCES, Sources, recorded_rows
+from .users import current_user
 from .workbook.cells import OutputTable
 from .workbook.guard import Held, locked
 from .workbook.package import Package
@@ -84,7 +84,7 @@ def tables_of(model: Model, now: dt.datetime, user: str | None,
     as_of = model.as_of
     tables = outputs.refresh_tables(result, view, inputs.focus)
     total = as_money(int(result.charges["cents"].sum()))
-    entry = outputs.RefreshEntry(now, user or _user(), __version__, as_of, _row_counts(inputs),
+    entry = outputs.RefreshEntry(now, user or current_user(), __version__, as_of, _row_counts(inputs),
                                  total, len(found_warnings))
     tables.append(outputs.refresh_log(inputs.previous.get("RefreshLog", []), entry))
     changes = dispute_changes(model, now, entry.refreshed_by)
@@ -140,9 +140,3 @@ def _edited(package: Package, tables: list[OutputTable]) -> PackageEdit:
 def _row_counts(inputs: Inputs) -> str:
     return "; ".join(f"{name} {count:,}" for name, count in inputs.row_counts().items())
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some service accounts
-        return "unknown"

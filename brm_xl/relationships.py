@@ -3,7 +3,6 @@ survey and contact columns of AgencySummary. Pure; `as_of` decides what is overd
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from . import engagement, satisfaction
 from .chargeback import SummaryRow, display_names
 from .engagement import HealthRules, Relationship
 from .inputs import Inputs, Settings
+from .periods import month_end
 from .satisfaction import FollowUp
 
 
@@ -71,11 +71,6 @@ def _records(inputs: Inputs, table: str, names: dict[str, dict[str, str]]) -> li
         r["agency"] = names["agency"].get(r["agency_id"], r["agency_id_text"])
         out.append(r)
     return out
-
-
-def month_end(period: str) -> dt.date:
-    year, month = int(period[:4]), int(period[5:7])
-    return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def compute(inputs: Inputs, summary: list[SummaryRow], as_of: dt.date) -> RelationshipView:

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from .periods import month_index, month_of
+from .periods import first_open, month_end, month_index, month_of
 from .problems import Problem
 from .workbook.reader import ROW
 
@@ -217,7 +217,7 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
             base = sum(shares.values(), Decimal(0))
             credit = (base * level["credit_pct"] / 100).quantize(CENT, ROUND_HALF_UP)
             if credit:
-                month = _first_open(r["period"], closed)
+                month = first_open(r["period"], closed)
                 pass_on = inputs.settings.pass_through_credits
                 for agency, part in sorted(split(credit, shares).items()):
                     on_bill = pinned.get((r["sl_id"], r["period"], agency), month)
@@ -229,7 +229,7 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
     scorecard = []
     thresholds = inputs.settings.vendor_grades
     for (vendor, period), rows in sorted(by_vendor_month.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        end = _month_end(period)
+        end = month_end(period)
         counted = [(r, level, s) for r, level, s in rows if s in ("met", "at minimum", "missed")]
         weight = sum((level["weight"] for _, level, _ in counted), Decimal(0))
         earned = sum((level["weight"] * (1 if s == "met" else AT_MINIMUM)
@@ -280,13 +280,6 @@ def _n(value: Decimal) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-def _first_open(month: str, closed: set[str]) -> str:
-    index = month_index(month)
-    while month_of(index) in closed:
-        index += 1
-    return month_of(index)
-
-
 def _run_length(missed: set[str], period: str) -> int:
     n, index = 0, month_index(period)
     while month_of(index - n) in missed:
@@ -294,7 +287,3 @@ def _run_length(missed: set[str], period: str) -> int:
     return n
 
 
-def _month_end(period: str) -> dt.date:
-    year, month = int(period[:4]), int(period[5:7])
-    first_next = dt.date(year + month // 12, month % 12 + 1, 1)
-    return first_next - dt.timedelta(days=1)

@@ -27,6 +27,7 @@ from ..reports import data
 from ..reports.render import environment
 from ..reports.run import default_period, nothing_in, office_templates, plan, render_jobs
 from ..sources import Sources
+from ..users import current_user
 from ..workbook.cells import OutputTable
 from ..workbook.guard import Held, write_bytes_atomic
 from ..workbook.package import Package
@@ -195,7 +196,7 @@ def _write_deliveries(batch: Batch, journal: Journal, held: Held | None,
     if new and not dry_run:
         sent = sum(e.status == "sent" for e in new)
         tables.append(audit_table(batch.model.inputs, AuditEntry(
-            dt.datetime.now().replace(microsecond=0), _user(), "send", batch.period.label, None,
+            dt.datetime.now().replace(microsecond=0), current_user(), "send", batch.period.label, None,
             f"{sent} sent, {len(new) - sent} failed or unknown")))
     if write is not None:
         write(tables)
@@ -212,14 +213,6 @@ def _write_deliveries(batch: Batch, journal: Journal, held: Held | None,
             edit.commit(held)
     journal.settle(logged | {e.message_id for e in new})
 
-
-def _user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
 
 
 def smtp_config(model: Model, host: str | None, port: int | None, user: str | None,
