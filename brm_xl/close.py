@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,22 +43,28 @@ class Closed:
 
 
 def closed_months(inputs: Inputs) -> dict[str, Closed]:
-    """Months whose last Closes row says closed, with what was published then."""
+    """Months whose last Closes row says closed, with what was published then (read once
+    per load: the chargeback, disputes, vendor credits and the check all ask)."""
+    if "closed" in inputs.memo:
+        return inputs.memo["closed"]
     last: dict[str, dict[str, Any]] = {}
     for row in inputs.previous.get("Closes", []):
         last[str(row.get("period"))] = row
-    out: dict[str, Closed] = {}
-    for period, row in last.items():
-        if row.get("status") != "closed":
-            continue
-        at = str(row.get("closed_at"))
-        charges = {(str(r["agency_id"]), str(r.get("service_id") or "")): Decimal(str(r["amount"]))
-                   for r in inputs.previous.get("PublishedCharges", [])
-                   if str(r.get("period")) == period and str(r.get("closed_at")) == at}
-        users = {str(r["agency_id"]): (int(Decimal(str(r["users"]))) if r.get("users") else None)
-                 for r in inputs.previous.get("PublishedHeadcount", [])
-                 if str(r.get("period")) == period and str(r.get("closed_at")) == at}
-        out[period] = Closed(period, at, str(row.get("closed_by") or ""), charges, users)
+    current = {(p, str(r.get("closed_at"))) for p, r in last.items() if r.get("status") == "closed"}
+    charges: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+    for r in inputs.previous.get("PublishedCharges", []):
+        period = str(r.get("period"))
+        if (period, str(r.get("closed_at"))) in current:
+            charges[period][(str(r["agency_id"]), str(r.get("service_id") or ""))] = \
+                Decimal(str(r["amount"]))
+    users: dict[str, dict[str, int | None]] = defaultdict(dict)
+    for r in inputs.previous.get("PublishedHeadcount", []):
+        period = str(r.get("period"))
+        if (period, str(r.get("closed_at"))) in current:
+            users[period][str(r["agency_id"])] = int(Decimal(str(r["users"]))) if r.get("users") else None
+    out = {p: Closed(p, str(last[p].get("closed_at")), str(last[p].get("closed_by") or ""),
+                     charges[p], users[p]) for p, _ in current}
+    inputs.memo["closed"] = out
     return out
 
 

@@ -82,6 +82,7 @@ class Inputs:
     usage_files: list[Typed] = field(default_factory=list)
     sources: Sources = field(default_factory=lambda: Sources())  # the files beyond Settings
     focus: Any = None  # brm_xl.focus.FocusBill when FOCUS files are given
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # derived once
 
     def frame(self, name: str) -> pl.DataFrame:
         if name == "Usage" and self.usage_files:

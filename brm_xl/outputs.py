@@ -15,6 +15,7 @@ from .delivery.journal import Entry
 from .disputes import DisputeRow
 from .engagement import Relationship
 from .focus import Unallocated
+from .periods import EXCEL_EPOCH
 from .rates import RateEffect, RateProposal
 from .relationships import AgencyMonth, RelationshipView
 from .satisfaction import FollowUp
@@ -239,5 +240,4 @@ def _typed(fmt: str, text: Any) -> Any:
     return str(text)
 
 
-EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _SERIAL = re.compile(r"^\d{1,6}(\.\d+)?$")

@@ -110,6 +110,14 @@ def _index(year: int, month: int, text: str) -> int:
     return year * 12 + month - 1
 
 
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # Excel's day 0 (serial dates count from it)
+
+
+def excel_date(serial: float) -> dt.date:
+    """The day an Excel date serial names (46321 -> 2026-10-26)."""
+    return (EXCEL_EPOCH + dt.timedelta(days=int(serial))).date()
+
+
 def month_end(period: str) -> dt.date:
     """The last day of a month ('2026-02' -> 2026-02-28)."""
     year, month = int(period[:4]), int(period[5:7])

@@ -20,7 +20,7 @@ from .engagement import IN_PERSON
 from .inputs import find_rate, rate_lookup
 from .kinds import choice_key
 from .model import Model
-from .periods import Period, parse_period
+from .periods import Period, excel_date, parse_period
 from .problems import QueryError
 from .reports import data
 from .satisfaction import csat, known_by
@@ -45,8 +45,7 @@ def excel_serial_month(value: float) -> str:
     number = int(value)
     if number < 10000:
         return str(number)
-    day = dt.date(1899, 12, 30) + dt.timedelta(days=number)
-    return day.strftime("%Y-%m")
+    return excel_date(number).strftime("%Y-%m")
 
 
 def period_of(value: str, fiscal_start: int) -> Period:

@@ -28,6 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from . import contract as C
+from .periods import excel_date
 from .problems import Problem, UsageError
 from .workbook.reader import ROW, RawTable
 
@@ -383,8 +384,7 @@ def _iso_date(value: str) -> str:
             year += 2000
         return _checked(year, int(m.group(1)), int(m.group(2)), value)
     if _DATE_SERIAL.match(value):
-        day = dt.date(1899, 12, 30) + dt.timedelta(days=int(float(value)))
-        return day.isoformat()
+        return excel_date(float(value)).isoformat()
     return value
 
 
