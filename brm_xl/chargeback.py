@@ -120,7 +120,7 @@ def vendor_performance(inputs: Inputs, priced: pl.DataFrame) -> tuple[list[Any],
     """Vendor scorecards and service credits (brm_xl.vendors), from the priced usage."""
     if not inputs.has("ServiceLevels"):
         return [], []
-    from .close import closed_months
+    from .seal import closed_months
     from .vendors import compute as score
 
     return score(inputs, priced, set(closed_months(inputs)), dt.date.today())
@@ -131,8 +131,8 @@ def dispute_credits(inputs: Inputs) -> tuple[list[Any] | None, pl.DataFrame | No
     (brm_xl.disputes)."""
     if not inputs.has("Disputes"):
         return None, None, []
-    from .close import closed_months
     from .disputes import credit_adjustments, dispute_log
+    from .seal import closed_months
 
     log, problems = dispute_log(inputs, set(closed_months(inputs)), dt.date.today())
     return log, credit_adjustments(log), problems

@@ -105,6 +105,8 @@ def _run(as_json: bool, action: Callable[[], dict[str, Any] | None]) -> None:
         extra = action()
     except DataProblems as exc:
         sys.exit(_report(exc.problems, as_json))
+    except UsageError as exc:  # the command was called wrongly: exit 2, as click does
+        raise click.UsageError(str(exc)) from None
     except BrmError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "errors": [
@@ -276,21 +278,18 @@ class _progress:
               "fiscal year closes each of its open months).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def close_month(workbook: Path, period: str, as_json: bool) -> None:
-    """Publish a month's bills: check the workbook, then freeze the month as billed."""
+    """Publish a month's bills: compute them as refresh does, then seal the month."""
     from .close import close
 
     def action() -> dict[str, Any]:
-        try:
-            done = close(workbook, period)
-        except UsageError as exc:
-            raise click.UsageError(str(exc)) from None
-        checksum = f", checksum {done.checksum}" if done.checksum else ""
+        done = close(workbook, period)
         months = f" ({done.months} months)" if done.months > 1 else ""
         _say(as_json, f"Closed {done.period}{months}: {done.lines} bill lines, "
-                      f"{done.total:,.2f} in all{checksum}; recorded in Closes, PublishedCharges, "
+                      f"{done.total:,.2f} in all; seal {done.seal} (keep it: brm-xl verify "
+                      f"checks the workbook against it); recorded in Closes, PublishedCharges, "
                       f"PublishedHeadcount and AuditLog of {workbook.name}")
         return {"period": done.period, "lines": done.lines, "total": str(done.total),
-                "checksum": done.checksum}
+                "seal": done.seal}
 
     _run(as_json, action)
 
@@ -304,11 +303,13 @@ def reopen_month(workbook: Path, period: str, reason: str) -> None:
     from .close import reopen
 
     def action() -> None:
-        try:
-            reopen(workbook, period, reason)
-        except UsageError as exc:
-            raise click.UsageError(str(exc)) from None
-        click.echo(f"Reopened {period} of {workbook.name}; logged in AuditLog")
+        done = reopen(workbook, period, reason)
+        click.echo(f"Reopened {done.period} of {workbook.name}; logged in AuditLog")
+        if done.findings:
+            click.echo(f"{len(done.findings)} edits of the closed books were found, recorded in "
+                       "AuditLog and put back as published:")
+            for line in summarize(done.findings):
+                click.echo(f"  {line}")
 
     _run(False, action)
 
@@ -317,21 +318,30 @@ def reopen_month(workbook: Path, period: str, reason: str) -> None:
 @click.argument("workbook", type=EXISTING_FILE)
 @click.option("--period", required=True, help="The closed month, e.g. 2026-10.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="The journal file (default <period>_journal.csv beside the workbook).")
+              help="The journal file (default <period>_journal_<seal>.csv beside the workbook).")
+@click.option("--force", is_flag=True, help="Write over a journal file that exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-def journal(workbook: Path, period: str, out: Path | None, as_json: bool) -> None:
+def journal(workbook: Path, period: str, out: Path | None, force: bool, as_json: bool) -> None:
     """Write a closed month's GL journal (debits to agencies, credits to service revenue)."""
     from .journal import write_journal
 
     def action() -> dict[str, Any]:
-        try:
-            target, done = write_journal(workbook, period, out)
-        except UsageError as exc:
-            raise click.UsageError(str(exc)) from None
-        _say(as_json, f"Wrote the {done.period} journal: {len(done.lines)} lines, debits "
-                      f"{done.debits:,.2f} = credits {done.credits:,.2f}, into {target}")
-        return {"path": str(target), "lines": len(done.lines), "debits": str(done.debits),
-                "credits": str(done.credits)}
+        done = write_journal(workbook, period, out, force=force)
+        for found in done.found:
+            _say(as_json, f"Recorded in AuditLog a journal found written but not logged: {found}")
+        for w in done.written:
+            _say(as_json, f"Wrote {w.journal.summary}, into {w.path} (seal {w.journal.seal}, "
+                          f"posting date {w.journal.date})")
+            for note in w.journal.notes:
+                _say(as_json, f"  note: {note}")
+        if not done.written:
+            return {"path": None, "found": done.found, "written": []}
+        last = done.written[-1]
+        return {"path": str(last.path), "lines": len(last.journal.lines),
+                "debits": str(last.journal.debits), "credits": str(last.journal.credits),
+                "seal": last.journal.seal,
+                "written": [{"path": str(w.path), "reversal": w.journal.reversal,
+                             "seal": w.journal.seal} for w in done.written]}
 
     _run(as_json, action)
 

@@ -1,21 +1,20 @@
-"""The monthly close: publish a month's bills and keep them as published.
+"""The monthly close: publish a month's bills, sealed, and keep them as published.
 
-`close` checks the workbook, then records the month in four tables it appends to (never
-rewrites): **Closes** (each close and reopen: who, when, why, the total and a checksum),
-**PublishedCharges** (each agency's charges per service for the month, as billed),
-**PublishedHeadcount** (the users its cost per user was figured on) and **AuditLog**.
-From then on every command that computes the model (refresh, check, report, email, the
-BRM functions) compares the month with what was published; an input that no longer
-agrees (a usage row, a rate, a headcount) is an error at its cell, saying the month is
-closed and that a correction goes through Adjustments in an open month. `reopen` needs a
-reason and is logged; a reopened month is computed from its inputs again.
+`close` computes the workbook exactly as refresh does at that moment and, in one locked
+write, writes the refresh's tables (so the credits and disputes the month includes are
+pinned to it) and the month's seal record (brm_xl.seal): **Closes**, **PublishedCharges**,
+**PublishedHeadcount**, **AuditLog** and the very hidden **BrmSeals**. From then on every
+command that loads the workbook checks the seals first, and every command that computes
+the model compares the month with what was published (`closed_problems`): an input that
+no longer agrees (a usage row, a rate, a headcount, an adjustment dated in the month) is
+an error at its cell, one line a cell. `reopen` needs a reason, is a record in the chain
+and puts the close tables back as they were published, recording what it found changed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,45 +26,11 @@ import polars as pl
 
 from .chargeback import Chargeback, as_money
 from .inputs import Inputs
-from .problems import DataProblems, Problem, UsageError, errors
+from .problems import DataProblems, Problem, StateError, UsageError, errors, summarize
+from .seal import Record, adjustment_key, closed_months, verified_of, when_text
 from .users import current_user
 from .workbook.cells import OutputTable
 from .workbook.guard import locked
-
-
-@dataclass(frozen=True)
-class Closed:
-    period: str
-    at: str
-    by: str
-    charges: dict[tuple[str, str], Decimal]  # (agency, service) -> amount as published
-    users: dict[str, int | None]
-
-
-def closed_months(inputs: Inputs) -> dict[str, Closed]:
-    """Months whose last Closes row says closed, with what was published then (read once
-    per load: the chargeback, disputes, vendor credits and the check all ask)."""
-    if "closed" in inputs.memo:
-        return inputs.memo["closed"]
-    last: dict[str, dict[str, Any]] = {}
-    for row in inputs.previous.get("Closes", []):
-        last[str(row.get("period"))] = row
-    current = {(p, str(r.get("closed_at"))) for p, r in last.items() if r.get("status") == "closed"}
-    charges: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
-    for r in inputs.previous.get("PublishedCharges", []):
-        period = str(r.get("period"))
-        if (period, str(r.get("closed_at"))) in current:
-            charges[period][(str(r["agency_id"]), str(r.get("service_id") or ""))] = \
-                Decimal(str(r["amount"]))
-    users: dict[str, dict[str, int | None]] = defaultdict(dict)
-    for r in inputs.previous.get("PublishedHeadcount", []):
-        period = str(r.get("period"))
-        if (period, str(r.get("closed_at"))) in current:
-            users[period][str(r["agency_id"])] = int(Decimal(str(r["users"]))) if r.get("users") else None
-    out = {p: Closed(p, str(last[p].get("closed_at")), str(last[p].get("closed_by") or ""),
-                     charges[p], users[p]) for p, _ in current}
-    inputs.memo["closed"] = out
-    return out
 
 
 def month_charges(result: Chargeback, period: str) -> dict[tuple[str, str], Decimal]:
@@ -74,51 +39,108 @@ def month_charges(result: Chargeback, period: str) -> dict[tuple[str, str], Deci
     return {(a, s or ""): as_money(c) for a, s, c in frame.iter_rows()}
 
 
+def month_usage(result: Chargeback, period: str) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """The rate each service was billed at in the month, and each agency's quantity of it
+    (upper-case ids; priced usage lines only)."""
+    lines = result.charges.filter((pl.col("period") == period) & pl.col("rate").is_not_null())
+    rates = {str(s).upper(): _n(r) for s, r in lines.select("service_id", "rate").unique(
+        "service_id").iter_rows()}
+    quantities = {(str(a).upper(), str(s).upper()): _n(q) for a, s, q in lines.group_by(
+        "agency_id", "service_id").agg(pl.col("quantity").sum()).iter_rows()}
+    return rates, quantities
+
+
+def _n(value: Any) -> str:
+    return format(Decimal(str(value)).normalize(), "f")
+
+
 def month_users(result: Chargeback, period: str) -> dict[str, int | None]:
     return {r.agency_id: r.users for r in result.summary if r.period == period}
 
 
+def statewide(result: Chargeback, period: str) -> dict[str, str]:
+    rows = [r for r in result.summary if r.period == period]
+    cpu = next((r.statewide_cost_per_user for r in rows if r.statewide_cost_per_user is not None),
+               None)
+    return {"charges": f"{sum((r.charges for r in rows), Decimal('0.00')):.2f}",
+            "users": str(sum(r.users or 0 for r in rows)),
+            "cost_per_user": f"{cpu:.2f}" if cpu is not None else ""}
+
+
 def closed_problems(inputs: Inputs, result: Chargeback) -> list[Problem]:
-    """Every input cell that would change a closed month's published bills or users."""
-    problems: list[Problem] = []
+    """Every input cell that would change a closed month's published bills, users or
+    statewide figures: one problem a cell, however many published lines it changes. A
+    month whose seal is broken is left to the seal's problems (named at the edited cell),
+    never blamed on inputs nobody changed."""
+    broken = verified_of(inputs).broken
+    at_cell: dict[str, list[str]] = defaultdict(list)
+    said_of: dict[str, str] = {}
+    unplaced: list[Problem] = []
     for period, closed in sorted(closed_months(inputs).items()):
-        now = month_charges(result, period)
-        said = (f"{period} was closed on {closed.at[:10]}" + (f" by {closed.by}" if closed.by else "")
-                + "; its bills stand as published, so put a correction through Adjustments "
-                "in an open month (or reopen the month)")
-        changed = sorted(k for k in set(now) | set(closed.charges)
-                         if now.get(k, Decimal(0)) != closed.charges.get(k, Decimal(0)))
-        for agency, service in changed:
-            before, after = closed.charges.get((agency, service), Decimal(0)), \
-                now.get((agency, service), Decimal(0))
-            what = f"{agency} {service or 'adjustments'} was billed {before:.2f}, would now be {after:.2f}"
-            problems += [Problem(where, f"{what}: {said}", "closed-month")
-                         for where in _cells(inputs, period, agency, service)] or [
-                Problem("Closes", f"{what}: {said}", "closed-month")]
-        users = month_users(result, period)
-        for agency in sorted(a for a in closed.users if users.get(a) != closed.users[a]):
-            where = _row_cell(inputs, "Headcount", "users", period=period, agency_id=agency)
-            problems.append(Problem(where or "Headcount", f"{agency}'s users for {period} were "
-                                    f"{closed.users[agency]}, would now be {users.get(agency)}: "
+        if period in broken:
+            continue
+        said = (f"{closed.label}; its bills stand as published, so put a correction through "
+                "Adjustments in an open month (or reopen the month)")
+        now = {(a.upper(), s.upper()): v for (a, s), v in month_charges(result, period).items()}
+        now_usage = month_usage(result, period)
+        sealed_usage = ({s: r for s, r in closed.rates},
+                        {(a, s): q for a, s, q in closed.quantities})
+        then = {(a.upper(), s.upper()): v for (a, s), v in closed.charges_map().items()}
+        for key in sorted(k for k in set(now) | set(then)
+                          if now.get(k, Decimal(0)) != then.get(k, Decimal(0))):
+            agency, service = key
+            what = (f"{agency} {service or 'adjustments'} was billed "
+                    f"{then.get(key, Decimal(0)):,.2f}, would now be {now.get(key, Decimal(0)):,.2f}")
+            cells = _cells(inputs, period, agency, service, sealed_usage, now_usage)
+            for where in cells:
+                at_cell[where].append(what)
+                said_of[where] = said
+            if not cells:
+                unplaced.append(Problem("Closes", f"{what}: {said}", "closed-month"))
+        users = {a.upper(): u for a, u in month_users(result, period).items()}
+        if inputs.has("Headcount"):  # an agency with users but no bill counts statewide
+            for agency, count in inputs.frame("Headcount").filter(
+                    pl.col("period") == period).select("agency_id", "users").iter_rows():
+                users.setdefault(str(agency).upper(), count)
+        published = {a.upper(): u for a, u in closed.users_map().items()}
+        for agency in sorted(a for a in set(users) | set(published)
+                             if users.get(a) != published.get(a)):
+            where = _row_cell(inputs, "Headcount", "users", period=period, agency_id=agency) \
+                or "Headcount"
+            was = published.get(agency, "not published") if agency in published else "none"
+            at_cell[where].append(f"{agency}'s users for {period} were {was}, would now be "
+                                  f"{users.get(agency)}")
+            said_of[where] = said
+        figure = closed.statewide.get("cost_per_user")
+        if figure and not at_cell and statewide(result, period)["cost_per_user"] != figure:
+            unplaced.append(Problem("Headcount", f"the statewide cost per user of {period} was "
+                                    f"published as {Decimal(figure):,.2f} and would now be "
+                                    f"{statewide(result, period)['cost_per_user'] or 'blank'}: "
                                     f"{said}", "closed-month"))
-    return problems
+    problems = []
+    for where, whats in at_cell.items():
+        more = f" (and {len(whats) - 1} more published lines)" if len(whats) > 1 else ""
+        problems.append(Problem(where, f"{whats[0]}{more}: {said_of[where]}", "closed-month"))
+    return problems + unplaced
 
 
-def _cells(inputs: Inputs, period: str, agency: str, service: str) -> list[str]:
-    """The cells behind one (agency, service) line of a month: its usage and its rate."""
+def _cells(inputs: Inputs, period: str, agency: str, service: str,
+           sealed: tuple[dict[str, str], dict[tuple[str, str], str]],
+           now: tuple[dict[str, str], dict[tuple[str, str], str]]) -> list[str]:
+    """The cells behind one (agency, service) line of a month that changed: its usage, its
+    rate, or (a close sealed before rates and quantities were) both."""
+    known = bool(sealed[0])
+    rate_changed = not known or sealed[0].get(service) != now[0].get(service)
+    usage_changed = not known or sealed[1].get((agency, service)) != now[1].get((agency, service))
     cells = []
     usage = _row_cell(inputs, "Usage", "quantity", period=period, agency_id=agency,
-                      service_id=service)
+                      service_id=service) if usage_changed else None
     if usage:
         cells.append(usage)
-    if inputs.has("RateCard") and service:
+    if inputs.has("RateCard") and service and rate_changed:
         for r in inputs.frame("RateCard").filter(pl.col("service_id") == service).iter_rows(named=True):
             if r["effective_from"] <= period and (r["effective_to"] is None or period <= r["effective_to"]):
                 cells.append(inputs.tables["RateCard"].where("rate", r["_row"]))
-    if not service and inputs.has("Adjustments"):
-        adj = _row_cell(inputs, "Adjustments", "amount", period=period, agency_id=agency)
-        if adj:
-            cells.append(adj)
     return cells
 
 
@@ -130,15 +152,34 @@ def _row_cell(inputs: Inputs, table: str, column: str, **match: str) -> str | No
         if key not in frame.columns:
             return None
         frame = frame.filter(pl.col(key) == value)
-    if frame.height == 0:
+    if frame.height == 0 or "_row" not in frame.columns:
         return None
     return inputs.tables[table].where(column, int(frame.select(pl.col("_row").min()).item()))
 
 
-def _checksum(lines: dict[tuple[str, str], Decimal], users: dict[str, int | None]) -> str:
-    text = "\n".join(f"{a}\t{s}\t{v}" for (a, s), v in sorted(lines.items()))
-    text += "\n" + "\n".join(f"{a}\t{u}" for a, u in sorted(users.items()))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+def record_of(model: Any, period: str, now: dt.datetime, user: str) -> Record:
+    """The seal record of closing `period` as the model computes it now (unsealed: seq,
+    book, chain and seal are set when it joins the chain, brm_xl.outputs.seal_book)."""
+    result, inputs = model.chargeback, model.inputs
+    lines = month_charges(result, period)
+    users = month_users(result, period)
+    adjustments = sorted(list(adjustment_key(r)) for r in inputs.frame("Adjustments").filter(
+        pl.col("period") == period).to_dicts()) if inputs.has("Adjustments") else []
+    disputes = sorted([d.dispute_id, f"{d.credit:.2f}"] for d in result.disputes or []
+                      if d.credited_in == period and d.credit)
+    credits = sorted([c.sl_id, c.period, c.agency_id, f"{c.share:.2f}"]
+                     for c in result.service_credits or [] if c.credited_in == period)
+    gl = sorted([str(r["kind"]), r["id"] or "", str(r["fund"]), r["department"] or "",
+                 str(r["account"])] for r in inputs.frame("GLAccounts").to_dicts()) \
+        if inputs.has("GLAccounts") else []
+    rates, quantities = month_usage(result, period)
+    return Record(0, "", period, "closed", when_text(now.isoformat()), user, "",
+                  rates=sorted([s, r] for s, r in rates.items()),
+                  quantities=sorted([a, s, q] for (a, s), q in quantities.items()),
+                  charges=sorted([a, s, f"{v:.2f}"] for (a, s), v in lines.items()),
+                  users=sorted([a, "" if u is None else str(u)] for a, u in users.items()),
+                  statewide=statewide(result, period), adjustments=adjustments,
+                  disputes=disputes, credits=credits, gl=gl)
 
 
 @dataclass
@@ -147,70 +188,88 @@ class CloseResult:
     months: int
     lines: int
     total: Decimal
-    checksum: str
+    seal: str  # the last month's seal: printed, in AuditLog, on its journal
 
 
 def close(path: Path, period: str, user: str | None = None,
           now: dt.datetime | None = None,
           write: Callable[[list[OutputTable]], None] | None = None) -> CloseResult:
-    """Check the workbook and publish `period`'s bills (see the module docstring). A range
-    or fiscal year closes each of its months with charges that is not closed yet, in one
-    write; a single month that is closed already is refused."""
-    from .inputs import load_inputs
-    from .model import model_of
-    from .outputs import CLOSE_SPECS, MonthClose, closing_tables
+    """Publish `period`'s bills as refresh computes them now, sealed (see the module
+    docstring). A range or fiscal year closes each of its months with charges that is not
+    closed yet, in one write; a single month that is closed already is refused (exit 1)."""
+    from .model import build_model
+    from .outputs import REFRESH_LOG_SPEC
     from .periods import parse_period
+    from .refresh import refreshing, tables_of
 
     now = now or dt.datetime.now().replace(microsecond=0)
     user = user or current_user()
     # `write`: Excel holds the open workbook, and the tables go in through it
     with (locked(Path(path)) if write is None else contextlib.nullcontext()) as held:
-        inputs, problems = load_inputs(Path(path), previous=CLOSE_SPECS)
-        if errors(problems):
-            raise DataProblems(problems)
-        model = model_of(inputs, problems, now.date())
+        model = build_model(held.path if held is not None else Path(path), now.date(),
+                            previous=(REFRESH_LOG_SPEC,), sources=refreshing(None))
+        inputs = model.inputs
         wanted = parse_period(period, inputs.settings.fiscal_year_start_month).months
         done = closed_months(inputs)
         if len(wanted) == 1 and wanted[0] in done:
-            raise UsageError(f"{wanted[0]} is closed already; reopen it first to close it again")
-        months = []
-        for month in wanted:
-            lines = month_charges(model.chargeback, month)
-            if month in done or not lines:
-                continue
-            users = month_users(model.chargeback, month)
-            months.append(MonthClose(month, lines, users, sum(lines.values(), Decimal(0)),
-                                     _checksum(lines, users)))
-        if not months:
-            raise UsageError(f"nothing to close in {period}: no month with charges that is "
+            raise StateError(f"{wanted[0]} is closed already (since "
+                             f"{done[wanted[0]].closed_at[:10]}); reopen it first to close it "
+                             "again")
+        records = [record_of(model, m, now, user) for m in wanted
+                   if m not in done and month_charges(model.chargeback, m)]
+        if not records:
+            raise StateError(f"nothing to close in {period}: no month with charges that is "
                              "not closed already")
-        tables = closing_tables(inputs, months, now, user, "closed", None)
+        _, tables = tables_of(model, now, user, new=records)
         if write is not None:
             write(tables)
         else:
             _write(held, tables)
-    label = months[0].period if len(months) == 1 else f"{months[0].period}..{months[-1].period}"
-    return CloseResult(label, len(months), sum(len(m.lines) for m in months),
-                       sum((m.total for m in months), Decimal(0)),
-                       months[-1].checksum if len(months) == 1 else "")
+    label = records[0].period if len(records) == 1 else f"{records[0].period}..{records[-1].period}"
+    return CloseResult(label, len(records), sum(r.lines for r in records),
+                       sum((Decimal(r.total) for r in records), Decimal(0)), records[-1].seal)
+
+
+@dataclass
+class Reopened:
+    period: str
+    findings: list[Problem]  # what the seal check found changed (recorded, and put back)
 
 
 def reopen(path: Path, period: str, reason: str, user: str | None = None,
-           now: dt.datetime | None = None) -> None:
+           now: dt.datetime | None = None) -> Reopened:
+    """Reopen a closed month with a reason: a record in the chain. It works on a workbook
+    whose seal is broken (that is how a clerk recovers): what the check found is recorded
+    in AuditLog, and the close tables are put back as they were published."""
     from .inputs import load_inputs
-    from .outputs import CLOSE_SPECS, MonthClose, closing_tables
+    from .outputs import AuditEntry, seal_book
 
     if not reason or not reason.strip():
         raise UsageError("reopening a month needs a reason (--reason), kept in the AuditLog")
     now = now or dt.datetime.now().replace(microsecond=0)
+    user = user or current_user()
     with locked(Path(path)) as held:
-        inputs, _ = load_inputs(held.path, specs=(), checks=(), previous=CLOSE_SPECS)
+        inputs, problems = load_inputs(held.path, specs=(), checks=())
         month = _month(period)
+        verified = verified_of(inputs)
+        if any(p.where.startswith("BrmSeals") for p in verified.problems):
+            raise DataProblems([p for p in verified.problems if p.where.startswith("BrmSeals")]
+                               + [Problem("BrmSeals", "the seal records themselves were changed, "
+                                          "so what was published cannot be put back from them; "
+                                          "restore the workbook from a copy, or compare it with "
+                                          "the ledger and journals (brm-xl verify)", "broken-seal")])
         if month not in closed_months(inputs):
-            raise UsageError(f"{month} is not closed")
-        tables = closing_tables(inputs, [MonthClose(month, {}, {}, Decimal(0), "")], now,
-                                user or current_user(), "reopened", reason.strip())
-        _write(held, tables)
+            raise StateError(f"{month} is not closed")
+        findings = errors(verified.problems)
+        entries = []
+        if findings:
+            entries.append(AuditEntry(now, user, "finding", month, None, (
+                f"{len(findings)} edits found and put back at reopen: "
+                + "; ".join(summarize(findings, 20)))[:32000]))
+        record = Record(0, "", month, "reopened", when_text(now.isoformat()), user,
+                        reason.strip())
+        _write(held, seal_book(inputs, entries, [record], now, user))
+    return Reopened(month, findings)
 
 
 def _month(period: str) -> str:
@@ -226,5 +285,4 @@ def _write(held: Any, tables: list[OutputTable]) -> None:
     from .refresh import write_tables
 
     write_tables(held, tables)
-
 

@@ -356,6 +356,8 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "survey_score_map": (TEXT, None),  # another scale to 1..5: "0-6=1, 7-8=3, 9-10=5"
     # the GL journal of a closed month (see README "The monthly close")
     "journal_template": (TEXT, None),  # an office's own journal template (its ERP's layout)
+    "journal_date": (TEXT, "month end"),  # the posting date: month end, close date, run date
+    "ledger_path": (TEXT, None),  # a folder on the office's share for the append-only ledger
     "dispute_window_cycles": (COUNT, 4),  # invoice cycles an agency has to dispute a bill
     "rate_decimals": (COUNT, 2),  # places a proposed rate is rounded to (brm-xl rates)
     # vendor scorecards (see README "Vendor performance")

@@ -536,10 +536,10 @@ def _close(path: Path, latest: str) -> Iterator[str]:
     first = f"{FIRST_MONTH:%Y-%m}"
     done = close(path, f"{first}..{latest}", user="finance.clerk")
     yield (f"Closed {done.months} months ({done.period}): {done.lines:,} bill lines, "
-           f"${done.total:,.2f} published; a later edit to them is refused at its cell")
-    target, journal = write_journal(path, latest)
-    yield (f"GL journal for {latest}: {len(journal.lines)} lines, debits ${journal.debits:,.2f} "
-           f"= credits ${journal.credits:,.2f}, in {target}")
+           f"${done.total:,.2f} published and sealed (seal {done.seal[:12]}); a later edit to "
+           "them is named at its cell")
+    written = write_journal(path, latest).written[-1]
+    yield f"GL journal: {written.journal.summary}, in {written.path}"
 
 
 def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:

@@ -59,3 +59,19 @@ def reports_folder(workbook: Path, period_label: str) -> Path:
 
 def outbox_folder(workbook: Path, period_label: str) -> Path:
     return Path(workbook).parent / "outbox" / safe_name(period_label)
+
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".xltx", ".xltm", ".ods")
+
+
+def journal_file(period: str, seal_short: str, reversal: bool = False) -> str:
+    """`2026-10_journal_3fa9c01b2e77.csv`; the reversal of an earlier close's journal:
+    `2026-10_journal_reversal_3fa9c01b2e77.csv` (each close's seal in its journal's name,
+    so a journal of a re-closed month never takes the first one's name)."""
+    kind = "journal_reversal" if reversal else "journal"
+    return f"{safe_name(period)}_{kind}_{safe_name(seal_short)}.csv"
+
+
+def companion_file(journal: Path) -> Path:
+    """The seal file beside a journal: `2026-10_journal_3fa9c01b2e77.csv.seal.json`."""
+    return journal.with_name(journal.name + ".seal.json")

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from . import contract as C
+from . import seal
 from .problems import Problem
 from .sources import SOURCES_SPEC, Sources, read_text_table, recorded, resolve
 from .validate import (
@@ -61,6 +62,8 @@ class Settings:
     focus_surcharge_pct: Any = _default("focus_surcharge_pct")
     survey_score_map: str | None = _default("survey_score_map")
     journal_template: str | None = _default("journal_template")
+    journal_date: str = _default("journal_date")
+    ledger_path: str | None = _default("ledger_path")
     dispute_window_cycles: int = _default("dispute_window_cycles")
     rate_decimals: int = _default("rate_decimals")
     vendor_grades: str = _default("vendor_grades")
@@ -121,12 +124,14 @@ def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
     """The "load -> validate" half of every pipeline, as named stages; each stage returns
     its problems as data, and all of them are returned together."""
     progress("reading the workbook")
-    raws, earlier, settings_rows, problems = read_workbook(path, specs, previous)
+    raws, earlier, settings_rows, problems, logs = read_workbook(path, specs, previous)
     progress("checking each table")
     tables, found = type_tables(raws)
     settings, more = parse_settings(*settings_rows)
     inputs = Inputs(Path(path), tables, settings, earlier)
     problems += found + more
+    progress("checking the seals of closed months")
+    problems += check_seals(inputs, logs)
     if "Usage" in tables:
         progress("reading usage files and cloud bills")
         inputs.sources, found = recorded(inputs.path, earlier.get("Sources", []),
@@ -140,23 +145,50 @@ def load_inputs(path: Path, specs: tuple[C.TableSpec, ...] = C.INPUT_TABLES,
 
 def read_workbook(path: Path, specs: tuple[C.TableSpec, ...], previous: tuple[C.TableSpec, ...],
                   ) -> tuple[list[RawTable], dict[str, list[dict[str, Any]]],
-                             tuple[str, list[tuple[int, str, str | None]]], list[Problem]]:
+                             tuple[str, list[tuple[int, str, str | None]]], list[Problem],
+                             dict[str, seal.Table]]:
     """Stage 1: the contract's tables as text (with every cell's address), the earlier rows
-    of the logs brm_xl appends to (and of Sources), and the Settings rows."""
+    of the logs brm_xl appends to (and of Sources), the Settings rows, and the close
+    tables with their cells' addresses (for the seal check)."""
     from .outputs import CLOSE_SPECS  # a closed month's published bills, for every command
 
     previous = (*previous, SOURCES_SPEC) if SOURCES_SPEC not in previous else previous
     previous = (*previous, *(spec for spec in CLOSE_SPECS if spec not in previous))
     earlier: dict[str, list[dict[str, Any]]] = {}
+    logs: dict[str, seal.Table] = {}
     with WorkbookReader(path) as reader:
         raws = [reader.read(spec) for spec in specs]
         for spec in previous:
             if reader.package.table(spec.name) is not None:
-                frame = reader.read(spec).frame.drop(ROW)
-                earlier[spec.name] = [r for r in frame.iter_rows(named=True)
-                                      if any(v is not None for v in r.values())]
+                raw = reader.read(spec)
+                rows = [r for r in raw.frame.iter_rows(named=True)
+                        if any(v is not None for k, v in r.items() if k != ROW)]
+                earlier[spec.name] = [{k: v for k, v in r.items() if k != ROW} for r in rows]
+                if spec.name in SEALED_TABLES:
+                    logs[spec.name] = seal.Table(rows, raw.where, raw.error_cells)
         settings = reader.read_settings()
-    return raws, earlier, settings, [p for raw in raws for p in raw.problems]
+    return raws, earlier, settings, [p for raw in raws for p in raw.problems], logs
+
+
+SEALED_TABLES = ("Closes", "PublishedCharges", "PublishedHeadcount", "AuditLog", seal.SEALS)
+
+
+def check_seals(inputs: Inputs, logs: dict[str, seal.Table]) -> list[Problem]:
+    """Stage 2b: every seal of the closed months (brm_xl.seal), before anything trusts them."""
+    adjustments = where = None
+    if inputs.has("Adjustments"):
+        table = inputs.tables["Adjustments"]
+        adjustments = table.frame.drop_nulls(["period"]).to_dicts()
+        where = table.where
+    verified = seal.verify(logs, adjustments, where)
+    inputs.memo["verified"] = verified
+    if verified.legacy and verified.records:
+        verified.problems.append(Problem(
+            "Closes", f"{len(verified.records)} closes were made before brm_xl sealed its "
+            "closes: they will be sealed as they are now at the next refresh or close (an "
+            "AuditLog row says so), and an edit made to them before then cannot be detected",
+            "unsealed", "warning"))
+    return verified.problems
 
 
 def type_tables(raws: list[RawTable]) -> tuple[dict[str, Typed], list[Problem]]:

@@ -19,6 +19,7 @@ from .periods import EXCEL_EPOCH
 from .rates import RateEffect, RateProposal
 from .relationships import AgencyMonth, RelationshipView
 from .satisfaction import FollowUp
+from .seal import AUDIT_FIELDS, SEALS, Record, audit_link, encode, new_book_id, verified_of
 from .vendors import CreditRow, ScorecardRow
 from .workbook.cells import OutColumn, OutputTable
 
@@ -90,7 +91,8 @@ DISPUTE_LOG = columns_of(DisputeRow, dispute_id="id", agency_id="id", service_id
 
 
 class CloseEntry(NamedTuple):
-    """One Closes row: a month closed (its bills published) or reopened, by whom and why."""
+    """One Closes row: a month closed (its bills published) or reopened, by whom and why,
+    with the seal of its record (brm_xl.seal) and its place in the chain."""
 
     period: str
     status: str  # closed, reopened
@@ -99,7 +101,8 @@ class CloseEntry(NamedTuple):
     reason: str | None
     lines: int
     charges_total: Decimal
-    checksum: str
+    seal: str
+    seq: int
 
 
 class PublishedCharge(NamedTuple):
@@ -118,7 +121,7 @@ class PublishedUsers(NamedTuple):
 
 
 class AuditEntry(NamedTuple):
-    """One AuditLog row: a close, a reopen, a journal, a send..., never rewritten."""
+    """What one AuditLog row records: a close, a reopen, a journal, a send..."""
 
     at: dt.datetime
     by: str
@@ -128,59 +131,129 @@ class AuditEntry(NamedTuple):
     after: str | None
 
 
+class AuditRow(NamedTuple):
+    """An AuditLog row as written: the entry, its sequence number and its chain value (a
+    digest of the row and the one before it, brm_xl.seal.audit_link)."""
+
+    at: dt.datetime
+    by: str
+    action: str
+    period: str
+    before: str | None
+    after: str | None
+    seq: int
+    chain: str
+
+
+class SealRow(NamedTuple):
+    """One cell's worth of a seal record on the very hidden BrmSeals sheet."""
+
+    seq: int
+    period: str
+    status: str
+    seal: str
+    part: int
+    data: str
+
+
 CLOSES = columns_of(CloseEntry, charges_total="money")  # period as text, like Deliveries
 PUBLISHED_CHARGES = columns_of(PublishedCharge, agency_id="id",
                                service_id="id", amount="money")
 PUBLISHED_USERS = columns_of(PublishedUsers, agency_id="id")
-AUDIT_LOG = columns_of(AuditEntry, period="text")
+AUDIT_LOG = columns_of(AuditRow, period="text")
+SEAL_ROWS = columns_of(SealRow, period="text")
 REFRESH_LOG_SPEC = text_spec("RefreshLog", [c.name for c in REFRESH_LOG])
 CLOSE_SPECS = tuple(text_spec(name, [c.name for c in columns]) for name, columns in (
     ("Closes", CLOSES), ("PublishedCharges", PUBLISHED_CHARGES),
     ("PublishedHeadcount", PUBLISHED_USERS), ("AuditLog", AUDIT_LOG),
-    ("DisputeLog", DISPUTE_LOG), ("ServiceCredits", SERVICE_CREDITS)))
-# (read by every command: the published bills, and the months credits were put on bills)
+    ("DisputeLog", DISPUTE_LOG), ("ServiceCredits", SERVICE_CREDITS), (SEALS, SEAL_ROWS)))
+# (read by every command: the published bills, the seals, and the months credits were put on)
+
+
+def audit_rows(previous: Sequence[dict[str, Any]], entries: Sequence[AuditEntry],
+               ) -> list[AuditRow]:
+    """AuditLog's earlier rows in their order (by sequence number; rows from before the
+    chain, in the order found), chained, and `entries` added at the end."""
+    rows = list(previous)
+    try:
+        rows.sort(key=lambda r: int(Decimal(str(r.get("seq")))))
+    except (InvalidOperation, ValueError, TypeError):
+        pass  # rows from before the chain (no sequence numbers yet): kept as found
+    rows += [e._asdict() for e in entries]
+    out, chain = [], ""
+    for seq, row in enumerate(rows, start=1):
+        chain = audit_link(chain, seq, {k: _audit_text(row.get(k)) for k in AUDIT_FIELDS})
+        typed = [_typed(c.fmt, row.get(c.name)) for c in AUDIT_LOG[:6]]
+        out.append(AuditRow._make([*typed, seq, chain]))
+    return out
+
+
+def _audit_text(value: Any) -> Any:
+    return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
 
 
 def audit_table(inputs: Any, *entries: AuditEntry) -> OutputTable:
-    """AuditLog with its earlier rows as they were and `entries` added."""
+    """AuditLog with its earlier rows as they were and `entries` added, chained."""
     return OutputTable("AuditLog", AUDIT_LOG,
-                       previous_rows(AUDIT_LOG, inputs.previous.get("AuditLog", [])) + list(entries))
+                       audit_rows(inputs.previous.get("AuditLog", []), entries))
 
 
-class MonthClose(NamedTuple):
-    """What one month's close (or reopen) records."""
+def seal_book(inputs: Any, entries: Sequence[AuditEntry], new: Sequence[Record] = (),
+              now: dt.datetime | None = None, user: str = "") -> list[OutputTable]:
+    """The tables a write adds to the books: AuditLog with `entries`, and, where there are
+    new seal records (a close, a reopen) or closes not sealed yet, every close table.
+    Each new record is chained to the last, with the AuditLog's head before it."""
+    verified = verified_of(inputs)
+    previous = inputs.previous.get("AuditLog", [])
+    unsealed = (verified.legacy and bool(verified.records)) or (
+        not verified.audit_ok and bool(previous))
+    if not new and not unsealed:
+        return [audit_table(inputs, *entries)] if entries else []
+    now = now or dt.datetime.now().replace(microsecond=0)
+    before = audit_rows(previous, entries)
+    # the AuditLog's length once this write lands: a later truncation is noticed
+    head = [len(before) + int(unsealed) + len(new), before[-1].chain if before else ""]
+    records = list(verified.records)
+    book = verified.book or new_book_id()
+    more = list(entries)
+    if unsealed:
+        more.append(AuditEntry(now, user, "seal", "", None, (
+            f"{len(records)} closes made before brm_xl sealed its closes, and the AuditLog, "
+            "sealed as found; an edit made before now cannot be detected")))
+    last = records[-1].seal if records else ""
+    for r in new:
+        r.seq, r.book, r.audit = len(records) + 1, book, head
+        last = r.sealed(last).seal
+        records.append(r)
+        more.append(AuditEntry(now, user, "close" if r.status == "closed" else "reopen",
+                               r.period, None if r.status == "closed" else "closed",
+                               f"{r.lines} lines, {Decimal(r.total):.2f}, seal {r.seal}"
+                               if r.status == "closed" else f"reopened: {r.reason}"))
+    return book_tables(records, audit_rows(previous, more))
 
-    period: str
-    lines: dict[tuple[str, str], Decimal]
-    users: dict[str, int | None]
-    total: Decimal
-    checksum: str
 
-
-def closing_tables(inputs: Any, months: list[MonthClose], now: dt.datetime, user: str,
-                   status: str, reason: str | None) -> list[OutputTable]:
-    """The four close tables, earlier rows as they were and these closes (or reopens) added."""
-    previous = inputs.previous
-
-    def table(name: str, columns: tuple[OutColumn, ...], new: list[Any]) -> OutputTable:
-        return OutputTable(name, columns, previous_rows(columns, previous.get(name, [])) + new)
-
-    entries, charges, users, audit = [], [], [], []
-    for m in months:
-        entries.append(CloseEntry(m.period, status, now, user, reason, len(m.lines), m.total,
-                                  m.checksum))
-        charges += [PublishedCharge(m.period, now, a, s or None, v)
-                    for (a, s), v in sorted(m.lines.items())]
-        users += [PublishedUsers(m.period, now, a, u) for a, u in sorted(m.users.items())]
-        audit.append(AuditEntry(
-            now, user, "close" if status == "closed" else "reopen", m.period,
-            None if status == "closed" else "closed",
-            f"{len(m.lines)} lines, {m.total:.2f}, checksum {m.checksum}" if status == "closed"
-            else f"reopened: {reason}"))
-    return [table("Closes", CLOSES, entries),
-            table("PublishedCharges", PUBLISHED_CHARGES, charges),
-            table("PublishedHeadcount", PUBLISHED_USERS, users),
-            table("AuditLog", AUDIT_LOG, audit)]
+def book_tables(records: Sequence[Record], audit: Sequence[AuditRow]) -> list[OutputTable]:
+    """Closes, PublishedCharges, PublishedHeadcount and BrmSeals as the seal records say,
+    and AuditLog: what every close and reopen writes (the visible tables are put back as
+    they were published, whatever was edited since)."""
+    closes, charges, users, seals = [], [], [], []
+    for r in records:
+        at = dt.datetime.fromisoformat(r.closed_at)
+        closes.append(CloseEntry(r.period, r.status, at, r.closed_by, r.reason or None,
+                                 r.lines if r.status == "closed" else 0,
+                                 Decimal(r.total) if r.status == "closed" else Decimal("0.00"),
+                                 r.seal, r.seq))
+        if r.status == "closed":
+            charges += [PublishedCharge(r.period, at, a, s or None, Decimal(v))
+                        for a, s, v in r.charges]
+            users += [PublishedUsers(r.period, at, a, int(u) if u != "" else None)
+                      for a, u in r.users]
+        seals += [SealRow(*row) for row in encode(r)]
+    return [OutputTable("Closes", CLOSES, closes),
+            OutputTable("PublishedCharges", PUBLISHED_CHARGES, charges),
+            OutputTable("PublishedHeadcount", PUBLISHED_USERS, users),
+            OutputTable("AuditLog", AUDIT_LOG, list(audit)),
+            OutputTable(SEALS, SEAL_ROWS, seals, hidden=True)]
 DELIVERIES_SPEC = text_spec("Deliveries", [c.name for c in DELIVERIES])
 
 

@@ -10,6 +10,8 @@ reports them together. Exceptions form one small tree under `BrmError`, all in t
     +-- TemplateError        a report or email template is broken or was refused
     +-- DeliveryError        the mail server cannot be reached or will not accept us
     +-- QueryError           a worksheet function's question has no answer (shown in the cell)
+    +-- StateError           the workbook is not in the state the command needs (a month
+                             closed already, a journal of an open month): exit 1
     +-- UsageError           the command was called wrongly (exit 2)
 
 `brm_xl.supervisor.Stopped` (SIGTERM, SIGHUP) is a BaseException, like KeyboardInterrupt.
@@ -85,6 +87,10 @@ class DeliveryError(BrmError):
 
 class QueryError(BrmError, ValueError):
     """A question the workbook cannot answer; its message goes into the cell."""
+
+
+class StateError(BrmError):
+    """The workbook is not in the state the command needs; its message says what to do."""
 
 
 class UsageError(BrmError):

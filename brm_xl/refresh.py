@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from .chargeback import Chargeback, as_money
 from .inputs import Inputs, load_inputs
 from .model import Model, build_model, model_of
 from .problems import Problem, WorkbookError, errors
+from .seal import Record
 from .sources import SOURCES, Sources, recorded_rows
 from .users import current_user
 from .workbook.cells import OutputTable
@@ -78,8 +79,9 @@ def refresh_tables(path: Path, as_of: dt.date | None = None, now: dt.datetime | 
 
 
 def tables_of(model: Model, now: dt.datetime, user: str | None,
-              ) -> tuple[RefreshResult, list[OutputTable]]:
-    """The output tables of a computed model, RefreshLog's new row stamped `now`."""
+              new: Sequence[Record] = ()) -> tuple[RefreshResult, list[OutputTable]]:
+    """The output tables of a computed model, RefreshLog's new row stamped `now`; with
+    `new` seal records (a close), the close tables too, in the same write."""
     inputs, result, view, found_warnings = model.inputs, model.chargeback, model.view, model.warnings
     as_of = model.as_of
     tables = outputs.refresh_tables(result, view, inputs.focus)
@@ -88,8 +90,7 @@ def tables_of(model: Model, now: dt.datetime, user: str | None,
                                  total, len(found_warnings))
     tables.append(outputs.refresh_log(inputs.previous.get("RefreshLog", []), entry))
     changes = dispute_changes(model, now, entry.refreshed_by)
-    if changes:
-        tables.append(outputs.audit_table(inputs, *changes))
+    tables += outputs.seal_book(inputs, changes, new, now, entry.refreshed_by)
     if inputs.sources.names_files() or inputs.previous.get("Sources"):
         tables.append(OutputTable("Sources", SOURCES,
                                   recorded_rows(inputs.path, inputs.sources)))

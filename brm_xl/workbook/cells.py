@@ -57,6 +57,7 @@ class OutputTable:
     columns: tuple[OutColumn, ...]
     rows: Sequence[Sequence[Any]] | pl.DataFrame
     links: dict[str, Sequence[str | None]] | None = None  # column -> in-workbook targets
+    hidden: bool = False  # a new sheet for it is "very hidden" (Excel shows it only to VBA)
 
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -181,7 +181,7 @@ class PackageEdit:
                     f"{table.name} table on a sheet of that name; rename your sheet (or turn its "
                     f"data into an Excel table called {table.name} if it is an earlier copy of "
                     "brm_xl's) and run again")
-            sheet = mine or self._new_sheet(table.name)
+            sheet = mine or self._new_sheet(table.name, table.hidden)
             sheet_root = self._shell(sheet.part) if self.exists(sheet.part) else \
                 _new_sheet_root(table, self._code_name(table.name))
             r1, c1 = 1, 0
@@ -221,7 +221,7 @@ class PackageEdit:
         self._code_names.add(f"sheet{n}")
         return f"Sheet{n}"
 
-    def _new_sheet(self, name: str) -> Sheet:
+    def _new_sheet(self, name: str, hidden: bool = False) -> Sheet:
         part = self._free_part("xl/worksheets/sheet{}.xml")
         workbook = self.tree(self.pkg.workbook_part)
         sheets = workbook.find(q("sheets"))
@@ -229,6 +229,8 @@ class PackageEdit:
         sheet_id = max(used + [0]) + 1
         rid = self._add_rel(self.pkg.workbook_part, REL_WORKSHEET, part)
         el = etree.SubElement(sheets, q("sheet"), name=name, sheetId=str(sheet_id))
+        if hidden:
+            el.set("state", "veryHidden")
         el.set(q("id", NS_R), rid)
         self._dirty.add(self.pkg.workbook_part)
         self._override(part, CT_WORKSHEET)
