@@ -346,6 +346,30 @@ def journal(workbook: Path, period: str, out: Path | None, force: bool, as_json:
     _run(as_json, action)
 
 
+@cli.command("verify")
+@click.argument("workbook", type=EXISTING_FILE)
+@click.option("--journal", "journals", multiple=True, type=EXISTING_FILE,
+              help="A journal file brm_xl wrote (repeatable); its .seal.json must be beside it.")
+@click.option("--sent", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of the messages sent (.eml), e.g. outbox/2026-10.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def verify(workbook: Path, journals: tuple[Path, ...], sent: Path | None, as_json: bool) -> None:
+    """Check the closed books: every seal, the ledger, journals and messages already sent."""
+    from .verify import verify as run
+
+    def action() -> None:
+        done = run(workbook, list(journals), sent)
+        if not as_json:
+            for line in done.checked:
+                click.echo(f"checked: {line}")
+        code = _report(done.problems, as_json, {"checked": done.checked})
+        if code == 0 and not as_json:
+            click.echo(f"{workbook.name}: the closed books are as published")
+        sys.exit(code)
+
+    _run(as_json, action)
+
+
 @cli.command("rates")
 @click.argument("workbook", type=EXISTING_FILE)
 @click.option("--fy", "fiscal_year", required=True, help="The fiscal year to set rates for, e.g. FY2028.")

@@ -225,6 +225,7 @@ def close(path: Path, period: str, user: str | None = None,
             write(tables)
         else:
             _write(held, tables)
+        _ledger(inputs, verified_of(inputs).records + records)
     label = records[0].period if len(records) == 1 else f"{records[0].period}..{records[-1].period}"
     return CloseResult(label, len(records), sum(r.lines for r in records),
                        sum((Decimal(r.total) for r in records), Decimal(0)), records[-1].seal)
@@ -269,7 +270,17 @@ def reopen(path: Path, period: str, reason: str, user: str | None = None,
         record = Record(0, "", month, "reopened", when_text(now.isoformat()), user,
                         reason.strip())
         _write(held, seal_book(inputs, entries, [record], now, user))
+        _ledger(inputs, verified.records + [record])
     return Reopened(month, findings)
+
+
+def _ledger(inputs: Inputs, records: list[Record], journals: list[dict[str, Any]] | None = None,
+            ) -> Problem | None:
+    """Append to the office's ledger (brm_xl.ledger), where it keeps one."""
+    from . import ledger
+
+    return ledger.append(ledger.folder_of(inputs.path, inputs.settings.ledger_path), records,
+                         journals)
 
 
 def _month(period: str) -> str:

@@ -182,6 +182,12 @@ def check_seals(inputs: Inputs, logs: dict[str, seal.Table]) -> list[Problem]:
         where = table.where
     verified = seal.verify(logs, adjustments, where)
     inputs.memo["verified"] = verified
+    if not verified.legacy:
+        from . import ledger
+
+        verified.problems += ledger.compare(
+            ledger.folder_of(inputs.path, inputs.settings.ledger_path), verified.book,
+            verified.records)
     if verified.legacy and verified.records:
         verified.problems.append(Problem(
             "Closes", f"{len(verified.records)} closes were made before brm_xl sealed its "

@@ -250,7 +250,7 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
     """Write the closed month's journal (and first a reversal of what an earlier close of
     the month posted), each with its companion seal file and its AuditLog row, under the
     workbook's lock (see the module docstring)."""
-    from .close import _month
+    from .close import _ledger, _month
     from .outputs import AuditEntry, seal_book
     from .refresh import write_tables
 
@@ -299,16 +299,18 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
             raise StateError(f"the {month} journal of this close was written already: {target} "
                              "(an ERP may have imported it); use --force to write it again")
         jobs.append((target, build_journal(inputs, record, when)))
-        written = []
+        written, ledgered = [], []
         for where, journal in jobs:
             body = _render(inputs, journal)
+            companion = _companion(journal, body, verified_of(inputs).book, where.name)
             write_bytes_atomic(where, body)
-            write_bytes_atomic(companion_file(where),
-                               _companion(journal, body, verified_of(inputs).book, where.name))
+            write_bytes_atomic(companion_file(where), companion)
+            ledgered.append({**json.loads(companion), "at": now.isoformat(sep=" ")})
             entries.append(AuditEntry(
                 now, user, "journal reversal" if journal.reversal else "journal", month, None,
                 f"{len(journal.lines)} lines, debits {journal.debits:.2f} = credits "
                 f"{journal.credits:.2f}, seal {journal.seal}, file {where.name}"))
             written.append(Written(where, journal))
         write_tables(held, seal_book(inputs, entries, (), now, user))
+        _ledger(inputs, verified_of(inputs).records, ledgered)
     return JournalRun(written, [e.after or "" for e in entries if "found written" in (e.after or "")])

@@ -380,3 +380,46 @@ def test_tamper_campaign_no_edit_passes_silently(closed, tmp_path):
         if not problems_of(path):
             silent.append((table, kind, column, row))
     assert silent == []
+
+
+def forge(path: Path, amount: str) -> None:
+    """A forgery with this program's source at hand: the first close's first amount changed
+    and every seal, and the visible tables, recomputed to agree."""
+    from brm_xl.inputs import load_inputs
+    from brm_xl.outputs import audit_rows, book_tables
+    from brm_xl.refresh import write_tables
+    from brm_xl.seal import verified_of
+    from brm_xl.workbook.guard import locked
+
+    inputs, _ = load_inputs(path, checks=())
+    records = verified_of(inputs).records
+    records[0].charges[0][2] = amount
+    previous = ""
+    for r in records:
+        previous = r.sealed(previous).seal
+    with locked(path) as held:
+        write_tables(held, book_tables(records, audit_rows(inputs.previous["AuditLog"], [])))
+
+
+def test_a_recomputed_forgery_is_caught_by_verify_and_the_ledger(closed, tmp_path, monkeypatch):
+    ledger = tmp_path / "share"
+    ledger.mkdir()
+    monkeypatch.setenv("BRM_XL_LEDGER", str(ledger))
+    path = build(tmp_path / "ledgered.xlsx")
+    refresh(path, as_of=dt.date(2026, 10, 3), now=NOW)
+    close(path, "2026-09", user="clerk", now=NOW)
+    journal = write_journal(path, "2026-09", now=NOW).written[-1].path
+    assert problems_of(path) == []
+    forge(path, "1.00")
+    # the seals agree with themselves: only the evidence outside the workbook can tell
+    from brm_xl.verify import verify
+
+    found = problems_of(path)
+    assert any("in the ledger" in p for p in found), found
+    monkeypatch.delenv("BRM_XL_LEDGER")
+    assert not any("broken-seal" == p.code for p in verify(path).problems)
+    done = verify(path, [journal])
+    codes = {p.code for p in done.problems if p.is_error}
+    assert "journal-differs" in codes and "broken-seal" not in codes, done.problems
+    done = cli("verify", path, "--journal", journal)
+    assert done.returncode == 1 and "the workbook's closed books were rewritten" in done.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -44,6 +45,16 @@ class Outgoing:
         return str(self.message["Message-ID"])
 
 
+FIGURES_HEADER = "X-BRM-Figures"  # what the message told the agency (brm-xl verify --sent)
+
+
+def figures_header(period: str, agency: str, paid: Decimal, seal: str) -> str:
+    """The header an agency's message carries: what it was told it paid, and the seal of
+    the close it was told from (file-name-safe text only: never a header injection)."""
+    return (f"period={safe_name(period)}; agency={safe_name(agency)}; paid={paid:.2f}"
+            + (f"; seal={seal[:12]}" if seal else ""))
+
+
 def build_message(env: jinja2.Environment, report: AgencyReport, attachments: dict[str, bytes],
                   sender: Address, reply_to: str | None, when: dt.datetime,
                   stem: str) -> Outgoing:
@@ -66,6 +77,8 @@ def build_message(env: jinja2.Environment, report: AgencyReport, attachments: di
     elif agency.brm_email:
         msg["Reply-To"] = address(agency.brm_manager, agency.brm_email)
     msg["Date"] = format_datetime(when)
+    msg[FIGURES_HEADER] = figures_header(period.label, agency.agency_id, report.headline.paid,
+                                         report.seal)
     msg["Message-ID"] = make_msgid(idstring=f"{safe_name(period.label)}.{stem}",
                                    domain=sender.domain or "brm-xl.local")
     msg.set_content(render_template(env, "email/body.txt.j2", **context))

@@ -228,6 +228,7 @@ class AgencyReport(ReportHead):
     disputes: tuple[Dispute, ...] = ()  # the agency's disputes, open and resolved
     vendors: tuple[VendorLine, ...] = ()  # the vendors behind the services it used
     internal: bool = False  # show the office's working view (health, follow-ups) too
+    seal: str = ""  # the seal of the close of a one-month period, once it is closed
 
 
 @dataclass(frozen=True)
@@ -683,7 +684,17 @@ def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
         disputes=disputes(model, agency),
         vendors=vendor_lines(model, period, agency),
         internal=settings.show_health_to_agencies,
+        seal=_seal_of(model, period),
     )
+
+
+def _seal_of(model: Model, period: Period) -> str:
+    from ..seal import closed_months
+
+    if len(period.months) != 1:
+        return ""
+    record = closed_months(model.inputs).get(period.months[0])
+    return record.seal if record else ""
 
 
 def portfolio(model: Model, period: Period, agencies: list[str] | None = None) -> Portfolio:
