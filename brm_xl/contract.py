@@ -357,7 +357,7 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     # the GL journal of a closed month (see README "The monthly close")
     "journal_template": (TEXT, None),  # an office's own journal template (its ERP's layout)
     "dispute_window_cycles": (COUNT, 4),  # invoice cycles an agency has to dispute a bill
-    "rate_decimals": (COUNT, 2),  # places a proposed rate is rounded to (brm-xl rates)
+    "rate_decimals": (COUNT, 4),  # places a proposed rate is rounded to (brm-xl rates)
     # vendor scorecards (see README "Vendor performance")
     "vendor_grades": (TEXT, "A=90; B=80; C=70; D=60"),  # lowest score for each grade; below: F
     "pass_through_credits": (FLAG, True),  # vendors' service credits onto agencies' bills

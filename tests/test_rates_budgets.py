@@ -65,3 +65,120 @@ def test_vendor_corrective_actions_follow_as_of(tmp_path):
     assert september(dt.date(2026, 9, 5)) == (1, 0)  # opened, not due until the 10th
     assert september(dt.date(2026, 9, 15)) == (1, 1)  # past due, still open
     assert september(dt.date(2026, 10, 1)) == (0, 0)  # closed on the 20th, by the month's end
+
+
+# ---- rates (defect 14) -------------------------------------------------------------------
+
+def rate_book(path, services, usage_rows, pools, settings=()):
+    """services: (service_id, rate); usage_rows: (period, agency, service, quantity);
+    pools: (period, service, cost). Headcount 10 for each agency and month with usage."""
+    from .helpers import rate_card
+
+    b = minimal_book(
+        RateCard=rate_card(*[(sid, rate, "2026-01", None) for sid, rate in services]),
+        Usage=usage(*usage_rows),
+        Headcount=headcount(*sorted({(p, a, 10) for p, a, _, _ in usage_rows})),
+        CostPools=Block("CostPools", ["period", "service_id", "cost"], pools))
+    b.settings = list(settings)
+    return write_book(path, b)
+
+
+def proposals(path):
+    return {r["service_id"]: r for r in output_rows(path, "RateProposal")}
+
+
+FY27_FIVE = ("2026-07", "2026-08", "2026-09", "2026-10", "2026-11")
+FY27_THREE = FY27_FIVE[:3]
+
+
+def test_units_are_annualised_over_the_services_own_months_of_use(tmp_path):
+    # EMAIL: five months of use (DOT 100, DOR 50 a month), cost pools in only three (600 a
+    # month, exactly what 150 mailboxes at $4.00 charge, so nothing to carry forward).
+    # cost 1,800 over 3 months -> 7,200 a year; units 750 over 5 months -> 1,800 a year;
+    # 7,200 / 1,800 = 4.00 (annualising units over the 3 cost months gave 3,000 and 2.40).
+    # HOST: cost pools of 500 in three months and no usage at all: listed, no proposal.
+    path = rate_book(
+        tmp_path / "b.xlsx", [("EMAIL", D("4.00")), ("HOST", D("10.00"))],
+        [(m, a, "EMAIL", q) for m in FY27_FIVE for a, q in (("DOT", 100), ("DOR", 50))],
+        [(m, "EMAIL", D("600.00")) for m in FY27_THREE] + [(m, "HOST", D("500.00")) for m in FY27_THREE])
+    done = cli("rates", path, "--fy", "FY2028")
+    assert done.returncode == 0, done.stderr
+    assert "EMAIL: $4.00 -> $4.00 (+0.0%)" in done.stdout
+    assert "HOST: $10.00 -> no proposal (cost 6,000.00 a year, no usage)" in done.stdout
+    # the warning names HOST at its first cost pool row (CostPools rows 2-4 are EMAIL's)
+    assert ("warning: CostPools!B5: HOST had 1,500.00 of cost pools in FY2027 but no usage"
+            in done.stderr)
+    rows = proposals(path)
+    email, host = rows["EMAIL"], rows["HOST"]
+    assert (D(email["proposed_rate"]), D(email["projected_cost"]), D(email["projected_units"]),
+            D(email["carry_forward"])) == (D("4"), D("7200"), D("1800"), D("0"))
+    assert (email["cost_months"], email["usage_months"]) == ("3", "5")
+    # HOST: 1,500 over 3 months -> 6,000 a year; charged nothing against 1,500: -1,500 carried
+    assert host["proposed_rate"] is None and host["change_pct"] is None
+    assert (D(host["projected_cost"]), D(host["carry_forward"]), D(host["projected_units"])) == (
+        D("6000"), D("-1500"), D("0"))
+    effects = {r["agency_id"]: (D(r["current_annual"]), D(r["proposed_annual"]))
+               for r in output_rows(path, "RateEffect")}
+    # DOT 100 x 12 = 1,200 mailboxes a year x 4.00 both ways (was 2,000 x 4.00 = 8,000
+    # against 2,000 x 2.40 = 4,800); DOR 600 x 4.00 = 2,400
+    assert effects == {"DOT": (D("4800"), D("4800")), "DOR": (D("2400"), D("2400"))}
+
+
+def test_four_decimals_by_default_and_the_roundings_effect_on_recovery(tmp_path):
+    from brm_xl.rates import write_proposal
+
+    # GB at $0.0450: DOT 100,000 GB a month for three months; cost pools 4,428.00 a month.
+    # charged 3 x 4,500 = 13,500 against 13,284: 216 over-recovered, carried forward.
+    # (4 x 13,284 - 216) / 1,200,000 GB a year = 52,920 / 1,200,000 = 0.0441 exactly.
+    rows = [(m, "DOT", "GB", 100000) for m in FY27_THREE]
+    pools = [(m, "GB", D("4428.00")) for m in FY27_THREE]
+    path = rate_book(tmp_path / "b.xlsx", [("GB", D("0.0450"))], rows, pools)
+    (gb,) = write_proposal(path, "FY2028").proposals
+    assert (gb.proposed_rate, gb.change_pct) == (D("0.0441"), D("-2.0"))
+    # 1,200,000 x 0.0441 = 52,920.00: the rate recovers the cost exactly
+    assert (gb.projected_recovery, gb.rounding_effect, gb.recovery_pct) == (
+        D("52920.00"), D("0.00"), D("100.0"))
+    # an office that asks for 2 places sees what it costs: 0.04 x 1,200,000 = 48,000.00,
+    # 4,920.00 short of 52,920 (48,000 / 52,920 = 90.7% recovered)
+    two = rate_book(tmp_path / "two.xlsx", [("GB", D("0.0450"))], rows, pools,
+                    settings=[("rate_decimals", 2)])
+    (gb,) = write_proposal(two, "FY2028").proposals
+    assert (gb.proposed_rate, gb.projected_recovery, gb.rounding_effect, gb.recovery_pct) == (
+        D("0.04"), D("48000.00"), D("-4920.00"), D("90.7"))
+    shown = proposals(two)["GB"]
+    assert (D(shown["rounding_effect"]), D(shown["recovery_pct"])) == (D("-4920"), D("90.7"))
+
+
+def test_a_small_change_is_not_shown_as_no_change(tmp_path):
+    # current 7.0700; DOT 1,000 units a month for three months; cost 7,071.60 a month:
+    # charged 21,210 against 21,214.80, 4.80 under-recovered;
+    # (4 x 21,214.80 + 4.80) / 12,000 = 84,864 / 12,000 = 7.0720: +0.002 / 7.07 = +0.0283%
+    path = rate_book(tmp_path / "b.xlsx", [("APP", D("7.0700"))],
+                     [(m, "DOT", "APP", 1000) for m in FY27_THREE],
+                     [(m, "APP", D("7071.60")) for m in FY27_THREE])
+    done = cli("rates", path, "--fy", "FY2028")
+    assert done.returncode == 0, done.stderr
+    assert "APP: $7.07 -> $7.072 (+0.0283%)" in done.stdout, done.stdout
+    assert D(proposals(path)["APP"]["change_pct"]) == D("0.0283")
+
+
+def test_the_proposal_and_the_effect_add_up(tmp_path):
+    from brm_xl.rates import write_proposal
+
+    # 7 months of use, 5 of cost pools: each agency's line and the service's recovery are
+    # the same rounded lines, so RateEffect's proposed bills add up to the projected recovery
+    months = ("2026-07", "2026-08", "2026-09", "2026-10", "2026-11", "2026-12", "2027-01")
+    path = rate_book(tmp_path / "b.xlsx", [("EMAIL", D("4.00")), ("NET", D("12.50"))],
+                     [(m, a, s, q) for m in months for a, s, q in (
+                         ("DOT", "EMAIL", 101), ("DOR", "EMAIL", 37), ("DOT", "NET", 3),
+                         ("DOR", "NET", 7))],
+                     [(m, s, c) for m in months[:5] for s, c in (("EMAIL", D("533.17")),
+                                                                   ("NET", D("140.00")))])
+    found = write_proposal(path, "FY2028")
+    assert {p.service_id: (p.cost_months, p.usage_months) for p in found.proposals} == {
+        "EMAIL": (5, 7), "NET": (5, 7)}
+    # EMAIL: 138 a month -> 1,656 a year; NET: 10 a month -> 120 a year
+    assert {p.service_id: p.projected_units for p in found.proposals} == {
+        "EMAIL": D("1656.00"), "NET": D("120.00")}
+    assert sum(e.proposed_annual for e in found.effects) == sum(
+        p.projected_recovery for p in found.proposals if p.projected_recovery is not None)
