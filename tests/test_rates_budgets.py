@@ -182,3 +182,74 @@ def test_the_proposal_and_the_effect_add_up(tmp_path):
         "EMAIL": D("1656.00"), "NET": D("120.00")}
     assert sum(e.proposed_annual for e in found.effects) == sum(
         p.projected_recovery for p in found.proposals if p.projected_recovery is not None)
+
+
+# ---- budgets (defect 15) -----------------------------------------------------------------
+
+BUDGET_HEADERS = ["fiscal_year", "agency_id", "tower", "amount"]
+
+
+def budget_book(path, budgets, agencies=("DOT", "DOR", "DOL")):
+    """EMAIL at $4.00 with headcount each month from July; DOT 100 mailboxes a month from
+    July to October 2026, DOR 50 and DOL 25 only from September (their first bills)."""
+    from .helpers import agencies as agency_block
+
+    rows = [(m, "DOT", "EMAIL", 100) for m in ("2026-07", "2026-08", "2026-09", "2026-10")]
+    rows += [(m, a, "EMAIL", q) for m in ("2026-09", "2026-10") for a, q in (("DOR", 50), ("DOL", 25))]
+    return write_book(path, minimal_book(
+        Agencies=agency_block(*agencies),
+        Usage=usage(*rows),
+        Headcount=headcount(*[(m, a, 10) for m in ("2026-07", "2026-08", "2026-09", "2026-10")
+                              for a in agencies]),
+        Budgets=Block("Budgets", BUDGET_HEADERS, budgets)))
+
+
+def summary_of(path, period):
+    rows = output_rows(path, "AgencySummary")
+    return {r["agency_id"]: tuple(None if r[c] is None else D(r[c])
+                                  for c in ("fy_budget", "fy_to_date", "fy_projected"))
+            for r in rows if r["period"].startswith(period)}
+
+
+def test_a_total_and_its_towers_are_one_budget(tmp_path):
+    path = budget_book(tmp_path / "b.xlsx", [
+        ("FY2027", "DOT", None, D("350000.00")),  # the total, and the towers that make it up
+        ("FY2027", "DOT", "End User", D("200000.00")),
+        ("FY2027", "DOT", "Network", D("100000.00")),
+        ("FY2027", "DOT", "Security & Compliance", D("50000.00")),
+        ("FY2027", "DOR", "End User", D("3000.00")),  # towers alone: they are the budget
+        ("FY2027", "DOR", "Network", D("1000.00")),
+    ])
+    assert cli("check", path).returncode == 0
+    done = cli("refresh", path, "--as-of", "2026-11-01")
+    assert done.returncode == 0, done.stderr
+    october = summary_of(path, "2026-10")
+    # DOT: 350,000 (not 700,000); 4 months of 400 = 1,600 to date, 1,600 / 4 x 12 = 4,800
+    assert october["DOT"] == (D("350000"), D("1600"), D("4800"))
+    # DOR: 3,000 + 1,000; billed 200 in September and October only: 400 / 2 x 12 = 2,400
+    # (not 400 / 4 x 12 = 1,200, with July and August counted as zeros)
+    assert october["DOR"] == (D("4000"), D("400"), D("2400"))
+    # DOL has no budget: nothing projected against one (100 a month to date, 200)
+    assert october["DOL"] == (None, D("200"), None)
+    # and in September, DOR's first bill: 200 / 1 x 12
+    assert summary_of(path, "2026-09")["DOR"] == (D("4000"), D("200"), D("2400"))
+
+
+def test_towers_that_do_not_add_up_to_the_total_are_an_error(tmp_path):
+    path = budget_book(tmp_path / "b.xlsx", [
+        ("FY2027", "DOT", "End User", D("200000.00")),
+        ("FY2027", "DOT", "Network", D("100000.00")),
+        ("FY2027", "DOR", None, D("5000.00")),  # agrees with its towers
+        ("FY2027", "DOR", "End User", D("5000.00")),
+        ("FY2027", "DOT", None, D("350000.00")),  # row 6: 50,000 more than its towers
+        ("FY2O27", "DOL", None, D("1000.00")),  # row 7: a letter O, not a zero
+        ("FY2027", "DOX", None, D("1000.00")),  # row 8: no such agency
+    ])
+    done = cli("check", path)
+    assert done.returncode == 1, done.stderr
+    assert ("Budgets!D6: DOT's FY2027 budget is 350,000.00, but its tower rows add up to "
+            "300,000.00 (200,000.00 End User + 100,000.00 Network)") in done.stderr
+    assert "Budgets!A7: fiscal_year 'FY2O27' is not a fiscal year" in done.stderr
+    assert "Budgets!B8: agency_id 'DOX' is not in Agencies" in done.stderr
+    assert "DOR" not in done.stderr
+    assert cli("refresh", path, "--as-of", "2026-11-01").returncode == 1  # nothing written
