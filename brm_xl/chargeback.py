@@ -116,34 +116,38 @@ class Chargeback:
         return [ChargeLine(*row) for row in self.charges.select(CHARGE_COLUMNS).iter_rows()]
 
 
-def vendor_performance(inputs: Inputs, priced: pl.DataFrame) -> tuple[list[Any], list[Any]]:
-    """Vendor scorecards and service credits (brm_xl.vendors), from the priced usage."""
+def vendor_performance(inputs: Inputs, priced: pl.DataFrame, as_of: dt.date,
+                       ) -> tuple[list[Any], list[Any]]:
+    """Vendor scorecards and service credits (brm_xl.vendors), from the priced usage;
+    corrective actions open and overdue as of `as_of`."""
     if not inputs.has("ServiceLevels"):
         return [], []
     from .seal import closed_months
     from .vendors import compute as score
 
-    return score(inputs, priced, set(closed_months(inputs)), dt.date.today())
+    return score(inputs, priced, set(closed_months(inputs)), as_of)
 
 
-def dispute_credits(inputs: Inputs) -> tuple[list[Any] | None, pl.DataFrame | None, list[Problem]]:
-    """The DisputeLog, and accepted disputes as adjustment lines in open months
-    (brm_xl.disputes)."""
+def dispute_credits(inputs: Inputs, as_of: dt.date,
+                    ) -> tuple[list[Any] | None, pl.DataFrame | None, list[Problem]]:
+    """The DisputeLog (ages counted to `as_of`), and accepted disputes as adjustment lines
+    in open months (brm_xl.disputes)."""
     if not inputs.has("Disputes"):
         return None, None, []
     from .disputes import credit_adjustments, dispute_log
     from .seal import closed_months
 
-    log, problems = dispute_log(inputs, set(closed_months(inputs)), dt.date.today())
+    log, problems = dispute_log(inputs, set(closed_months(inputs)), as_of)
     return log, credit_adjustments(log), problems
 
 
-def compute(inputs: Inputs) -> Chargeback:
-    """All chargeback outputs from validated inputs."""
+def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
+    """All chargeback outputs from validated inputs; `as_of` is the command's day (disputes'
+    ages, vendors' open corrective actions), never the clock."""
     names = display_names(inputs)
     usage = aggregate_usage(inputs.frame("Usage"))
     adjustments = inputs.frame("Adjustments") if inputs.has("Adjustments") else None
-    dispute_rows, disputes, dispute_warnings = dispute_credits(inputs)
+    dispute_rows, disputes, dispute_warnings = dispute_credits(inputs, as_of)
     if disputes is not None and disputes.height:
         columns = ["period", "agency_id", "service_id", "amount", "reason", ROW]
         adjustments = pl.concat([adjustments.select(columns), disputes.select(columns)],
@@ -151,7 +155,7 @@ def compute(inputs: Inputs) -> Chargeback:
     rates = rate_frame(inputs, usage, adjustments)
     priced = price_usage(usage, rates)
     parts = [priced, adjustment_lines(adjustments, rates)]
-    scorecard, service_credits = vendor_performance(inputs, priced)
+    scorecard, service_credits = vendor_performance(inputs, priced, as_of)
     if service_credits and inputs.settings.pass_through_credits:
         from .vendors import credit_adjustments
 

@@ -388,16 +388,24 @@ def rates(workbook: Path, fiscal_year: str, usage_growth: str, as_json: bool) ->
         except ArithmeticError:
             raise click.UsageError(f"--usage-growth {usage_growth!r}: a percentage, e.g. 3%") from None
         try:
-            proposals, effects = write_proposal(workbook, fiscal_year, growth)
+            found = write_proposal(workbook, fiscal_year, growth)
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
-        for p in proposals:
+        for p in found.proposals:
+            if p.proposed_rate is None:
+                _say(as_json, f"{p.service_id}: {shown_rate(p.current_rate)} -> no proposal "
+                              f"(cost {p.projected_cost:,.2f} a year, no usage)")
+                continue
+            change = f" ({p.change_pct:+}%)" if p.change_pct is not None else ""
+            rounding = f"; rounding {p.rounding_effect:+,.2f} a year" if p.rounding_effect else ""
             _say(as_json, f"{p.service_id}: {shown_rate(p.current_rate)} -> "
-                          f"{shown_rate(p.proposed_rate)}"
-                          + (f" ({p.change_pct:+}%)" if p.change_pct is not None else ""))
-        _say(as_json, f"Wrote RateProposal ({len(proposals)} services) and RateEffect "
-                      f"({len(effects)} agencies) into {workbook.name}; RateCard is unchanged")
-        return {"services": len(proposals), "agencies": len(effects)}
+                          f"{shown_rate(p.proposed_rate)}{change}{rounding}")
+        if not as_json:
+            _report(found.warnings, False)
+        _say(as_json, f"Wrote RateProposal ({len(found.proposals)} services) and RateEffect "
+                      f"({len(found.effects)} agencies) into {workbook.name}; RateCard is unchanged")
+        return {"services": len(found.proposals), "agencies": len(found.effects),
+                "warnings": [w.as_dict() for w in found.warnings]}
 
     _run(as_json, action)
 

@@ -359,7 +359,7 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "journal_date": (TEXT, "month end"),  # the posting date: month end, close date, run date
     "ledger_path": (TEXT, None),  # a folder on the office's share for the append-only ledger
     "dispute_window_cycles": (COUNT, 4),  # invoice cycles an agency has to dispute a bill
-    "rate_decimals": (COUNT, 2),  # places a proposed rate is rounded to (brm-xl rates)
+    "rate_decimals": (COUNT, 4),  # places a proposed rate is rounded to (brm-xl rates)
     # vendor scorecards (see README "Vendor performance")
     "vendor_grades": (TEXT, "A=90; B=80; C=70; D=60"),  # lowest score for each grade; below: F
     "pass_through_credits": (FLAG, True),  # vendors' service credits onto agencies' bills

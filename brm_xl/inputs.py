@@ -429,5 +429,11 @@ def check_vendor_tables(inputs: Inputs) -> list[Problem]:
     return check_vendors(inputs)
 
 
+def check_budget_tables(inputs: Inputs) -> list[Problem]:
+    from .budgets import check_budgets
+
+    return check_budgets(inputs)
+
+
 CHARGEBACK_CHECKS: tuple[Check, ...] = (check_not_empty, check_ids, check_rates, check_rate_coverage,
-                                        check_duplicates, check_vendor_tables)
+                                        check_duplicates, check_vendor_tables, check_budget_tables)

@@ -61,7 +61,7 @@ def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date,
     if errors(problems):
         raise DataProblems(problems)
     progress("computing the chargeback")
-    result = compute(inputs)
+    result = compute(inputs, as_of)
     from .close import closed_problems
 
     closed = closed_problems(inputs, result)  # a closed month stands as published

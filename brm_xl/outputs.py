@@ -82,8 +82,10 @@ SERVICE_CREDITS = columns_of(CreditRow, period="month", vendor_id="id", contract
                              sl_id="id", actual="quantity", minimum="quantity", credit="money",
                              agency_id="id", share="money")
 RATE_PROPOSAL = columns_of(RateProposal, service_id="id", current_rate="rate",
-                           proposed_rate="rate", change_pct="pct", projected_cost="money",
-                           carry_forward="money", projected_units="quantity")
+                           proposed_rate="rate", change_pct="pct_fine", projected_cost="money",
+                           carry_forward="money", projected_units="quantity",
+                           projected_recovery="money", rounding_effect="money",
+                           recovery_pct="pct")
 RATE_EFFECT = columns_of(RateEffect, agency_id="id", current_annual="money",
                          proposed_annual="money", change="money")
 DISPUTE_LOG = columns_of(DisputeRow, dispute_id="id", agency_id="id", service_id="id",

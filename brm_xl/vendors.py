@@ -235,9 +235,10 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
         earned = sum((level["weight"] * (1 if s == "met" else AT_MINIMUM)
                       for _, level, s in counted if s != "missed"), Decimal(0))
         score = (earned * 100 / weight).quantize(Decimal("0.1"), ROUND_HALF_UP) if weight else None
-        mine = [a for a in actions if a["vendor_id"] == vendor and a["opened_on"] <= end
-                and (a["closed_on"] is None or a["closed_on"] > end)]
-        overdue = [a for a in mine if a["due_on"] and a["due_on"] < min(end, as_of)]
+        seen = min(end, as_of)  # the month's end, or --as-of within it: never the clock
+        mine = [a for a in actions if a["vendor_id"] == vendor and a["opened_on"] <= seen
+                and (a["closed_on"] is None or a["closed_on"] > seen)]
+        overdue = [a for a in mine if a["due_on"] and a["due_on"] < seen]
         grade = grade_of(score, thresholds, bool(mine))
         reasons = []
         short = [level["name"] for _, level, s in rows if s == "at minimum"]

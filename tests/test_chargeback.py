@@ -27,7 +27,7 @@ def run(tmp_path, book):
     path = write_book(tmp_path / "book.xlsx", book)
     inputs, problems = load_inputs(path)
     assert not errors(problems), [str(p) for p in problems]
-    return compute(inputs), problems
+    return compute(inputs, dt.date(2026, 11, 15)), problems
 
 
 @pytest.mark.parametrize("value, expected", [

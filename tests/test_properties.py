@@ -57,7 +57,7 @@ def test_charges_are_exact_and_cross_foot(rows, rate_values, users):
         path = write_book(Path(tmp) / "p.xlsx", book_for(rows, rate_values, users))
         inputs, problems = load_inputs(path)
         assert not errors(problems)
-        result = compute(inputs)
+        result = compute(inputs, dt.date(2026, 11, 15))
     expected: dict[tuple[str, str, str], D] = defaultdict(D)
     for period, agency, service, qty in rows:
         expected[(period, agency.upper(), service)] += qty
@@ -122,7 +122,7 @@ def test_csat_bounds_and_follow_ups_are_exactly_the_low_unanswered(responses, be
         path = write_book(Path(tmp) / "p.xlsx", book)
         inputs, problems = load_inputs(path)
         assert not errors(problems)
-        result = compute(inputs)
+        result = compute(inputs, dt.date(2026, 11, 15))
         view = relate(inputs, result.summary, dt.date(2026, 10, 31))
     expected = {f"R{i}" for i, (day, _a, score, followed) in enumerate(responses)
                 if score < below and followed is None}

@@ -473,7 +473,7 @@ def budget_of(model: Model, agency: str, period: Period) -> Budget | None:
     from ..periods import fiscal_year_of
 
     rows = [r for r in model.view.summary if r.agency_id == agency and r.period in period
-            and r.fy_budget is not None]
+            and r.fy_budget is not None and r.fy_projected is not None]
     if not rows:
         return None
     last = max(rows, key=lambda r: r.period)

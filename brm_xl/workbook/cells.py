@@ -29,6 +29,7 @@ FORMATS: dict[str, tuple[str | None, float]] = {
     "quantity": (None, 12),
     "int": ("#,##0", 10),
     "pct": ('0.0"%"', 10),
+    "pct_fine": ('0.0###"%"', 10),  # a change too small for one decimal shows (0.0283%)
     "decimal2": ("0.00", 10),
     "bool": (None, 9),
 }
@@ -167,7 +168,7 @@ def _cell_expr(name: str, fmt: str, dtype: pl.DataType, letter: str, row: pl.Exp
     return pl.when(col.is_null()).then(pl.lit("")).otherwise(cell)
 
 
-_NUMERIC = ("money", "rate", "quantity", "int", "pct", "decimal2")
+_NUMERIC = ("money", "rate", "quantity", "int", "pct", "pct_fine", "decimal2")
 
 
 def sheet_data(table: OutputTable, styles: dict[str, int], first_row: int = 1,
