@@ -21,7 +21,8 @@ from pathlib import Path
 OUT = Path(__file__).parent / "out"
 
 
-def build(path: Path, rows: int, agencies: int = 100, services: int = 40, months: int = 24) -> None:
+def build(path: Path, rows: int, agencies: int = 100, services: int = 40, months: int = 24,
+          gl: bool = False) -> None:
     import xlsxwriter
 
     rng = random.Random(7)
@@ -74,6 +75,10 @@ def build(path: Path, rows: int, agencies: int = 100, services: int = 40, months
     sheet("StandaloneCosts", ["service_id", "component", "unit_cost"],
           ((s, c, round(rng.uniform(0.1, 90), 2)) for s in sids
            for c in ("Data centre floor space", "Electricity and cooling", "Staff")))
+    if gl:  # GL accounts, for the close's journal (benchmarks/bench_close.py)
+        sheet("GLAccounts", ["kind", "id", "fund", "department", "account"],
+              [("Agency", a, "100", f"D-{a}", "5100") for a in ids]
+              + [("Service", s, "600", "", "4100") for s in sids])
     wb.close()
 
 

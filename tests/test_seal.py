@@ -423,3 +423,22 @@ def test_a_recomputed_forgery_is_caught_by_verify_and_the_ledger(closed, tmp_pat
     assert "journal-differs" in codes and "broken-seal" not in codes, done.problems
     done = cli("verify", path, "--journal", journal)
     assert done.returncode == 1 and "the workbook's closed books were rewritten" in done.stderr
+
+
+@pytest.mark.libreoffice
+def test_a_closed_workbook_saved_by_libreoffice_still_verifies(closed, tmp_path):
+    """Another spreadsheet program's save (LibreOffice, converting xlsx to xlsx) keeps the
+    seals: the very hidden sheet's text, the timestamps as serials, numbers as numbers."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed; .ci/run installs libreoffice-calc-nogui")
+    out = tmp_path / "saved"
+    done = subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'p'}", "--headless",
+                           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
+                           str(closed)], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    saved = out / closed.name
+    assert problems_of(saved) == []
+    ref = cell_ref(saved, "PublishedCharges", "amount", 1)
+    set_cell(saved, "PublishedCharges", ref, 123456.0)
+    assert any(p.startswith(f"PublishedCharges!{ref}:") for p in problems_of(saved))

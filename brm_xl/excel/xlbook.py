@@ -89,6 +89,8 @@ def write_table(book: Any, table: OutputTable) -> None:
         sheet.range((2, 1)).value = rows
     if existing is None:
         sheet.tables.add(area, name=table.name)
+        if table.hidden:  # BrmSeals: shown to VBA only (xlSheetVeryHidden = 2)
+            sheet.api.Visible = 2
     else:
         existing.resize(area)
     for column, targets in (table.links or {}).items():
