@@ -91,7 +91,7 @@ def test_demo_writes_and_refreshes_a_recognisable_workbook(tmp_path):
     assert len(closes) == 24 and {r["status"] for r in closes} == {"closed"}
     import csv
 
-    rows = list(csv.DictReader((tmp_path / "demo" / "2026-10_journal.csv").open()))
+    rows = list(csv.DictReader(next((tmp_path / "demo").glob("2026-10_journal_*.csv")).open()))
     net: dict[str, D] = {}
     for r in rows:
         net[r["agency_id"]] = net.get(r["agency_id"], D(0)) + D(r["debit"] or 0) - D(r["credit"] or 0)
