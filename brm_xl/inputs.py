@@ -161,16 +161,18 @@ def read_workbook(path: Path, specs: tuple[C.TableSpec, ...], previous: tuple[C.
         for spec in previous:
             if reader.package.table(spec.name) is not None:
                 raw = reader.read(spec)
-                rows = [r for r in raw.frame.iter_rows(named=True)
-                        if any(v is not None for k, v in r.items() if k != ROW)]
-                earlier[spec.name] = [{k: v for k, v in r.items() if k != ROW} for r in rows]
+                frame = raw.frame.filter(pl.any_horizontal(pl.exclude(ROW).is_not_null())) \
+                    if len(raw.frame.columns) > 1 else raw.frame.clear()
+                if spec.name not in SEAL_ONLY:  # those are put back from the seal records
+                    earlier[spec.name] = list(frame.drop(ROW).iter_rows(named=True))
                 if spec.name in SEALED_TABLES:
-                    logs[spec.name] = seal.Table(rows, raw.where, raw.error_cells)
+                    logs[spec.name] = seal.Table(None, raw.where, raw.error_cells, frame=frame)
         settings = reader.read_settings()
     return raws, earlier, settings, [p for raw in raws for p in raw.problems], logs
 
 
 SEALED_TABLES = ("Closes", "PublishedCharges", "PublishedHeadcount", "AuditLog", seal.SEALS)
+SEAL_ONLY = ("PublishedCharges", "PublishedHeadcount", seal.SEALS)
 
 
 def check_seals(inputs: Inputs, logs: dict[str, seal.Table]) -> list[Problem]:

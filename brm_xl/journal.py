@@ -30,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import contract as C
 from .filenames import WORKBOOK_SUFFIXES, companion_file, journal_file
 from .inputs import Inputs, load_inputs
 from .periods import month_end
@@ -261,7 +262,9 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
     if out is not None:
         _check_out(path, Path(out), force)
     with locked(path) as held:
-        inputs, problems = load_inputs(held.path, checks=())
+        # the seals, and the two tables a journal needs (not Usage: a journal never prices)
+        inputs, problems = load_inputs(held.path, specs=(C.ADJUSTMENTS, C.GL_ACCOUNTS),
+                                       checks=())
         if errors(problems):
             raise DataProblems(problems)
         record = closed_months(inputs).get(month)
