@@ -47,8 +47,9 @@ def dispute_log(inputs: Any, closed: set[str], as_of: dt.date) -> tuple[list[Dis
     if not inputs.has("Disputes"):
         return [], []
     window = inputs.settings.dispute_window_cycles
-    pinned = {str(r.get("dispute_id")).upper(): str(r.get("credited_in"))
-              for r in inputs.previous.get("DisputeLog", []) if r.get("credited_in")}
+    from .seal import pins_of
+
+    pinned = pins_of(inputs).disputes  # sealed with a closed month, or the last refresh's
     table = inputs.tables["Disputes"]
     rows, problems = [], []
     for d in table.frame.sort(ROW).iter_rows(named=True):

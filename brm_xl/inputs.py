@@ -165,13 +165,14 @@ def read_workbook(path: Path, specs: tuple[C.TableSpec, ...], previous: tuple[C.
                     if len(raw.frame.columns) > 1 else raw.frame.clear()
                 if spec.name not in SEAL_ONLY:  # those are put back from the seal records
                     earlier[spec.name] = list(frame.drop(ROW).iter_rows(named=True))
-                if spec.name in SEALED_TABLES:
+                if spec.name in SEALED_TABLES + PINNED_TABLES:
                     logs[spec.name] = seal.Table(None, raw.where, raw.error_cells, frame=frame)
         settings = reader.read_settings()
     return raws, earlier, settings, [p for raw in raws for p in raw.problems], logs
 
 
 SEALED_TABLES = ("Closes", "PublishedCharges", "PublishedHeadcount", "AuditLog", seal.SEALS)
+PINNED_TABLES = ("DisputeLog", "ServiceCredits")
 SEAL_ONLY = ("PublishedCharges", "PublishedHeadcount", seal.SEALS)
 
 
@@ -184,6 +185,8 @@ def check_seals(inputs: Inputs, logs: dict[str, seal.Table]) -> list[Problem]:
         where = table.where
     verified = seal.verify(logs, adjustments, where)
     inputs.memo["verified"] = verified
+    inputs.memo["pins"], found = seal.check_pins(verified, logs)
+    verified.problems += found
     if not verified.legacy:
         from . import ledger
 

@@ -412,8 +412,8 @@ def _same(kind: str, value: Any, expected: str) -> bool:
     if kind == "money" and value is not None:  # the common case, without rounding: fast
         try:
             amount = Decimal(str(value))
-            if amount.is_finite() and abs(amount) < MAX_MONEY:
-                return amount == Decimal(expected)
+            if amount.is_finite() and abs(amount) < MAX_MONEY:  # a double's noise, not cents
+                return abs(amount - Decimal(expected)) < Decimal("0.000001")
         except InvalidOperation:
             return False
     try:
@@ -725,3 +725,66 @@ def verified_of(inputs: Any) -> Verified:
 def closed_months(inputs: Any) -> dict[str, Record]:
     """Months whose last record is a close, with what was published then."""
     return verified_of(inputs).closed()
+
+
+# ---- the months credits went on bills ------------------------------------------------------
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass
+class Pins:
+    """The month each credit went on a bill: sealed with a closed month, or (open months)
+    as the last refresh wrote it in DisputeLog and ServiceCredits."""
+
+    disputes: dict[str, str] = field(default_factory=dict)  # dispute id (upper) -> month
+    credits: dict[tuple[str, str, str], str] = field(default_factory=dict)  # sl, month, agency
+
+
+def check_pins(verified: Verified, logs: dict[str, Table]) -> tuple[Pins, list[Problem]]:
+    """The pins, and a problem at every DisputeLog or ServiceCredits cell that is not a
+    month, or moves a credit into or out of a closed month."""
+    pins, problems = Pins(), []
+    closed = verified.closed()
+    for period, r in closed.items():
+        for dispute, _ in r.disputes:
+            pins.disputes[dispute.upper()] = period
+        for sl, month, agency, _ in r.credits:
+            pins.credits[(sl.upper(), month[:7], agency.upper())] = period
+    for name in ("DisputeLog", "ServiceCredits"):
+        table = logs.get(name)
+        if table is None:
+            continue
+        sealed = pins.disputes if name == "DisputeLog" else pins.credits
+        for row in table.rows:
+            pinned = text(row.get("credited_in"))
+            if not pinned:
+                continue
+            key: Any = text(row.get("dispute_id")).upper() if name == "DisputeLog" else (
+                text(row.get("sl_id")).upper(), text(row.get("period"))[:7],
+                text(row.get("agency_id")).upper())
+            where = table.where("credited_in", row.get("_row"))
+            if not _MONTH.match(pinned):
+                problems.append(Problem(where, f"'{_clip(pinned)}' is not a month: brm_xl wrote "
+                                        "the month this credit went on a bill here; clear the "
+                                        "cell and refresh to find it again", "bad-log-cell"))
+                continue
+            was = sealed.get(key)
+            if was is not None and was != pinned:
+                problems.append(Problem(where, f"this credit was on the bills of {was} when "
+                                        f"{_said(closed[was])}; it now reads '{pinned}'",
+                                        "broken-seal"))
+            elif was is None and pinned in closed and not closed[pinned].found:
+                what = "dispute id" if name == "DisputeLog" else "service level, month or agency"
+                problems.append(Problem(where, f"no credit of this row's {what} was on the bills "
+                                        f"of {pinned} when {_said(closed[pinned])}: the row was "
+                                        "edited; put it back as brm_xl wrote it (a closed month "
+                                        "is never credited afterwards)", "broken-seal"))
+            elif was is None:
+                sealed[key] = pinned
+    return pins, problems
+
+
+def pins_of(inputs: Any) -> Pins:
+    found = inputs.memo.get("pins")
+    return found if found is not None else Pins()

@@ -134,6 +134,8 @@ def check_vendors(inputs: Any) -> list[Problem]:
     for r in frame.sort(ROW).iter_rows(named=True):
         weights[r["contract_id"]] += r["weight"] or 0
         first.setdefault(r["contract_id"], r[ROW])
+        if None in (r["minimum"], r["expected"], r["direction"]):
+            continue  # a blank or bad cell: already a problem at that cell
         worse = r["minimum"] > r["expected"] if r["direction"] == "higher" else \
             r["minimum"] < r["expected"]
         if worse:
@@ -194,9 +196,9 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
     credits: list[CreditRow] = []
     # a credit once on a bill stays in that month (ServiceCredits credited_in), so closing
     # the month does not move it
-    pinned = {(str(c.get("sl_id")).upper(), str(c.get("period"))[:7], str(c.get("agency_id")).upper()):
-              str(c.get("credited_in")) for c in inputs.previous.get("ServiceCredits", [])
-              if c.get("credited_in")}
+    from .seal import pins_of
+
+    pinned = pins_of(inputs).credits  # sealed with a closed month, or the last refresh's
     for r in results:
         level = levels.get(r["sl_id"])
         if level is None:

@@ -442,3 +442,58 @@ def test_a_closed_workbook_saved_by_libreoffice_still_verifies(closed, tmp_path)
     ref = cell_ref(saved, "PublishedCharges", "amount", 1)
     set_cell(saved, "PublishedCharges", ref, 123456.0)
     assert any(p.startswith(f"PublishedCharges!{ref}:") for p in problems_of(saved))
+
+
+def test_bad_cells_in_the_credit_pins_and_service_levels_are_sentences(tmp_path):
+    """DisputeLog and ServiceCredits credited_in (the month a credit went on a bill), and
+    ServiceLevels' numbers: text, blank, a moved month; never an internal error."""
+    path = build(tmp_path / "books.xlsx", dispute_status="Accepted")
+    refresh(path, as_of=dt.date(2026, 10, 3), now=NOW)
+    close(path, "2026-09", user="clerk", now=NOW)
+    ref = cell_ref(path, "DisputeLog", "credited_in", 1)
+    for value, said in (("abc", "'abc' is not a month"),
+                        ("2026-10", "this credit was on the bills of 2026-09")):
+        edited = tmp_path / f"pin-{value}.xlsx"
+        shutil.copy(path, edited)
+        set_cell(edited, "DisputeLog", ref, value)
+        found = problems_of(edited)
+        assert len(found) == 1 and found[0].startswith(f"DisputeLog!{ref}: ") and said in found[0], found
+    levels = write_book(tmp_path / "levels.xlsx", minimal_book(
+        ServiceLevels=Block("ServiceLevels", ["sl_id", "contract_id", "name", "kind", "unit",
+                                              "direction", "minimum", "expected", "weight"],
+                            [("SL-1", "C-1", "Uptime", "critical", "%", "higher", "abc", 99.9,
+                              100), ("SL-2", "C-2", "Speed", "key", "s", "lower", None, 2, 100)])))
+    done = cli("check", levels)
+    assert done.returncode == 1 and "internal error" not in done.stderr, done.stderr
+    assert "ServiceLevels!G2: minimum 'abc' is not a number" in done.stderr
+    assert "ServiceLevels!G3: minimum is blank" in done.stderr
+
+
+def test_realistic_order_with_a_service_credit(tmp_path):
+    """Refresh; the month's missed critical service level is entered; close: the credit is
+    on the published bills and pinned there, and the next refresh agrees."""
+    vendor_blocks = dict(
+        Vendors=Block("Vendors", ["vendor_id", "vendor_name", "vendor_manager", "vendor_email"],
+                      [("NETCO", "NetCo", "Sam", "sam@netco.example")]),
+        Contracts=Block("Contracts", ["contract_id", "vendor_id", "contract_name", "start", "end",
+                                      "annual_value", "services"],
+                        [("C-NET", "NETCO", "Network", dt.date(2026, 1, 1), None, D("1000"),
+                          "EMAIL")]),
+        ServiceLevels=Block("ServiceLevels", ["sl_id", "contract_id", "name", "kind", "unit",
+                                              "direction", "minimum", "expected", "weight",
+                                              "credit_pct"],
+                            [("SL-UP", "C-NET", "Availability", "critical", "%", "higher",
+                              D("99.5"), D("99.9"), 100, D("10"))]),
+        SLResults=Block("SLResults", ["period", "sl_id", "actual", "excluded"],
+                        [("2026-08", "SL-UP", D("99.95"), None)]))
+    path = write_book(tmp_path / "books.xlsx", minimal_book(**vendor_blocks))
+    refresh(path, as_of=dt.date(2026, 10, 3), now=NOW)
+    add_row(path, "SLResults", ["2026-09", "SL-UP", 98.0, None])  # missed in September
+    close(path, "2026-09", user="clerk", now=NOW)
+    assert problems_of(path) == []
+    refresh(path, as_of=dt.date(2026, 10, 3), now=NOW + dt.timedelta(hours=1))
+    credits = output_rows(path, "ServiceCredits")
+    assert {(r["agency_id"], r["credited_in"]) for r in credits} == {("DOT", "2026-09"),
+                                                                    ("DOR", "2026-09")}
+    published = sum(D(r["amount"]) for r in output_rows(path, "PublishedCharges"))
+    assert published == D("600") - D("60.00")  # 10% of the month's EMAIL charges, credited
