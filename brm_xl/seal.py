@@ -219,6 +219,14 @@ def decode(rows: Sequence[dict[str, Any]], where: Any) -> tuple[list[Record], li
                                     f"the seal record of close #{seq} cannot be read: the "
                                     "hidden BrmSeals sheet was edited or damaged", "broken-seal"))
             continue
+        for row in parts:  # each cell's label says which record it holds
+            for column, value in (("seq", str(record.seq)), ("period", record.period),
+                                  ("status", record.status), ("seal", record.seal)):
+                if not _same("int" if column == "seq" else "text", row.get(column), value):
+                    problems.append(Problem(where(column, row.get("_row")),
+                                            f"'{value}' was written here with close "
+                                            f"#{record.seq}: the hidden BrmSeals sheet was "
+                                            "edited", "broken-seal"))
         records.append(record)
     return records, problems
 

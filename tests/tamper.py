@@ -11,6 +11,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from brm_xl.workbook.package import col_letter
+
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RNS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 Q = f"{{{NS}}}"
@@ -51,7 +53,7 @@ def cell_ref(path: Path, sheet: str, column: str, row_index: int) -> str:
     col0 = _col(re.match(r"[A-Z]+", first).group())
     row0 = int(re.search(r"\d+", first).group())
     names = [c.get("name") for c in table.iter(f"{Q}tableColumn")]
-    return f"{_letters(col0 + names.index(column))}{row0 + row_index}"
+    return f"{col_letter(col0 + names.index(column))}{row0 + row_index}"
 
 
 def _col(letters: str) -> int:
@@ -59,15 +61,6 @@ def _col(letters: str) -> int:
     for ch in letters:
         n = n * 26 + ord(ch) - 64
     return n - 1
-
-
-def _letters(index: int) -> str:
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def set_cell(path: Path, sheet: str, ref: str, value: object) -> None:
@@ -203,7 +196,7 @@ def add_row(path: Path, table_name: str, values: list[object]) -> str:
     sheet = next(s for s in _sheet_names(path) if _table_on(path, s, tpart))
     for i, value in enumerate(values):
         if value is not None:
-            set_cell(path, sheet, f"{_letters(col0 + i)}{new}", value)
+            set_cell(path, sheet, f"{col_letter(col0 + i)}{new}", value)
     return str(new)
 
 

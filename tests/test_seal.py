@@ -351,26 +351,35 @@ def test_a_workbook_closed_before_seals_is_sealed_as_found(closed, tmp_path):
     assert not any(p.code == "unsealed" for p in found) and not errors(found)
 
 
-TAMPER_TABLES = ("PublishedCharges", "PublishedHeadcount", "Closes", "AuditLog")
+TAMPER = {  # table: (columns an edit may hit, data rows of the closed month)
+    "PublishedCharges": (["period", "closed_at", "agency_id", "service_id", "amount"], None),
+    "PublishedHeadcount": (["period", "closed_at", "agency_id", "users"], None),
+    "Closes": (["period", "status", "closed_at", "closed_by", "lines", "charges_total", "seal",
+                "seq"], None),
+    "AuditLog": (["at", "by", "action", "period", "after", "seq", "chain"], None),
+    "BrmSeals": (["seq", "seal", "data"], None),
+    "Usage": (["period", "agency_id", "service_id", "quantity"], 3),
+    "Headcount": (["period", "agency_id", "users"], 2),
+    "RateCard": (["rate", "effective_from"], 2),
+    "Adjustments": (["period", "agency_id", "amount"], 1),
+}
 
 
 def test_tamper_campaign_no_edit_passes_silently(closed, tmp_path):
-    """Seeded edits of the closed books, as Excel saves them: every one is noticed."""
+    """40 seeded edits of the closed books and of the inputs behind the closed month, as
+    Excel saves them (a value retyped as text or a number, a cell cleared, a row deleted):
+    every one is noticed."""
     rng = random.Random(20)
-    columns = {"PublishedCharges": ["period", "closed_at", "agency_id", "service_id", "amount"],
-               "PublishedHeadcount": ["period", "closed_at", "agency_id", "users"],
-               "Closes": ["period", "status", "closed_at", "closed_by", "lines",
-                          "charges_total", "seal", "seq"],
-               "AuditLog": ["at", "by", "action", "period", "after", "seq", "chain"]}
-    counts = {t: len(output_rows(closed, t)) for t in TAMPER_TABLES}
+    tables = list(TAMPER)
     silent = []
-    for n in range(29):
-        table = TAMPER_TABLES[n % len(TAMPER_TABLES)]
+    for n in range(40):
+        table = tables[n % len(tables)]
+        columns, rows = TAMPER[table]
         path = tmp_path / f"t{n}.xlsx"
         shutil.copy(closed, path)
-        row = rng.randint(1, counts[table])
+        row = rng.randint(1, rows or len(output_rows(closed, table)))
         kind = rng.choice(["retype", "number", "blank", "delete"])
-        column = rng.choice(columns[table])
+        column = rng.choice(columns)
         if kind == "delete":
             delete_row(path, table, row)
         else:
