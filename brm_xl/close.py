@@ -68,19 +68,28 @@ def statewide(result: Chargeback, period: str) -> dict[str, str]:
 
 
 def closed_problems(inputs: Inputs, result: Chargeback) -> list[Problem]:
-    """Every input cell that would change a closed month's published bills, users or
-    statewide figures: one problem a cell, however many published lines it changes. A
-    month whose seal is broken is left to the seal's problems (named at the edited cell),
-    never blamed on inputs nobody changed."""
+    """Every input cell that would change a closed month's published bills, users, rates,
+    quantities, credits or statewide figures: one problem a cell, however many published
+    lines it changes. A month whose seal is broken is left to the seal's problems (named
+    at the edited cell), never blamed on inputs nobody changed."""
     broken = verified_of(inputs).broken
     at_cell: dict[str, list[str]] = defaultdict(list)
     said_of: dict[str, str] = {}
     unplaced: list[Problem] = []
+
+    def blame(where: str, what: str, said: str, again: bool = True) -> None:
+        if not again and where in at_cell:  # the same edit, seen from another figure
+            return
+        at_cell[where].append(what)
+        said_of[where] = said
+
     for period, closed in sorted(closed_months(inputs).items()):
         if period in broken:
             continue
         said = (f"{closed.label}; its bills stand as published, so put a correction through "
                 "Adjustments in an open month (or reopen the month)")
+        placed = len(at_cell)
+        month_unplaced: list[Problem] = []
         now = {(a.upper(), s.upper()): v for (a, s), v in month_charges(result, period).items()}
         now_usage = month_usage(result, period)
         sealed_usage = ({s: r for s, r in closed.rates},
@@ -93,10 +102,26 @@ def closed_problems(inputs: Inputs, result: Chargeback) -> list[Problem]:
                     f"{then.get(key, Decimal(0)):,.2f}, would now be {now.get(key, Decimal(0)):,.2f}")
             cells = _cells(inputs, period, agency, service, sealed_usage, now_usage)
             for where in cells:
-                at_cell[where].append(what)
-                said_of[where] = said
+                blame(where, what, said)
             if not cells:
-                unplaced.append(Problem("Closes", f"{what}: {said}", "closed-month"))
+                month_unplaced.append(Problem("Closes", f"{what}: {said}", "closed-month"))
+        if sealed_usage[0]:  # the same amount from another rate and quantity is a change too
+            for service in sorted(set(sealed_usage[0]) | set(now_usage[0])):
+                was, now_rate = sealed_usage[0].get(service), now_usage[0].get(service)
+                if was != now_rate:
+                    for where in _rate_cells(inputs, period, service):
+                        blame(where, f"{service} was billed at {was} a unit, would now be "
+                                     f"{now_rate}", said, again=False)
+            for key in sorted(set(sealed_usage[1]) | set(now_usage[1])):
+                was, qty = sealed_usage[1].get(key), now_usage[1].get(key)
+                if was != qty:
+                    cell = _row_cell(inputs, "Usage", "quantity", period=period,
+                                     agency_id=key[0], service_id=key[1])
+                    if cell:
+                        blame(cell, f"{key[0]} {key[1]} was billed for {was or 0} units, would "
+                                    f"now be {qty or 0}", said, again=False)
+        for where, what in _credit_cells(inputs, result, closed):
+            blame(where, what, said, again=False)
         users = {a.upper(): u for a, u in month_users(result, period).items()}
         if inputs.has("Headcount"):  # an agency with users but no bill counts statewide
             for agency, count in inputs.frame("Headcount").filter(
@@ -107,21 +132,40 @@ def closed_problems(inputs: Inputs, result: Chargeback) -> list[Problem]:
                              if users.get(a) != published.get(a)):
             where = _row_cell(inputs, "Headcount", "users", period=period, agency_id=agency) \
                 or "Headcount"
-            was = published.get(agency, "not published") if agency in published else "none"
-            at_cell[where].append(f"{agency}'s users for {period} were {was}, would now be "
-                                  f"{users.get(agency)}")
-            said_of[where] = said
+            had = published.get(agency, "not published") if agency in published else "none"
+            blame(where, f"{agency}'s users for {period} were {had}, would now be "
+                         f"{users.get(agency)}", said)
         figure = closed.statewide.get("cost_per_user")
-        if figure and not at_cell and statewide(result, period)["cost_per_user"] != figure:
-            unplaced.append(Problem("Headcount", f"the statewide cost per user of {period} was "
-                                    f"published as {Decimal(figure):,.2f} and would now be "
-                                    f"{statewide(result, period)['cost_per_user'] or 'blank'}: "
-                                    f"{said}", "closed-month"))
+        if figure and statewide(result, period)["cost_per_user"] != figure:
+            month_unplaced.append(Problem(
+                "Headcount", f"the statewide cost per user of {period} was published as "
+                f"{Decimal(figure):,.2f} and would now be "
+                f"{statewide(result, period)['cost_per_user'] or 'blank'}: {said}", "closed-month"))
+        if len(at_cell) == placed:  # nothing named at a cell: say what changed, once a line
+            unplaced += month_unplaced
     problems = []
     for where, whats in at_cell.items():
         more = f" (and {len(whats) - 1} more published lines)" if len(whats) > 1 else ""
         problems.append(Problem(where, f"{whats[0]}{more}: {said_of[where]}", "closed-month"))
     return problems + unplaced
+
+
+def _credit_cells(inputs: Inputs, result: Chargeback, closed: Record) -> list[tuple[str, str]]:
+    """The Disputes row of each dispute credit sealed with the month that is no longer on
+    its bills, or credited now that was not (a status or credit retyped)."""
+    if not inputs.has("Disputes"):
+        return []
+    then = {d.upper(): c for d, c in closed.disputes}
+    now = {d.dispute_id.upper(): f"{d.credit:.2f}" for d in result.disputes or []
+           if d.credited_in == closed.period and d.credit}
+    out = []
+    for dispute in sorted(set(then) | set(now)):
+        if then.get(dispute) != now.get(dispute):
+            where = _row_cell(inputs, "Disputes", "status", dispute_id=dispute) or "Disputes"
+            out.append((where, f"dispute {dispute} was credited {then.get(dispute) or 'nothing'} "
+                               f"on the bills of {closed.period}, would now be "
+                               f"{now.get(dispute) or 'nothing'}"))
+    return out
 
 
 def _cells(inputs: Inputs, period: str, agency: str, service: str,
@@ -137,11 +181,19 @@ def _cells(inputs: Inputs, period: str, agency: str, service: str,
                       service_id=service) if usage_changed else None
     if usage:
         cells.append(usage)
-    if inputs.has("RateCard") and service and rate_changed:
-        for r in inputs.frame("RateCard").filter(pl.col("service_id") == service).iter_rows(named=True):
-            if r["effective_from"] <= period and (r["effective_to"] is None or period <= r["effective_to"]):
-                cells.append(inputs.tables["RateCard"].where("rate", r["_row"]))
+    if service and rate_changed:
+        cells += _rate_cells(inputs, period, service)
     return cells
+
+
+def _rate_cells(inputs: Inputs, period: str, service: str) -> list[str]:
+    """The RateCard rate cells that price `service` in `period`."""
+    if not inputs.has("RateCard"):
+        return []
+    return [inputs.tables["RateCard"].where("rate", r["_row"]) for r in inputs.frame(
+        "RateCard").filter(pl.col("service_id") == service).iter_rows(named=True)
+        if r["effective_from"] <= period and (r["effective_to"] is None
+                                              or period <= r["effective_to"])]
 
 
 def _row_cell(inputs: Inputs, table: str, column: str, **match: str) -> str | None:

@@ -211,7 +211,7 @@ def _posted(inputs: Inputs) -> list[dict[str, str]]:
         if str(row.get("action")) in ("journal", "journal reversal"):
             after = str(row.get("after") or "")
             seal = re.search(r"seal ([0-9a-f]{8,64})", after)
-            file = re.search(r"file (\S+)", after)
+            file = re.search(r", file (.+?)(?: \(found written by a run.*)?$", after)
             out.append({"period": str(row.get("period")), "action": str(row.get("action")),
                         "seal": seal.group(1) if seal else "",
                         "file": file.group(1) if file else ""})
@@ -299,6 +299,15 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
             if any(f["file"] == target.name for f in unlogged):  # written, now logged
                 write_tables(held, seal_book(inputs, entries, (), now, user))
                 return JournalRun([], [e.after or "" for e in entries])
+        logged = [p for p in mine if p["action"] == "journal" and p["seal"] in
+                  (record.seal, short(record.seal))]
+        if logged and not force:
+            if entries:  # what was found unlogged is recorded all the same
+                write_tables(held, seal_book(inputs, entries, (), now, user))
+            raise StateError(f"the {month} journal of this close was written already, as "
+                             f"{logged[-1]['file']} (logged in AuditLog; an ERP may have "
+                             "imported it); use --force to write it again")
+        if out is None and target.exists() and not force:
             raise StateError(f"the {month} journal of this close was written already: {target} "
                              "(an ERP may have imported it); use --force to write it again")
         jobs.append((target, build_journal(inputs, record, when)))
@@ -306,8 +315,10 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
         for where, journal in jobs:
             body = _render(inputs, journal)
             companion = _companion(journal, body, verified_of(inputs).book, where.name)
-            write_bytes_atomic(where, body)
+            # the seal file first: a run killed between the two leaves a seal file with no
+            # journal (written again next time), never a journal nobody can account for
             write_bytes_atomic(companion_file(where), companion)
+            write_bytes_atomic(where, body)
             ledgered.append({**json.loads(companion), "at": now.isoformat(sep=" ")})
             entries.append(AuditEntry(
                 now, user, "journal reversal" if journal.reversal else "journal", month, None,

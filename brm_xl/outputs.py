@@ -194,12 +194,6 @@ def _audit_text(value: Any) -> Any:
     return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
 
 
-def audit_table(inputs: Any, *entries: AuditEntry) -> OutputTable:
-    """AuditLog with its earlier rows as they were and `entries` added, chained."""
-    return OutputTable("AuditLog", AUDIT_LOG,
-                       audit_rows(inputs.previous.get("AuditLog", []), entries))
-
-
 def seal_book(inputs: Any, entries: Sequence[AuditEntry], new: Sequence[Record] = (),
               now: dt.datetime | None = None, user: str = "") -> list[OutputTable]:
     """The tables a write adds to the books: AuditLog with `entries`, and, where there are
@@ -209,8 +203,12 @@ def seal_book(inputs: Any, entries: Sequence[AuditEntry], new: Sequence[Record] 
     previous = inputs.previous.get("AuditLog", [])
     unsealed = (verified.legacy and bool(verified.records)) or (
         not verified.audit_ok and bool(previous))
-    if not new and not unsealed:
-        return [audit_table(inputs, *entries)] if entries else []
+    if not new and not unsealed:  # AuditLog and BrmSeals (kept very hidden), nothing else
+        if not entries and not verified.records:
+            return []
+        audit = audit_rows(previous, entries)
+        keep = ("AuditLog", SEALS) if entries else (SEALS,)
+        return [t for t in book_tables(verified.records, audit) if t.name in keep]
     now = now or dt.datetime.now().replace(microsecond=0)
     before = audit_rows(previous, entries)
     # the AuditLog's length once this write lands: a later truncation is noticed
@@ -251,6 +249,8 @@ def book_tables(records: Sequence[Record], audit: Sequence[AuditRow]) -> list[Ou
             users += [PublishedUsers(r.period, at, a, int(u) if u != "" else None)
                       for a, u in r.users]
         seals += [SealRow(*row) for row in encode(r)]
+    if audit:  # the AuditLog's length and last chain value: nothing deleted from its end
+        seals.append(SealRow(0, "", "audit", audit[-1].chain, len(audit), ""))
     return [OutputTable("Closes", CLOSES, closes),
             OutputTable("PublishedCharges", PUBLISHED_CHARGES, charges),
             OutputTable("PublishedHeadcount", PUBLISHED_USERS, users),

@@ -244,8 +244,11 @@ AUDIT_FIELDS = ("at", "by", "action", "period", "before", "after")
 
 
 def audit_link(previous: str, seq: int, row: dict[str, Any]) -> str:
-    values = [when_text(row["at"]) if text(row.get("at")) else ""] + [
-        text(row.get(f)) for f in AUDIT_FIELDS[1:]]
+    try:
+        at = when_text(row.get("at")) if text(row.get("at")) else ""
+    except Unreadable:
+        at = "\x00" + text(row.get("at"))  # never the value a row was written with
+    values = [at] + [text(row.get(f)) for f in AUDIT_FIELDS[1:]]
     return digest([previous, seq, *values], size=16)
 
 
@@ -307,9 +310,27 @@ def verify(tables: dict[str, Table], adjustments: list[dict[str, Any]] | None,
     empty = Table([], lambda c, r=None: "?")
     seals = tables.get(SEALS, empty)
     closes = tables.get("Closes", empty)
-    records, problems = decode(seals.rows, seals.where)
+    heads = [r for r in seals.rows if text(r.get("status")) == "audit"]
+    records, problems = decode([r for r in seals.rows if text(r.get("status")) != "audit"],
+                               seals.where)
     audit = tables.get("AuditLog", empty)
     head, audit_problems, audit_ok = _audit_chain(audit)
+    if not records and heads:  # sealed, with no close yet: the AuditLog's length only
+        verified = Verified([], problems, audit_head=head, audit_ok=audit_ok)
+        verified.problems += audit_problems
+        if closes.rows:
+            verified.problems.append(Problem(closes.where("period"), "Closes has rows but the "
+                                             "hidden BrmSeals sheet holds no seal for them: a "
+                                             "month is closed only by brm-xl close",
+                                             "broken-seal"))
+        _audit_reached(verified, audit, heads)
+        return verified
+    if not records and _sealed_once(closes, audit):
+        return Verified([], problems + [Problem(
+            SEALS, "the seal records of this workbook's closes are missing (the hidden "
+            "BrmSeals sheet was deleted or emptied), so what was published cannot be "
+            "checked; restore the workbook from a copy, or compare it with the ledger and "
+            "journals (brm-xl verify)", "broken-seal")], audit_head=head, audit_ok=audit_ok)
     if not records:
         verified = _legacy(tables, problems, adjustments or [])
         verified.audit_head, verified.audit_ok = head, audit_ok
@@ -328,8 +349,18 @@ def verify(tables: dict[str, Table], adjustments: list[dict[str, Any]] | None,
     _published(verified, tables.get("PublishedHeadcount", empty), "users")
     if adjustments is not None:
         _adjustments(verified, adjustments, adjustment_where)
-    _audit_reached(verified, audit)
+    _audit_reached(verified, audit, heads)
     return verified
+
+
+_SEALED = re.compile(r"seal [0-9a-f]{64}")
+
+
+def _sealed_once(closes: Table, audit: Table) -> bool:
+    """Whether brm_xl ever sealed this workbook's closes (so no seal records is a deletion,
+    never a workbook from before seals)."""
+    return any(text(r.get("seal")) or text(r.get("seq")) for r in closes.rows) or any(
+        text(r.get("chain")) or _SEALED.search(text(r.get("after"))) for r in audit.rows)
 
 
 def _chain(v: Verified) -> None:
@@ -383,9 +414,28 @@ def _closes_rows(v: Verified, closes: Table) -> None:
             by_seq[count_text(row.get("seq"))].append(row)
         except Unreadable:
             by_seq[""].append(row)
+    known = {str(r.seq) for r in v.records}
+    by_seal = {text(row.get("seal")): (seq, row) for seq, rows in by_seq.items()
+               if seq not in known for row in rows}
     for r in v.records:
         rows = by_seq.pop(str(r.seq), [])
         said = _said(r)
+        if not rows and r.seal in by_seal:  # its row, with the sequence number retyped
+            seq, row = by_seal.pop(r.seal)
+            by_seq[seq] = [x for x in by_seq.get(seq, []) if x is not row]
+            v.problems.append(Problem(closes.where("seq", row.get("_row")),
+                                      f"'{r.seq}' was recorded when {said}; it now reads "
+                                      f"{closes.now('seq', row)}", "broken-seal"))
+            v.broken.add(r.period)
+            rows = [row]
+            expected = close_values(r)
+            for column in CLOSES_FIELDS:
+                if not _same(CLOSES_KINDS[column], row.get(column), expected[column]):
+                    v.problems.append(Problem(
+                        closes.where(column, row.get("_row")),
+                        f"{_show(column, expected[column])} was recorded when {said}; it now "
+                        f"reads {closes.now(column, row)}", "broken-seal"))
+            continue
         if not rows:
             v.problems.append(Problem(
                 closes.where("period"), f"the Closes row of close #{r.seq} is missing ({said}); "
@@ -466,29 +516,53 @@ def _published(v: Verified, table: Table, what: str) -> None:
             del expected[key]
     else:
         rows = table.rows
+    keyed: list[tuple[tuple[str, str, str, str], dict[str, Any]]] = []
     unmatched: list[dict[str, Any]] = []
     for row in rows:
         try:
-            key = (text(row.get("period")), when_text(row.get("closed_at")),
-                   text(row.get("agency_id")).upper(), text(row.get("service_id")).upper())
+            keyed.append(((text(row.get("period")), when_text(row.get("closed_at")),
+                           text(row.get("agency_id")).upper(),
+                           text(row.get("service_id")).upper()), row))
         except Unreadable:
             unmatched.append(row)
-            continue
+    later = []
+    for key, row in keyed:  # first the rows exactly as published (a key twice: the right one)
+        found = expected.get(key)
+        if found is not None and _same(kind, row.get(value_col), found[1]):
+            del expected[key]
+        else:
+            later.append((key, row))
+    for key, row in later:
         found = expected.pop(key, None)
         if found is None:
             unmatched.append(row)
             continue
         r, value = found
-        if not _same(kind, row.get(value_col), value):
-            v.problems.append(Problem(
-                table.where(value_col, row.get("_row")),
-                f"{_value(kind, value)} was published for {name(key[2], key[3])} when "
-                f"{_said(r)}; it now reads {table.now(value_col, row)}", "broken-seal"))
-            v.broken.add(r.period)
+        v.problems.append(Problem(
+            table.where(value_col, row.get("_row")),
+            f"{_value(kind, value)} was published for {name(key[2], key[3])} when "
+            f"{_said(r)}; it now reads {table.now(value_col, row)}", "broken-seal"))
+        v.broken.add(r.period)
     # rows whose key was edited: pair each with the published row it differs from in one cell
     left = dict(expected)
+    columns = ["period", "closed_at", "agency_id"] + (["service_id"] if what == "charges"
+                                                       else []) + [value_col]
+    index: dict[tuple[str, tuple[str, ...]], list[Any]] = defaultdict(list)
+    for key, (_, value) in left.items():
+        fields = dict(zip(("period", "closed_at", "agency_id", "service_id"), key))
+        fields[value_col] = value
+        for c in columns:
+            index[(c, tuple(fields[o] for o in columns if o != c))].append(key)
     for row in unmatched:
-        pair = _one_cell_apart(row, left, value_col, kind, what)
+        fields = _canon_row(row, value_col, kind)
+        pair = None
+        for c in columns:
+            for key in index.get((c, tuple(fields[o] for o in columns if o != c)), []):
+                if key in left:
+                    pair = key, c
+                    break
+            if pair:
+                break
         if pair is not None:
             key, column = pair
             r, value = left.pop(key)
@@ -560,32 +634,30 @@ def _value(kind: str, value: str) -> str:
     return value if value else "blank"
 
 
-def _one_cell_apart(row: dict[str, Any], left: dict[Any, tuple[Record, str]], value_col: str,
-                    kind: str, what: str) -> tuple[Any, str] | None:
-    columns = ("period", "closed_at", "agency_id", "service_id", value_col)
-    kinds = {"period": "text", "closed_at": "when", "agency_id": "id", "service_id": "id",
-             value_col: kind}
-    for key, (_, value) in left.items():
-        wanted = {"period": key[0], "closed_at": key[1], "agency_id": key[2],
-                  "service_id": key[3], value_col: value}
-        differ = [c for c in columns if not (what == "users" and c == "service_id")
-                  and not _matches(kinds[c], row.get(c), wanted[c])]
-        if len(differ) == 1:
-            return key, differ[0]
-    return None
+def _canon_row(row: dict[str, Any], value_col: str, kind: str) -> dict[str, str]:
+    """A visible row's cells as the records hold them; a cell that cannot be read gets a
+    value no record holds (it is then the cell that differs)."""
+    def canon(k: str, value: Any) -> str:
+        try:
+            return _canon(k, value)
+        except Unreadable:
+            return "\x00unreadable"
+    return {"period": text(row.get("period")), "closed_at": canon("when", row.get("closed_at")),
+            "agency_id": text(row.get("agency_id")).upper(),
+            "service_id": text(row.get("service_id")).upper(),
+            value_col: canon(kind, row.get(value_col))}
 
 
-def _matches(kind: str, value: Any, wanted: str) -> bool:
-    if kind == "id":
-        return text(value).upper() == wanted
-    return _same(kind, value, wanted)
+ADJUSTMENT_COLUMNS = ("agency_id", "service_id", "amount", "reason")
 
 
 def _adjustments(v: Verified, rows: list[dict[str, Any]], where: Any) -> None:
-    """Adjustments dated in a closed month: exactly those sealed with it."""
+    """Adjustments dated in a closed month: exactly those sealed with it. An edited cell of
+    a sealed row is one problem at that cell; a new row one problem at its amount."""
     closed = v.closed()
     sealed: dict[str, Counter[tuple[str, str, str, str]]] = {
         p: Counter(tuple(a) for a in r.adjustments) for p, r in closed.items()}  # type: ignore[misc]
+    extra = []
     for row in sorted(rows, key=lambda r: r.get("_row") or 0):
         period = row.get("period")
         if period not in closed:
@@ -593,8 +665,24 @@ def _adjustments(v: Verified, rows: list[dict[str, Any]], where: Any) -> None:
         key = adjustment_key(row)
         if sealed[period][key] > 0:
             sealed[period][key] -= 1
-            continue
+        else:
+            extra.append((period, key, row))
+    for period, key, row in extra:
         r = closed[period]
+        left = sealed[period]
+        pair = next(((old, i) for old, n in left.items() if n > 0 for i in range(4)
+                     if all(old[j] == key[j] for j in range(4) if j != i)), None)
+        if pair is not None:
+            old, i = pair
+            left[old] -= 1
+            column = ADJUSTMENT_COLUMNS[i]
+            was = shown_money(old[i]) if column == "amount" else (f"'{old[i]}'" if old[i] else "blank")
+            v.problems.append(Problem(
+                where(column, row.get("_row")) if where else "Adjustments",
+                f"{was} was on the bills of this adjustment when {_said(r)}; it now reads "
+                f"{shown_money(key[i]) if column == 'amount' else repr(key[i])}; its bills stand "
+                "as published, so date a correction in an open month", "closed-month"))
+            continue
         v.problems.append(Problem(
             where("amount", row.get("_row")) if where else "Adjustments",
             f"an adjustment dated {period} ({shown_money(key[2])}), which {_said(r)[8:]}; its "
@@ -620,16 +708,16 @@ def _audit_chain(audit: Table) -> tuple[tuple[int, str], list[Problem], bool]:
     """The AuditLog's head (last sequence number and chain value) and every broken link."""
     problems: list[Problem] = []
     rows = []
+    if audit.rows and not any(text(r.get("seq")) or text(r.get("chain")) for r in audit.rows):
+        return (0, ""), [], False  # rows from before the chain: sealed as found
     for row in audit.rows:
         try:
             rows.append((int(count_text(row.get("seq"))), row))
         except Unreadable:
-            if text(row.get("seq")) or text(row.get("chain")):
-                problems.append(Problem(audit.where("seq", row.get("_row")),
-                                        f"{audit.now('seq', row)} is not the row's sequence "
-                                        "number: this AuditLog row was edited", "broken-seal"))
-            else:
-                return (0, ""), [], False  # rows from before the chain: sealed as found
+            problems.append(Problem(audit.where("seq", row.get("_row")),
+                                    f"{audit.now('seq', row)} is not a sequence number: this "
+                                    "AuditLog row was edited, or typed in by hand (brm_xl writes "
+                                    "every row of the audit trail)", "broken-seal"))
     rows.sort(key=lambda pair: pair[0])
     chain = ""
     expected = 1
@@ -654,16 +742,33 @@ def _audit_chain(audit: Table) -> tuple[tuple[int, str], list[Problem], bool]:
     return ((rows[-1][0], chain) if rows else (0, "")), problems, True
 
 
-def _audit_reached(v: Verified, audit: Table) -> None:
-    """AuditLog holds at least the rows it held at the last close."""
-    for r in reversed(v.records):
-        if r.audit:
-            seq, _ = r.audit
-            if v.audit_head[0] < int(seq):
-                v.problems.append(Problem(audit.where("seq"), f"AuditLog held {seq} rows when "
-                                          f"{_said(r)}; it now holds {v.audit_head[0]} (rows are "
-                                          "never deleted from the audit trail)", "broken-seal"))
-            return
+def _audit_reached(v: Verified, audit: Table, heads: list[dict[str, Any]]) -> None:
+    """AuditLog holds every row it held at the last write (BrmSeals' audit row: its length
+    and last chain value), so no row is deleted from its end either."""
+    if not heads:
+        v.problems.append(Problem(SEALS, "the AuditLog's length is missing from the hidden "
+                                  "BrmSeals sheet, so rows deleted from its end could not be "
+                                  "found: the hidden sheet was edited", "broken-seal"))
+        return
+    head = heads[0]
+    for column, value in (("seq", "0"), ("period", ""), ("data", "")):
+        if not _same("int" if column == "seq" else "text", head.get(column), value):
+            v.problems.append(Problem(f"{SEALS}!{column}", "the AuditLog's length row of the "
+                                      "hidden BrmSeals sheet was edited", "broken-seal"))
+    if len(heads) > 1:
+        v.problems.append(Problem(SEALS, "the hidden BrmSeals sheet has more than one AuditLog "
+                                  "length row: it was edited", "broken-seal"))
+    try:
+        count = int(count_text(head.get("part")))
+    except Unreadable:
+        count = -1
+    chains = {int(count_text(r.get("seq"))): text(r.get("chain")) for r in audit.rows
+              if text(r.get("seq")).isdigit()}
+    if count < 0 or (count and chains.get(count) != text(head.get("seal"))):
+        v.problems.append(Problem(audit.where("seq"), f"AuditLog held {max(count, 0)} rows at "
+                                  f"the last write; it now holds {v.audit_head[0]}, and its row "
+                                  f"{max(count, 0)} is not the one written then (rows are never "
+                                  "deleted from the audit trail)", "broken-seal"))
 
 
 def _legacy(tables: dict[str, Table], problems: list[Problem],

@@ -324,13 +324,11 @@ def test_reopen_works_on_a_broken_seal_records_the_finding_and_puts_it_back(clos
     assert actions[-2:] == ["finding", "reopen"]
 
 
-def test_a_workbook_closed_before_seals_is_sealed_as_found(closed, tmp_path):
-    """Made as the last version wrote it: no BrmSeals sheet, no seq or chain columns."""
+def _without_seal_sheet(source: Path, target: Path) -> None:
     import zipfile
 
     from lxml import etree
-    old = tmp_path / "old.xlsx"
-    with zipfile.ZipFile(closed) as z:
+    with zipfile.ZipFile(source) as z:
         parts = {n: z.read(n) for n in z.namelist()}
     wb = etree.fromstring(parts["xl/workbook.xml"])
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -339,9 +337,31 @@ def test_a_workbook_closed_before_seals_is_sealed_as_found(closed, tmp_path):
         if s.get("name") == "BrmSeals":
             sheets.remove(s)
     parts["xl/workbook.xml"] = etree.tostring(wb)
-    with zipfile.ZipFile(old, "w") as z:
+    with zipfile.ZipFile(target, "w") as z:
         for n, d in parts.items():
             z.writestr(n, d)
+
+
+def test_deleting_the_seal_sheet_is_a_broken_seal_never_a_workbook_from_before(closed, tmp_path):
+    path = tmp_path / "no_seals.xlsx"
+    _without_seal_sheet(closed, path)
+    found = problems_of(path)
+    assert len(found) == 1 and found[0].startswith("BrmSeals: the seal records"), found
+    done = cli("refresh", path, "--as-of", "2026-10-03")
+    assert done.returncode == 1
+
+
+def test_a_workbook_closed_before_seals_is_sealed_as_found(closed, tmp_path):
+    """As the last version wrote it: no BrmSeals sheet, no seq, chain or seal values."""
+    old = tmp_path / "old.xlsx"
+    _without_seal_sheet(closed, old)
+    for table, columns in (("Closes", ("seal", "seq")), ("AuditLog", ("seq", "chain"))):
+        for n in range(1, len(output_rows(old, table)) + 1):
+            for column in columns:
+                set_cell(old, table, cell_ref(old, table, column, n), None)
+    for n, row in enumerate(output_rows(old, "AuditLog"), start=1):
+        if row["action"] == "close":
+            set_cell(old, "AuditLog", cell_ref(old, "AuditLog", "after", n), "3 lines, checksum 0a")
     _, found = check(old)
     assert not errors(found)
     assert any(p.code == "unsealed" for p in found)
@@ -349,6 +369,10 @@ def test_a_workbook_closed_before_seals_is_sealed_as_found(closed, tmp_path):
     assert [r["action"] for r in output_rows(old, "AuditLog")][-1] == "seal"
     _, found = check(old)
     assert not any(p.code == "unsealed" for p in found) and not errors(found)
+    # and from then on it is sealed like any other: an edit is named at its cell
+    ref = cell_ref(old, "PublishedCharges", "amount", 1)
+    set_cell(old, "PublishedCharges", ref, 99999.0)
+    assert any(p.startswith(f"PublishedCharges!{ref}:") for p in problems_of(old))
 
 
 TAMPER = {  # table: (columns an edit may hit, data rows of the closed month)
@@ -448,6 +472,14 @@ def test_a_closed_workbook_saved_by_libreoffice_still_verifies(closed, tmp_path)
     assert done.returncode == 0, done.stderr
     saved = out / closed.name
     assert problems_of(saved) == []
+    refresh(saved, as_of=dt.date(2026, 10, 3), now=NOW + dt.timedelta(hours=1))
+    import zipfile
+    with zipfile.ZipFile(saved) as z:  # LibreOffice saves it "hidden": very hidden again
+        workbook = z.read("xl/workbook.xml").decode()
+    import re as _re
+    state = _re.search(r'<sheet [^>]*name="BrmSeals"[^>]*>', workbook).group()
+    assert 'state="veryHidden"' in state, state
+    assert problems_of(saved) == []
     ref = cell_ref(saved, "PublishedCharges", "amount", 1)
     set_cell(saved, "PublishedCharges", ref, 123456.0)
     assert any(p.startswith(f"PublishedCharges!{ref}:") for p in problems_of(saved))
@@ -506,3 +538,62 @@ def test_realistic_order_with_a_service_credit(tmp_path):
                                                                     ("DOR", "2026-09")}
     published = sum(D(r["amount"]) for r in output_rows(path, "PublishedCharges"))
     assert published == D("600") - D("60.00")  # 10% of the month's EMAIL charges, credited
+
+
+def test_review_findings_each_edit_is_named_once(closed, tmp_path):
+    """A second read of the seal found these; each now gives one line at the edited cell."""
+    def one(edit, starts):
+        path = tmp_path / f"e{len(list(tmp_path.glob('e*.xlsx')))}.xlsx"
+        shutil.copy(closed, path)
+        edit(path)
+        found = problems_of(path)
+        assert len(found) == 1 and found[0].startswith(starts), (starts, found)
+
+    one(lambda p: set_cell(p, "Adjustments", "E2", "something else"), "Adjustments!E2: ")
+    one(lambda p: set_cell(p, "Closes", cell_ref(p, "Closes", "seq", 1), 7),
+        f"Closes!{cell_ref(closed, 'Closes', 'seq', 1)}: '1' was recorded")
+    row = next(n for n, r in enumerate(output_rows(closed, "PublishedCharges"), start=1)
+               if r["agency_id"] == "DOR")
+    one(lambda p: set_cell(p, "PublishedCharges", cell_ref(p, "PublishedCharges", "agency_id", row),
+                           "DOT"),
+        f"PublishedCharges!{cell_ref(closed, 'PublishedCharges', 'agency_id', row)}: 'DOR' was")
+    one(lambda p: add_row(p, "AuditLog", [None, "me", "close", "2026-09", None, "fake"]),
+        "AuditLog!")
+
+
+def test_review_findings_silent_changes_are_caught(closed, tmp_path):
+    # the last AuditLog row (after the last close) deleted
+    path = tmp_path / "tail.xlsx"
+    shutil.copy(closed, path)
+    write_journal(path, "2026-09", now=NOW)
+    delete_row(path, "AuditLog", len(output_rows(path, "AuditLog")))
+    assert any("AuditLog held" in p for p in problems_of(path)), problems_of(path)
+    # the same amount from another rate and quantity: both edited cells named
+    path = tmp_path / "rate_qty.xlsx"
+    shutil.copy(closed, path)
+    set_cell(path, "Usage", "D4", 20)  # DOT NET 40 -> 20
+    set_cell(path, "RateCard", "E3", 20)  # NET 10.00 -> 20.00
+    found = problems_of(path)
+    assert sorted(p.split(":")[0] for p in found) == ["RateCard!E3", "Usage!D4"], found
+    # a dispute's credit taken off a closed month's bills: named at the dispute
+    path = tmp_path / "dispute.xlsx"
+    build(path, dispute_status="Accepted")
+    refresh(path, as_of=dt.date(2026, 10, 3), now=NOW)
+    close(path, "2026-09", user="clerk", now=NOW)
+    set_cell(path, "Disputes", "H2", "Open")
+    found = problems_of(path)
+    assert len(found) == 1 and found[0].startswith("Disputes!H2: dispute D-1 was credited"), found
+
+
+def test_review_findings_journal_and_recovery(closed, tmp_path):
+    first = cli("journal", closed, "--period", "2026-09", "--out", tmp_path / "my journal.csv")
+    assert first.returncode == 0, first.stderr
+    again = cli("journal", closed, "--period", "2026-09")  # the same close, another name
+    assert again.returncode == 1 and "written already, as my journal.csv" in again.stderr
+    assert "found written" not in again.stdout
+    assert [r["action"] for r in output_rows(closed, "AuditLog")].count("journal") == 1
+    # reopen, the clerk's way out, works on an audit row whose date was retyped
+    set_cell(closed, "AuditLog", cell_ref(closed, "AuditLog", "at", 1), "yesterday")
+    done = cli("reopen", closed, "--period", "2026-09", "--reason", "audit row retyped")
+    assert done.returncode == 0 and "internal error" not in done.stderr, done.stderr
+    assert problems_of(closed) == []

@@ -20,7 +20,7 @@ from typing import Any
 from ..filenames import report_file
 from ..kinds import EMAIL_PATTERN
 from ..model import Model, build_model
-from ..outputs import DELIVERIES, DELIVERIES_SPEC, AuditEntry, audit_table, previous_rows
+from ..outputs import DELIVERIES, DELIVERIES_SPEC, AuditEntry, previous_rows, seal_book
 from ..periods import Period, parse_period
 from ..problems import BrmError, DataProblems, Problem, UsageError
 from ..reports import data
@@ -195,9 +195,9 @@ def _write_deliveries(batch: Batch, journal: Journal, held: Held | None,
     tables = [table]
     if new and not dry_run:
         sent = sum(e.status == "sent" for e in new)
-        tables.append(audit_table(batch.model.inputs, AuditEntry(
+        tables += seal_book(batch.model.inputs, [AuditEntry(
             dt.datetime.now().replace(microsecond=0), current_user(), "send", batch.period.label, None,
-            f"{sent} sent, {len(new) - sent} failed or unknown")))
+            f"{sent} sent, {len(new) - sent} failed or unknown")])
     if write is not None:
         write(tables)
     else:

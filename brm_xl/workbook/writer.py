@@ -171,6 +171,8 @@ class PackageEdit:
                     f"table {others[0]}; refresh rewrites that whole sheet, so move "
                     f"{others[0]} to another sheet")
             sheet, table_part, table_id = existing.sheet, existing.part, existing.table_id
+            if table.hidden:  # kept very hidden, whatever another program's save made of it
+                self._very_hidden(sheet.name)
             r1, c1 = existing.bounds[:2]
             sheet_root = self._shell(sheet.part)
         else:
@@ -196,6 +198,13 @@ class PackageEdit:
         self._put(table_part, _table_xml(table, table_id, ref, old))
         self._put(sheet.part, _sheet_xml(sheet_root, table, self.styles, ref, r1, c1))
         self.rewritten_sheet_ids.add(sheet.sheet_id)
+
+    def _very_hidden(self, name: str) -> None:
+        workbook = self.tree(self.pkg.workbook_part)
+        for el in workbook.find(q("sheets")).iter(q("sheet")):
+            if el.get("name") == name and el.get("state") != "veryHidden":
+                el.set("state", "veryHidden")
+                self._dirty.add(self.pkg.workbook_part)
 
     def _shell(self, part: str) -> etree._Element:
         """An output sheet's XML without its rows, which are about to be replaced anyway:
