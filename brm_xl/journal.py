@@ -113,6 +113,7 @@ def build_journal(path: Path, period: str) -> Journal:
 def write_journal(path: Path, period: str, out: Path | None = None) -> tuple[Path, Journal]:
     from .outputs import CLOSE_SPECS, AuditEntry, audit_table
     from .refresh import write_tables
+    from .reports.limits import TemplateLimits
     from .reports.render import environment, render_template
     from .reports.run import office_folder
 
@@ -120,7 +121,8 @@ def write_journal(path: Path, period: str, out: Path | None = None) -> tuple[Pat
     journal = build_journal(path, period)
     inputs, _ = load_inputs(path, specs=(), checks=(), previous=CLOSE_SPECS)
     env = environment(office_folder(inputs, inputs.settings.journal_template,
-                                    "journal_template"))
+                                    "journal_template"),
+                      TemplateLimits.from_settings(inputs.settings), "journal template")
     env.filters["cell"] = cell
     name = Path(inputs.settings.journal_template).name if inputs.settings.journal_template \
         else "journal/journal.csv.j2"
