@@ -136,3 +136,19 @@ def test_ordinary_template_code_renders_as_before(tmp_path):
         "{{ 2 ** 10 }} {{ 'a' ~ 1 }} {{ 'x'|center(5) }}|{{ [1, 2] + [3] }}")
     assert render_template(environment(tmp_path), "t.txt.j2") == \
         "012.none abab   2.2 1024 a1   x  |[1, 2, 3]"
+
+
+# ---- B. the smaller defects ---------------------------------------------------------------
+
+def test_debug_shows_the_traceback_of_an_internal_error():
+    code = ("import brm_xl.cli as c\n"
+            "def boom(**kwargs): raise ZeroDivisionError('boom')\n"
+            "c.cli.main = boom\nc.main()\n")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "BRM_XL_DEBUG": "1"})
+    assert shown.returncode == 3
+    assert "Traceback (most recent call last)" in shown.stderr and "ZeroDivisionError: boom" in shown.stderr
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k != "BRM_XL_DEBUG"})
+    assert quiet.returncode == 3 and "Traceback" not in quiet.stderr
+    assert "internal error: ZeroDivisionError: boom" in quiet.stderr
