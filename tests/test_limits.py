@@ -152,3 +152,32 @@ def test_debug_shows_the_traceback_of_an_internal_error():
                            env={k: v for k, v in os.environ.items() if k != "BRM_XL_DEBUG"})
     assert quiet.returncode == 3 and "Traceback" not in quiet.stderr
     assert "internal error: ZeroDivisionError: boom" in quiet.stderr
+
+
+def test_a_file_that_is_not_a_usage_file_is_never_quoted(tmp_path):
+    path = write_book(tmp_path / "b.xlsx", minimal_book())
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin\n")
+    done = cli("refresh", path, "--usage", secret)
+    assert done.returncode == 1
+    assert "root" not in done.stderr and "bash" not in done.stderr
+    assert "passwd:1: this is not a usage file: its first line does not name the columns " \
+        "period, agency_id, service_id, quantity" in done.stderr
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("period,period,qty,,\n2026-09,DOT,3,,\n")
+    done = cli("check", path, "--usage", wrong)
+    assert done.returncode == 1
+    assert "_duplicated_" not in done.stderr and "qty" not in done.stderr
+    assert "wrong.csv:1: the header lacks the columns agency_id, service_id, quantity" in done.stderr
+
+
+def test_a_sources_row_pointing_outside_the_folder_is_not_read_nor_advised(tmp_path):
+    from brm_xl.sources import Sources, recorded
+
+    path = write_book(tmp_path / "b.xlsx", minimal_book())
+    sources, problems = recorded(path, [{"kind": "usage", "path": "/etc/passwd"}], Sources())
+    assert sources.usage == ()
+    (problem,) = problems
+    assert str(problem).startswith("Sources!B2: /etc/passwd is outside the folder of b.xlsx, so "
+                                   "brm_xl will not read it")
+    assert "--usage /etc/passwd" not in problem.message and "name it again" not in problem.message
