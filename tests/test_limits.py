@@ -5,12 +5,13 @@ by another program during `log`). Each test failed before its fix."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from brm_xl.problems import TemplateError
+from brm_xl.problems import TemplateError, WorkbookError
 from brm_xl.reports.render import environment, render_template
 
 from .helpers import Block, digest, minimal_book, output_rows, write_book
@@ -181,3 +182,30 @@ def test_a_sources_row_pointing_outside_the_folder_is_not_read_nor_advised(tmp_p
     assert str(problem).startswith("Sources!B2: /etc/passwd is outside the folder of b.xlsx, so "
                                    "brm_xl will not read it")
     assert "--usage /etc/passwd" not in problem.message and "name it again" not in problem.message
+
+
+def test_a_save_by_another_program_during_log_says_what_happened(tmp_path, monkeypatch):
+    from brm_xl import additions
+
+    values = {"date": "2026-11-10", "agency_id": "DOT", "brm_manager": None, "channel": "Phone",
+              "topic": "rates", "attendees": None, "notes": None, "action_item": None,
+              "action_owner": None, "action_due": None, "action_done_on": None}
+    path = write_book(tmp_path / "b.xlsx", minimal_book(
+        Engagements=Block("Engagements", ENGAGEMENT_HEADERS, [])))
+    saved = tmp_path / "saved.xlsx"  # the same workbook as another user saved it meanwhile
+    shutil.copy(path, saved)
+    additions.log_contact(saved, {**values, "topic": "their contact"})
+    real_package = additions.Package
+
+    def excel_saves_first(target):
+        shutil.copy(saved, target)
+        return real_package(target)
+
+    monkeypatch.setattr(additions, "Package", excel_saves_first)
+    with pytest.raises(WorkbookError) as caught:
+        additions.log_contact(path, values)
+    message = str(caught.value)
+    assert "was changed by another program while brm_xl was working; nothing was written. " \
+        "Run the command again" in message
+    assert "below the table" not in message
+    assert digest(path) == digest(saved)  # their save stands; ours was not written over it
