@@ -123,6 +123,7 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
             edit = PackageEdit(package)
             blocked = append_rows(edit, spec, rows, last)
             if blocked:
+                held.check_unchanged()  # saved meanwhile (Excel): say so, not "move what is below"
                 raise DataProblems(blocked)
             edit.commit(held)
     return Added(len(rows), before - len(rows), [p for p in problems if not p.is_error])

@@ -63,7 +63,12 @@ def _main() -> int:
         sys.exit(1)
     except BaseException as exc:  # a fault of ours: say so plainly, never a traceback
         if os.environ.get("BRM_XL_DEBUG"):
-            raise
+            import traceback
+
+            traceback.print_exc()  # printed here: a supervised child ends in os._exit, which
+            # would drop an exception raised on
+            sys.stderr.flush()
+            sys.exit(3)
         if type(exc).__name__ == "PanicException":  # a native reader gave up on a file
             click.echo(f"error: a file could not be read: {str(exc).splitlines()[0][:300]}. "
                        "Open it in Excel, save it again and retry. Nothing was written.", err=True)

@@ -363,7 +363,13 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     # vendor scorecards (see README "Vendor performance")
     "vendor_grades": (TEXT, "A=90; B=80; C=70; D=60"),  # lowest score for each grade; below: F
     "pass_through_credits": (FLAG, True),  # vendors' service credits onto agencies' bills
+    # office templates' bounds (see README "Office templates"): Settings may lower them,
+    # never raise them (CEILINGS)
+    "template_seconds": (COUNT, 30),  # how long one template may render
+    "template_max_mb": (COUNT, 50),  # how much one template may write
 }
+CEILINGS = ("template_seconds", "template_max_mb")  # their defaults are the most allowed
+TEMPLATE_LOOP_STEPS = 5_000_000  # loop items and range() numbers one template may spend
 # Settings rows `agency_alias:TEXT` = agency id: another name an agency goes by in exports
 AGENCY_ALIAS_PREFIX = "agency_alias:"
 SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey")

@@ -68,6 +68,8 @@ class Settings:
     rate_decimals: int = _default("rate_decimals")
     vendor_grades: str = _default("vendor_grades")
     pass_through_credits: bool = _default("pass_through_credits")
+    template_seconds: int = _default("template_seconds")
+    template_max_mb: int = _default("template_max_mb")
     extra: dict[str, str] = field(default_factory=dict)
     cells: dict[str, str] = field(default_factory=dict)  # key -> the cell holding its value
 
@@ -270,6 +272,12 @@ def parse_settings(sheet: str, rows: list[tuple[int, str, str | None]]) -> tuple
         parsed, error = _setting_value(name, value)
         if error:
             problems.append(Problem(f"{sheet}!B{row}", f"{name} {error}", "bad-setting"))
+        elif name in C.CEILINGS and parsed is not None and parsed > _default(name):
+            problems.append(Problem(f"{sheet}!B{row}", f"{name} {parsed} is above the most "
+                                    f"brm_xl allows ({_default(name)}); {_default(name)} is used "
+                                    "(a Setting may lower this limit, not raise it)",
+                                    "above-ceiling", "warning"))
+            values[name] = _default(name)
         elif parsed is not None:
             values[name] = parsed
     return Settings(**values, extra=extra, cells=cells), problems
@@ -292,6 +300,8 @@ def _setting_value(name: str, value: str | None) -> tuple[Any, str | None]:
         return None, f"'{shown(value)}' {why}"
     if name == "fiscal_year_start_month" and not 1 <= parsed <= 12:
         return None, f"'{value}' must be a month number from 1 to 12"
+    if name in C.CEILINGS and parsed < 1:
+        return None, f"'{value}' must be at least 1"
     if name == "smtp_port" and not 1 <= parsed <= 65535:
         return None, f"'{value}' is not a port number"
     return parsed, None

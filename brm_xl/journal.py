@@ -184,11 +184,13 @@ class JournalRun:
 
 
 def _render(inputs: Inputs, journal: Journal) -> bytes:
+    from .reports.limits import TemplateLimits
     from .reports.render import environment, render_template
     from .reports.run import office_folder
 
     env = environment(office_folder(inputs, inputs.settings.journal_template,
-                                    "journal_template"))
+                                    "journal_template"),
+                      TemplateLimits.from_settings(inputs.settings), "journal template")
     env.filters["cell"] = cell
     name = Path(inputs.settings.journal_template).name if inputs.settings.journal_template \
         else "journal/journal.csv.j2"

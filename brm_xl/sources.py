@@ -76,10 +76,12 @@ def recorded(workbook: Path, rows: list[dict[str, Any]],
         where, text = f"Sources!B{i}", str(row.get("path") or "")
         path = Path(text) if Path(text).is_absolute() else Path(workbook).parent / text
         flag = "--focus" if row.get("kind") == "focus" else "--usage"
-        if not beside(workbook, path):
-            problems.append(Problem(where, f"the last refresh used {text}, which is outside the "
-                                    f"folder of {Path(workbook).name}; name it again with "
-                                    f"{flag} {text}", "source-outside-folder"))
+        if not beside(workbook, path):  # never advise reading it: the row may be forged
+            problems.append(Problem(where, f"{text} is outside the folder of "
+                                    f"{Path(workbook).name}, so brm_xl will not read it on the "
+                                    "workbook's word; keep usage files in that folder, or name "
+                                    f"the files to use on the command line ({flag})",
+                                    "source-outside-folder"))
             continue
         if not path.is_file():
             problems.append(Problem(where, f"the last refresh used {text}, which is no longer "
@@ -153,16 +155,17 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False,
         return raw
     names = schema.names()
     by_key = {key: names[i] for key, i in header_positions(names).items()}
-    chosen, problems = {}, []
+    chosen, lacking = {}, []
     for column in spec.columns:
         source = by_key.get(header_key(column.name))
         if source is None:
             if column.required:
-                problems.append(Problem(f"{name}:1", f"no column '{column.name}' (columns: "
-                                        f"{', '.join(schema.names())})", "missing-column"))
+                lacking.append(column.name)
             continue
         chosen[column.name] = (pl.col(source) if column.name in keep else
                                as_text(pl.col(source), schema[source])).alias(column.name)
+    problems = [Problem(f"{name}:1", lacks_columns(spec, lacking, found=bool(chosen)),
+                        "missing-column")] if lacking else []
     plan = scan.select(*chosen.values()).with_row_index(ROW, offset=first_line).with_columns(
         pl.col(ROW).cast(pl.Int64))
     frame: Any = plan if keep_lazy else plan.collect()
@@ -171,8 +174,26 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False,
     return raw
 
 
+def lacks_columns(spec: TableSpec, lacking: list[str], found: bool) -> str:
+    """What a file's header lacks, in brm_xl's words only: a file given as usage may be any
+    file (`--usage /etc/passwd`), so no line of it is echoed, nor a reader's own column names
+    (`period_duplicated_0`)."""
+    kind = "usage file" if spec.name == "Usage" else f"{spec.name} file"
+    needed = ", ".join(c.name for c in spec.columns if c.required)
+    if not found:
+        return (f"this is not a {kind}: its first line does not name the columns {needed}, "
+                f"as a {kind}'s header does (in any order); check that this is the file meant")
+    return (f"the header lacks the column{'s' if len(lacking) > 1 else ''} "
+            f"{', '.join(lacking)}; a {kind}'s first line names the columns {needed}")
+
+
 def unreadable(path: Path, exc: Exception) -> str:
-    """Why a usage or FOCUS file cannot be read, in a sentence."""
+    """Why a usage or FOCUS file cannot be read, in a sentence of brm_xl's own (never the
+    reader's message, which may quote the file)."""
+    if isinstance(exc, PermissionError):
+        return "cannot be read: permission denied; check that you may open this file"
+    if isinstance(exc, OSError) and not path.is_file():
+        return "cannot be read: it is not a file"
     if path.stat().st_size == 0:
         return "the file is empty; export it again"
     head = path.read_bytes()[:4]
@@ -181,8 +202,8 @@ def unreadable(path: Path, exc: Exception) -> str:
                 "again, or name a CSV file")
     if head[:2] == b"PK":
         return "is an Excel workbook, not a CSV file; save it as CSV (File > Save As > CSV UTF-8)"
-    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-    return f"cannot be read as CSV ({first})"
+    return ("cannot be read as CSV (comma-separated text whose first line names the "
+            "columns); export it again as CSV UTF-8")
 
 
 def as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:

@@ -64,7 +64,9 @@ def test_bad_rows_in_usage_files_are_named_by_file_and_line(tmp_path):
     missing = tmp_path / "cols.csv"
     missing.write_text("period,agency\n2026-09,DOT\n")
     _, problems = load_inputs(path, sources=Sources(usage=(missing,)))
-    assert "cols.csv:1: no column 'service_id' (columns: period, agency)" in [str(p) for p in problems]
+    assert ("cols.csv:1: the header lacks the columns agency_id, service_id, quantity; a usage "
+            "file's first line names the columns period, agency_id, service_id, quantity"
+            ) in [str(p) for p in problems]
 
 
 def test_settings_glob_that_matches_nothing_is_a_problem(tmp_path):

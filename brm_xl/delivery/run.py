@@ -24,6 +24,7 @@ from ..outputs import DELIVERIES, DELIVERIES_SPEC, AuditEntry, previous_rows, se
 from ..periods import Period, parse_period
 from ..problems import BrmError, DataProblems, Problem, UsageError
 from ..reports import data
+from ..reports.limits import TemplateLimits
 from ..reports.render import environment
 from ..reports.run import default_period, nothing_in, office_templates, plan, render_jobs
 from ..sources import Sources
@@ -121,13 +122,14 @@ def build(batch: Batch, attach_xlsx: bool, when: dt.datetime,
     made instead of rendering them again."""
     model, settings = batch.model, batch.model.inputs.settings
     office = office_templates(model)
-    env = environment(office)
+    limits = TemplateLimits.from_settings(settings)
+    env = environment(office, limits, "email template")
     sender = address(settings.sender_name or settings.organization, settings.sender_email or "")
     jobs = [(a, data.agency_report(model, a, batch.period)) for a in batch.agencies]
     formats = ["pdf", "xlsx"] if attach_xlsx else ["pdf"]
     if rendered is None or any(ext not in rendered.get(a, {}) for a, _ in jobs for ext in formats):
         rendered = {a: files for (a, _), files in
-                    zip(jobs, render_jobs(jobs, formats, office, progress, None))}
+                    zip(jobs, render_jobs(jobs, formats, office, progress, None, limits))}
     return [build_message(env, report, {ext: rendered[agency][ext] for ext in formats}, sender,
                           settings.reply_to, when, model.file_stems[agency])
             for agency, report in jobs]

@@ -5,7 +5,8 @@ cannot become markup); an office may point Settings `report_templates` at its ow
 and any template it does not provide falls back to the shipped one. Every template runs in
 jinja2's immutable sandbox, whatever folder it comes from: a template can format the
 report's figures, never reach Python's internals, run a command or read a file outside
-its folder. PDF is the print view of the same report model: Typst templates
+its folder, and runs bounded in time and output size (limits: a template that loops too
+long or writes too much is a sentence, and nothing is written). PDF is the print view of the same report model: Typst templates
 (`*.typ.j2`, see typst_pdf) compiled in process into a tagged PDF. XLSX is the bill of IT
 for finance, written with XlsxWriter.
 """
@@ -27,6 +28,7 @@ from .. import __version__
 from ..problems import TemplateError
 from . import charts
 from .data import SEVERITY, Report
+from .limits import BoundedSandbox, Exceeded, TemplateLimits, bound_filters, rendering
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "report_templates"
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "\u20ac", "GBP": "\u00a3"}
@@ -65,12 +67,16 @@ CHARTS = types.SimpleNamespace(stacked_comparison=charts.stacked_comparison,
                                lines=charts.lines, columns=charts.columns)
 
 
-def environment(office: Path | None = None) -> jinja2.Environment:
+def environment(office: Path | None = None, limits: TemplateLimits | None = None,
+                label: str = "report template") -> jinja2.Environment:
+    """The sandbox every template renders in: an office's folder first, then the shipped
+    templates; `limits` from Settings (TemplateLimits.from_settings), `label` names the
+    template in a sentence ("journal template erp.csv.j2")."""
     folders = [office] if office else []
     loader = jinja2.ChoiceLoader([FolderLoader(f) for f in [*folders, templates_folder()]])
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+    env = BoundedSandbox(
         loader=loader, autoescape=escaped, trim_blocks=True, lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined)
+        undefined=jinja2.StrictUndefined, limits=limits, label=label)
     env.filters.update(money=money, rate=rate, pct=pct, signed_pct=signed_pct, number=number,
                        day=day, month_label=month_label)
     env.globals.update(charts=CHARTS, version=__version__, severity=SEVERITY)
@@ -78,17 +84,40 @@ def environment(office: Path | None = None) -> jinja2.Environment:
 
 
 def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
-    """Render one template; a broken or forbidden template is a TemplateError sentence."""
+    """Render one template within its limits (time, output size, loop steps: see limits);
+    a broken, forbidden or unbounded template is a TemplateError sentence."""
+    label = getattr(env, "label", "report template")
+    limits = getattr(env, "limits", None) or TemplateLimits()
+    bound_filters(env)
+    budget, done = rendering(limits)
     try:
-        return env.get_template(name).render(**context)
+        parts = []
+        for chunk in env.get_template(name).generate(**context):
+            budget.write(chunk)
+            parts.append(chunk)
+        text = "".join(parts)
+        budget.check_size(len(text.encode("utf-8")), "its output")
+        return text
+    except Exceeded as exc:
+        raise TemplateError(f"{label} {name} was stopped: {exc.what}; nothing was "
+                            "written") from None
+    except OverflowError as exc:  # range() past jinja2's MAX_RANGE
+        raise TemplateError(f"{label} {name} could not be rendered: {exc}") from None
+    except (MemoryError, RecursionError) as exc:
+        what = "used too much memory" if isinstance(exc, MemoryError) else \
+            "calls itself without end (a macro, an include or a recursive loop)"
+        raise TemplateError(f"{label} {name} was stopped: it {what}; nothing was "
+                            "written") from None
     except jinja2.sandbox.SecurityError as exc:
-        raise TemplateError(f"report template {name} tried something templates may not do "
+        raise TemplateError(f"{label} {name} tried something templates may not do "
                             f"({exc}); it was not used") from None
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"report template {exc.filename or exc.name or name}, line "
+        raise TemplateError(f"{label} {exc.filename or exc.name or name}, line "
                             f"{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
-        raise TemplateError(f"report template {name} could not be rendered: {exc}") from None
+        raise TemplateError(f"{label} {name} could not be rendered: {exc}") from None
+    finally:
+        done()
 
 
 def money(value: Decimal | None, currency: str = "USD", whole: bool = False) -> str:

@@ -22,6 +22,7 @@ from ..problems import BrmError, UsageError
 from ..sources import Sources, beside
 from ..workbook.guard import write_bytes_atomic
 from . import data
+from .limits import TemplateLimits
 from .render import FORMATS, environment, render_all
 
 
@@ -123,7 +124,9 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
         jobs = [(a, data.agency_report(model, a, period)) for a in chosen]
     out.mkdir(parents=True, exist_ok=True)
     written: list[Written] = []
-    for (agency, _report), rendered in zip(jobs, render_jobs(jobs, formats, office, progress, workers)):
+    limits = TemplateLimits.from_settings(model.inputs.settings)
+    every = list(render_jobs(jobs, formats, office, progress, workers, limits))  # all, then write
+    for (agency, _report), rendered in zip(jobs, every):
         for ext, content in rendered.items():
             stem = model.file_stems[agency] if agency else None
             target = out / report_file(period.label, stem, ext)
@@ -145,7 +148,9 @@ def _vendor_reports(model: Model, path: Path, period: Period, formats: list[str]
     jobs: list[tuple[str | None, data.Report]] = [(v, data.vendor_report(model, v, period)) for v in ids]
     out.mkdir(parents=True, exist_ok=True)
     written: list[Written] = []
-    for (vendor, _report), rendered in zip(jobs, render_jobs(jobs, formats, office, progress, workers)):
+    limits = TemplateLimits.from_settings(model.inputs.settings)
+    every = list(render_jobs(jobs, formats, office, progress, workers, limits))  # all, then write
+    for (vendor, _report), rendered in zip(jobs, every):
         for ext, content in rendered.items():
             target = out / vendor_report_file(period.label, vendor or "", ext)
             write_bytes_atomic(target, content)
@@ -156,9 +161,9 @@ def _vendor_reports(model: Model, path: Path, period: Period, formats: list[str]
 _ENV: Any = None
 
 
-def _init(office: Path | None) -> None:
+def _init(office: Path | None, limits: TemplateLimits | None = None) -> None:
     global _ENV
-    _ENV = environment(office)
+    _ENV = environment(office, limits)
 
 
 def _render_one(job: tuple[data.Report, list[str]]) -> dict[str, bytes]:
@@ -168,18 +173,22 @@ def _render_one(job: tuple[data.Report, list[str]]) -> dict[str, bytes]:
 
 def render_jobs(jobs: Sequence[tuple[str | None, data.Report]], formats: list[str],
             office: Path | None, progress: Callable[[int, int], None],
-            workers: int | None) -> Iterable[dict[str, bytes]]:
+            workers: int | None, limits: TemplateLimits | None = None) -> Iterable[dict[str, bytes]]:
     total = len(jobs)
     workers = workers if workers is not None else min(os.cpu_count() or 1, total)
     if workers <= 1 or total <= 1:
-        _init(office)
+        _init(office, limits)
         for i, (_agency, report) in enumerate(jobs, 1):
             yield _render_one((report, formats))
             progress(i, total)
         return
     context = get_context("spawn")  # polars' threads make fork unsafe
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
-                             initargs=(office,)) as pool:
-        for i, result in enumerate(pool.map(_render_one, [(r, formats) for _, r in jobs]), 1):
-            yield result
-            progress(i, total)
+                             initargs=(office, limits)) as pool:
+        try:
+            for i, result in enumerate(pool.map(_render_one, [(r, formats) for _, r in jobs]), 1):
+                yield result
+                progress(i, total)
+        except BaseException:  # a template refused: the reports not started are not rendered
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise

@@ -17,10 +17,10 @@ import weakref
 from typing import Any
 
 import jinja2
-import jinja2.sandbox
 
 from ..problems import TemplateError
 from .data import Report
+from .limits import BoundedSandbox
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
@@ -53,10 +53,10 @@ def environment_for(html_env: jinja2.Environment) -> jinja2.Environment:
     first), filters and sandbox; charts are rendered as SVG by the HTML environment."""
     if html_env in _environments:
         return _environments[html_env]
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+    env = BoundedSandbox(
         loader=html_env.loader, autoescape=False, finalize=escape, trim_blocks=True,
-        keep_trailing_newline=True,
-        lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+        keep_trailing_newline=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+        limits=getattr(html_env, "limits", None), label=getattr(html_env, "label", "report template"))
     env.filters.update(html_env.filters)
     env.filters["tstr"] = literal
     env.globals.update(html_env.globals)
