@@ -314,8 +314,8 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
                              "(an ERP may have imported it); use --force to write it again")
         jobs.append((target, build_journal(inputs, record, when)))
         written, ledgered = [], []
-        for where, journal in jobs:
-            body = _render(inputs, journal)
+        bodies = [_render(inputs, journal) for _, journal in jobs]  # all, before any is written
+        for (where, journal), body in zip(jobs, bodies):
             companion = _companion(journal, body, verified_of(inputs).book, where.name)
             # the seal file first: a run killed between the two leaves a seal file with no
             # journal (written again next time), never a journal nobody can account for

@@ -66,7 +66,7 @@ def test_a_hostile_journal_template_writes_no_journal_and_no_audit_row(tmp_path,
     done = cli("journal", path, "--period", "2026-09")
     assert done.returncode == 1, done.stderr
     assert "journal template erp.csv.j2 was stopped" in done.stderr and REFUSED[kind] in done.stderr
-    assert not (tmp_path / "2026-09_journal.csv").exists()
+    assert not list(tmp_path.glob("2026-09_journal*"))  # no journal, no seal file
     assert digest(path) == before
     assert [r["action"] for r in output_rows(path, "AuditLog")] == ["close"]
 
