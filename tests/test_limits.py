@@ -209,3 +209,11 @@ def test_a_save_by_another_program_during_log_says_what_happened(tmp_path, monke
         "Run the command again" in message
     assert "below the table" not in message
     assert digest(path) == digest(saved)  # their save stands; ours was not written over it
+
+
+def test_an_error_in_a_templates_own_code_is_a_sentence(tmp_path):
+    path = office_book(tmp_path, "erp.csv.j2", "{{ 1 / 0 }}")
+    assert cli("close", path, "--period", "2026-09").returncode == 0
+    done = cli("journal", path, "--period", "2026-09")
+    assert done.returncode == 1 and "internal error" not in done.stderr, done.stderr
+    assert "ZeroDivisionError in the template's own code" in done.stderr

@@ -116,6 +116,10 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
                             f"{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
         raise TemplateError(f"{label} {name} could not be rendered: {exc}") from None
+    except (ArithmeticError, ValueError, TypeError, LookupError, AttributeError) as exc:
+        # the template's own expression failed ({{ 1/0 }}, a bad format): its author's fault
+        raise TemplateError(f"{label} {name} could not be rendered: {type(exc).__name__} in "
+                            "the template's own code; nothing was written") from None
     finally:
         done()
 
