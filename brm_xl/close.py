@@ -33,21 +33,47 @@ from .workbook.cells import OutputTable
 from .workbook.guard import locked
 
 
+class ByMonth:
+    """A chargeback's figures per month, computed in one pass each (a check of 24 closed
+    months asks for every month's lines, rates, quantities, users and statewide figures)."""
+
+    def __init__(self, result: Chargeback):
+        self.charges: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+        for p, a, s, c in result.charges.group_by("period", "agency_id", "service_id").agg(
+                pl.col("cents").sum()).iter_rows():
+            self.charges[p][(a, s or "")] = as_money(c)
+        priced = result.charges.filter(pl.col("rate").is_not_null())
+        self.rates: dict[str, dict[str, str]] = defaultdict(dict)
+        for p, s, r in priced.select("period", "service_id", "rate").unique(
+                ["period", "service_id"], keep="first", maintain_order=True).iter_rows():
+            self.rates[p][str(s).upper()] = _n(r)
+        self.quantities: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
+        for p, a, s, q in priced.group_by("period", "agency_id", "service_id").agg(
+                pl.col("quantity").sum()).iter_rows():
+            self.quantities[p][(str(a).upper(), str(s).upper())] = _n(q)
+        self.summary: dict[str, list[Any]] = defaultdict(list)
+        for row in result.summary:
+            self.summary[row.period].append(row)
+
+
+_LAST: list[tuple[Chargeback, ByMonth]] = []
+
+
+def by_month(result: Chargeback) -> ByMonth:
+    if not _LAST or _LAST[0][0] is not result:
+        _LAST[:] = [(result, ByMonth(result))]
+    return _LAST[0][1]
+
+
 def month_charges(result: Chargeback, period: str) -> dict[tuple[str, str], Decimal]:
-    frame = result.charges.filter(pl.col("period") == period).group_by(
-        "agency_id", "service_id").agg(pl.col("cents").sum())
-    return {(a, s or ""): as_money(c) for a, s, c in frame.iter_rows()}
+    return by_month(result).charges.get(period, {})
 
 
 def month_usage(result: Chargeback, period: str) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """The rate each service was billed at in the month, and each agency's quantity of it
     (upper-case ids; priced usage lines only)."""
-    lines = result.charges.filter((pl.col("period") == period) & pl.col("rate").is_not_null())
-    rates = {str(s).upper(): _n(r) for s, r in lines.select("service_id", "rate").unique(
-        "service_id").iter_rows()}
-    quantities = {(str(a).upper(), str(s).upper()): _n(q) for a, s, q in lines.group_by(
-        "agency_id", "service_id").agg(pl.col("quantity").sum()).iter_rows()}
-    return rates, quantities
+    months = by_month(result)
+    return months.rates.get(period, {}), months.quantities.get(period, {})
 
 
 def _n(value: Any) -> str:
@@ -55,11 +81,11 @@ def _n(value: Any) -> str:
 
 
 def month_users(result: Chargeback, period: str) -> dict[str, int | None]:
-    return {r.agency_id: r.users for r in result.summary if r.period == period}
+    return {r.agency_id: r.users for r in by_month(result).summary.get(period, [])}
 
 
 def statewide(result: Chargeback, period: str) -> dict[str, str]:
-    rows = [r for r in result.summary if r.period == period]
+    rows = by_month(result).summary.get(period, [])
     cpu = next((r.statewide_cost_per_user for r in rows if r.statewide_cost_per_user is not None),
                None)
     return {"charges": f"{sum((r.charges for r in rows), Decimal('0.00')):.2f}",

@@ -193,10 +193,16 @@ class Record:
         return {a: (int(u) if u != "" else None) for a, u in self.users}
 
 
+_PACKED: dict[str, str] = {}  # seal -> the text it was read as (a sealed record never changes)
+
+
 def encode(record: Record) -> list[tuple[int, str, str, str, int, str]]:
     """BrmSeals rows for one record: (seq, period, status, seal, part, data)."""
-    packed = base64.b64encode(zlib.compress(json.dumps(
-        record.__dict__, sort_keys=True, separators=(",", ":")).encode("utf-8"), 9)).decode()
+    packed = _PACKED.get(record.seal) if record.seal and digest(record.body()) == record.seal \
+        else None
+    if packed is None:
+        packed = base64.b64encode(zlib.compress(json.dumps(
+            record.__dict__, sort_keys=True, separators=(",", ":")).encode("utf-8"), 6)).decode()
     parts = [packed[i:i + CHUNK] for i in range(0, len(packed), CHUNK)] or [""]
     return [(record.seq, record.period, record.status, record.seal, n + 1, part)
             for n, part in enumerate(parts)]
@@ -210,9 +216,9 @@ def decode(rows: Sequence[dict[str, Any]], where: Any) -> tuple[list[Record], li
     records, problems = [], []
     for seq, parts in sorted(by_seq.items(), key=lambda kv: _int(kv[0])):
         parts.sort(key=lambda r: _int(text(r.get("part"))))
+        packed = "".join(text(r.get("data")) for r in parts)
         try:
-            data = json.loads(zlib.decompress(base64.b64decode(
-                "".join(text(r.get("data")) for r in parts), validate=True)))
+            data = json.loads(zlib.decompress(base64.b64decode(packed, validate=True)))
             record = Record(**data)
         except (ValueError, TypeError, zlib.error):
             problems.append(Problem(where("data", parts[0].get("_row")),
@@ -227,6 +233,9 @@ def decode(rows: Sequence[dict[str, Any]], where: Any) -> tuple[list[Record], li
                                             f"'{value}' was written here with close "
                                             f"#{record.seq}: the hidden BrmSeals sheet was "
                                             "edited", "broken-seal"))
+        if len(_PACKED) > 10_000:
+            _PACKED.clear()
+        _PACKED[record.seal] = packed
         records.append(record)
     return records, problems
 
