@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,26 +35,81 @@ from .workbook.guard import locked
 
 
 class ByMonth:
-    """A chargeback's figures per month, computed in one pass each (a check of 24 closed
-    months asks for every month's lines, rates, quantities, users and statewide figures)."""
+    """A chargeback's figures per month, each computed in one pass when first asked for (a
+    check of 24 closed months asks for every month's users and statewide figures, and for
+    the lines, rates and quantities of a month only where they may have changed)."""
 
     def __init__(self, result: Chargeback):
-        self.charges: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
-        for p, a, s, c in result.charges.group_by("period", "agency_id", "service_id").agg(
-                pl.col("cents").sum()).iter_rows():
-            self.charges[p][(a, s or "")] = as_money(c)
-        priced = result.charges.filter(pl.col("rate").is_not_null())
-        self.rates: dict[str, dict[str, str]] = defaultdict(dict)
-        for p, s, r in priced.select("period", "service_id", "rate").unique(
-                ["period", "service_id"], keep="first", maintain_order=True).iter_rows():
-            self.rates[p][str(s).upper()] = _n(r)
-        self.quantities: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
-        for p, a, s, q in priced.group_by("period", "agency_id", "service_id").agg(
-                pl.col("quantity").sum()).iter_rows():
-            self.quantities[p][(str(a).upper(), str(s).upper())] = _n(q)
+        self.result = result
         self.summary: dict[str, list[Any]] = defaultdict(list)
         for row in result.summary:
             self.summary[row.period].append(row)
+
+    @functools.cached_property
+    def charges(self) -> dict[str, dict[tuple[str, str], Decimal]]:
+        out: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+        for p, a, s, c in self.result.charges.group_by("period", "agency_id", "service_id").agg(
+                pl.col("cents").sum()).iter_rows():
+            out[p][(a, s or "")] = as_money(c)
+        return out
+
+    @functools.cached_property
+    def rates(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = defaultdict(dict)
+        for p, s, r in self._priced.select("period", "service_id", "rate").unique(
+                ["period", "service_id"], keep="first", maintain_order=True).iter_rows():
+            out[p][str(s).upper()] = _n(r)
+        return out
+
+    @functools.cached_property
+    def quantities(self) -> dict[str, dict[tuple[str, str], str]]:
+        out: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
+        for p, a, s, q in self._priced.group_by("period", "agency_id", "service_id").agg(
+                pl.col("quantity").sum()).iter_rows():
+            out[p][(str(a).upper(), str(s).upper())] = _n(q)
+        return out
+
+    @functools.cached_property
+    def _priced(self) -> pl.DataFrame:
+        return self.result.charges.filter(pl.col("rate").is_not_null())
+
+
+def changed_months(result: Chargeback, records: dict[str, Record]) -> set[str]:
+    """The closed months whose lines (in cents) or billed quantities differ from the sealed
+    ones, found column-wise: only those are compared line by line."""
+    if not records:
+        return set()
+    up = pl.col("a").str.to_uppercase(), pl.col("s").fill_null("").str.to_uppercase()
+    then = pl.DataFrame({
+        "p": [p for p, r in records.items() for _ in r.charges],
+        "a": [a for r in records.values() for a, _, _ in r.charges],
+        "s": [s for r in records.values() for _, s, _ in r.charges],
+        "then": [int(Decimal(v) * 100) for r in records.values() for _, _, v in r.charges]},
+        schema={"p": pl.String, "a": pl.String, "s": pl.String, "then": pl.Int64}).with_columns(*up)
+    now = result.charges.filter(pl.col("period").is_in(list(records))).select(
+        pl.col("period").alias("p"), pl.col("agency_id").alias("a"),
+        pl.col("service_id").alias("s"), "cents").with_columns(*up).group_by("p", "a", "s").agg(
+        pl.col("cents").sum().alias("now"))
+    both = then.join(now, on=["p", "a", "s"], how="full", coalesce=True).filter(
+        pl.col("then").fill_null(0) != pl.col("now").fill_null(0))
+    changed = set(both["p"].to_list())
+    sealed_q = [(p, a, s, q) for p, r in records.items() for a, s, q in r.quantities]
+    if sealed_q:
+        number = pl.Decimal(38, 9)
+        then_q = pl.DataFrame(sealed_q, schema=["p", "a", "s", "q"], orient="row").with_columns(
+            pl.col("q").cast(number, strict=False))
+        now_q = result.charges.filter(pl.col("period").is_in(list(records))
+                                      & pl.col("rate").is_not_null()).select(
+            pl.col("period").alias("p"), pl.col("agency_id").str.to_uppercase().alias("a"),
+            pl.col("service_id").str.to_uppercase().alias("s"), "quantity").group_by(
+            "p", "a", "s").agg(pl.col("quantity").sum().cast(number).alias("now"))
+        diff = then_q.join(now_q, on=["p", "a", "s"], how="full", coalesce=True).filter(
+            ~pl.col("q").eq_missing(pl.col("now")))
+        changed |= set(diff["p"].to_list())
+    rates = by_month(result).rates  # a few hundred: a rate changed to the same cents too
+    changed |= {p for p, r in records.items() if r.rates and
+                {s: v for s, v in r.rates} != rates.get(p, {})}
+    return {p for p in changed if p is not None}
 
 
 _LAST: list[tuple[Chargeback, ByMonth]] = []
@@ -109,18 +165,21 @@ def closed_problems(inputs: Inputs, result: Chargeback) -> list[Problem]:
         at_cell[where].append(what)
         said_of[where] = said
 
-    for period, closed in sorted(closed_months(inputs).items()):
-        if period in broken:
-            continue
+    sealed = {p: r for p, r in closed_months(inputs).items() if p not in broken}
+    changed = changed_months(result, sealed)
+    for period, closed in sorted(sealed.items()):
         said = (f"{closed.label}; its bills stand as published, so put a correction through "
                 "Adjustments in an open month (or reopen the month)")
         placed = len(at_cell)
         month_unplaced: list[Problem] = []
-        now = {(a.upper(), s.upper()): v for (a, s), v in month_charges(result, period).items()}
-        now_usage = month_usage(result, period)
+        now = {(a.upper(), s.upper()): v for (a, s), v in month_charges(result, period).items()} \
+            if period in changed else {}
+        now_usage = month_usage(result, period) if period in changed else ({}, {})
         sealed_usage = ({s: r for s, r in closed.rates},
-                        {(a, s): q for a, s, q in closed.quantities})
-        then = {(a.upper(), s.upper()): v for (a, s), v in closed.charges_map().items()}
+                        {(a, s): q for a, s, q in closed.quantities}) \
+            if period in changed else ({}, {})
+        then = {(a.upper(), s.upper()): v for (a, s), v in closed.charges_map().items()} \
+            if period in changed else {}
         for key in sorted(k for k in set(now) | set(then)
                           if now.get(k, Decimal(0)) != then.get(k, Decimal(0))):
             agency, service = key
