@@ -166,6 +166,11 @@ def new(path: Path, force: bool) -> None:
 
 
 def _file_options(command: Any) -> Any:
+    command = click.option(
+        "--newest", is_flag=True, expose_value=False,
+        callback=lambda ctx, param, value: ctx.meta.__setitem__("newest", value),
+        help="Two exports of one FOCUS bill (billing account and period) that disagree: "
+             "charge the later one (by file time).")(command)
     command = click.option("--focus", "focus", multiple=True, type=EXISTING_FILE,
                            help="A FOCUS cloud bill (CSV or Parquet) to charge on (repeatable).")(command)
     return click.option("--usage", "usage", multiple=True, type=EXISTING_FILE,
@@ -175,7 +180,8 @@ def _file_options(command: Any) -> Any:
 def _sources(usage: tuple[Path, ...], focus: tuple[Path, ...]) -> Any:
     from .sources import Sources
 
-    return Sources(tuple(usage), tuple(focus))
+    newest = bool(click.get_current_context().meta.get("newest"))
+    return Sources(tuple(usage), tuple(focus), newest=newest)
 
 
 @cli.command()

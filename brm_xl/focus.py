@@ -44,6 +44,9 @@ def focus_spec(cost_column: str) -> TableSpec:
         Column("ProviderName", C.TEXT, required=False),
         Column("ServiceProviderName", C.TEXT, required=False),
         Column("BillingCurrency", C.TEXT, required=False),
+        Column("BillingAccountId", C.TEXT, required=False),
+        Column("BillingPeriodStart", C.MONTH, required=False),
+        Column("ChargeClass", C.TEXT, required=False),
     ))
 
 
@@ -76,10 +79,10 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
     settings = inputs.settings
     cost_column = settings.focus_cost_column or "EffectiveCost"
     spec = focus_spec(cost_column)
-    problems: list[Problem] = []
-    frames, rows = [], 0
     tag = settings.focus_agency_tag
     seen: dict[str, int] = defaultdict(int)
+    paths, problems = _distinct(paths)
+    delivered: list[tuple[Path, pl.DataFrame]] = []
     for path in paths:
         raw = read_text_table(path, spec, lazy=True, keep=("Tags",))
         schema = raw.frame.collect_schema()
@@ -100,10 +103,12 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
             continue
         frame = _complete(typed.frame, spec).rename({cost_column: "cost",
                                                      "ChargePeriodStart": "period"})
-        rows += int(frame["_lines"].sum()) if frame.height else 0
         frame, found = _in_currency(frame, raw, inputs)
         problems += found
-        frames.append(frame)
+        delivered.append((path, frame))
+    frames, found = _once(delivered, inputs.sources.newest)
+    problems += found
+    rows = sum(int(f["_lines"].sum()) for f in frames if f.height)
     pct = Decimal(str(settings.focus_surcharge_pct or 0))
     bill = FocusBill([], [], defaultdict(Decimal), rows, pct)
     if not frames or any(p.is_error for p in problems):
@@ -112,8 +117,100 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
     agency, found = _agency(frame, inputs, seen)
     problems += found
     frame = frame.with_columns(agency)
-    _aggregate(frame, bill)
+    _aggregate(_corrections(frame, inputs), bill)
     return bill, problems
+
+
+def _distinct(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
+    """The files, each content once: the same bill under another name (downloaded again,
+    copied) is read once, with a warning naming both."""
+    from .sources import file_facts
+
+    first: dict[str, Path] = {}
+    out, problems = [], []
+    for path in paths:
+        digest = file_facts(path)[2]
+        if digest in first:
+            problems.append(Problem(path.name, f"holds the same bytes as {first[digest].name}: "
+                                    "the bill is read once", "same-file", "warning"))
+            continue
+        first[digest] = path
+        out.append(path)
+    return out, problems
+
+
+def _once(delivered: list[tuple[Path, pl.DataFrame]], newest: bool,
+          ) -> tuple[list[pl.DataFrame], list[Problem]]:
+    """Each billing account's bill for a billing period charged from one file. Two files
+    that both hold it (a provider's new snapshot of the period, an export delivered twice)
+    and agree are read once, with a warning naming both and what was set aside; two that
+    disagree are refused, unless `newest` takes the later export (by the file's time)."""
+    problems: list[Problem] = []
+    cover: dict[tuple[str, str], list[tuple[Path, int, Decimal, float]]] = defaultdict(list)
+    for path, frame in delivered:
+        if not {"BillingAccountId", "BillingPeriodStart"} <= set(frame.columns) or not frame.height:
+            continue
+        for account, period, lines, cost in frame.filter(
+                pl.col("BillingAccountId").is_not_null() & pl.col("BillingPeriodStart").is_not_null()
+        ).group_by("BillingAccountId", "BillingPeriodStart").agg(
+                pl.col("_lines").sum(), pl.col("cost").sum()).iter_rows():
+            cover[(account, period)].append((path, int(lines), cost, path.stat().st_mtime))
+    drop: dict[Path, set[tuple[str, str]]] = defaultdict(set)
+    for (account, period), files in sorted(cover.items()):
+        if len(files) < 2:
+            continue
+        names = ", ".join(f[0].name for f in files)
+        if len({(f[1], f[2]) for f in files}) == 1:
+            for path, lines, cost, _ in files[1:]:
+                drop[path].add((account, period))
+                problems.append(Problem(path.name, f"holds the same bill of billing account "
+                                        f"{account} for {period} as {files[0][0].name} ({lines} "
+                                        f"rows, {cost.normalize():f}): charged once", "same-bill",
+                                        "warning"))
+            continue
+        if not newest:
+            told = "; ".join(f"{f[0].name}: {f[1]} rows, {f[2].normalize():f}" for f in files)
+            problems.append(Problem(files[0][0].name, f"{names} all hold billing account "
+                                    f"{account}'s bill for {period} and they disagree ({told}); "
+                                    "give only one, or add --newest to charge the latest export",
+                                    "bill-twice"))
+            continue
+        keep = max(files, key=lambda f: f[3])
+        for path, _, _, _ in files:
+            if path != keep[0]:
+                drop[path].add((account, period))
+        problems.append(Problem(keep[0].name, f"is the latest export (by its file time) of "
+                                f"billing account {account}'s bill for {period} among {names}: "
+                                "charged from it alone (--newest)", "newest-bill", "warning"))
+    frames = []
+    for path, frame in delivered:
+        gone = drop.get(path)
+        if gone:
+            key = pl.concat_str([pl.col("BillingAccountId"), pl.col("BillingPeriodStart")],
+                                separator="\x00")
+            frame = frame.filter(~key.is_in([f"{a}\x00{p}" for a, p in gone]).fill_null(True))
+        frames.append(frame)
+    return frames, problems
+
+
+def _corrections(frame: pl.DataFrame, inputs: Any) -> pl.DataFrame:
+    """A row restating a prior period (ChargeClass Correction) is charged in the month it
+    restates while that month is open, else in the first open month after it, with a reason
+    naming the month it corrects: never into a closed month."""
+    if "ChargeClass" not in frame.columns:
+        return frame.with_columns(pl.lit(None, pl.String).alias("corrects"))
+    from .periods import first_open
+    from .seal import closed_months
+
+    closed = set(closed_months(inputs))
+    is_correction = pl.col("ChargeClass").str.strip_chars().str.to_lowercase() == "correction"
+    months = frame.filter(is_correction)["period"].unique().to_list()
+    moved = {m: first_open(m, closed) for m in months if m}
+    return frame.with_columns(
+        pl.when(is_correction).then(pl.col("period")).otherwise(None).alias("corrects"),
+        pl.when(is_correction).then(pl.col("period").replace_strict(
+            moved, default=pl.col("period"), return_dtype=pl.String)).otherwise(pl.col("period"))
+        .alias("period"))
 
 
 def _complete(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
@@ -302,10 +399,11 @@ def _aggregate(frame: pl.DataFrame, bill: FocusBill) -> None:
           for c in ("SubAccountId", "SubAccountName")],
     )
     allocated = frame.filter(pl.col("agency").is_not_null()).group_by(
-        "period", "agency", "ServiceName", "tower", "ChargeCategory", "provider").agg(
-        pl.col("cost").sum()).sort("period", "agency", "ServiceName", "ChargeCategory")
-    for period, agency, service, tower, category, provider, cost in allocated.iter_rows():
-        bill.lines.append((period, agency, service, tower, category, provider, cost))
+        "period", "agency", "ServiceName", "tower", "ChargeCategory", "provider", "corrects").agg(
+        pl.col("cost").sum()).sort("period", "agency", "ServiceName", "ChargeCategory",
+                                   "corrects", nulls_last=False)
+    for period, agency, service, tower, category, provider, corrects, cost in allocated.iter_rows():
+        bill.lines.append((period, agency, service, tower, category, provider, cost, corrects))
         bill.cost[(period, service)] += cost
     loose = frame.filter(pl.col("agency").is_null()).group_by(
         "period", "provider", "ServiceName", "SubAccountId", "SubAccountName", "ChargeCategory",
@@ -327,10 +425,14 @@ def charge_lines(bill: FocusBill, currency: str) -> pl.DataFrame:
 
     rate = (100 + bill.surcharge_pct) / 100
     rows = []
-    for period, agency, service, tower, category, provider, cost in bill.lines:
+    for period, agency, service, tower, category, provider, cost, corrects in bill.lines:
         amount = charge_amount(cost, bill.surcharge_pct)
         name = service if category == "Usage" else f"{service} ({category})"
         reason = None if category == "Usage" else f"{provider or 'Cloud'} {category.lower()}"
+        if corrects:
+            name = f"{service} (correction of {corrects})"
+            reason = f"{provider or 'Cloud'} correction restating {corrects}" + (
+                f", charged in {period} since {corrects} is closed" if period != corrects else "")
         rows.append((period, agency, service, name, tower, f"{currency} of cloud cost",
                      cost.normalize(), rate.normalize(), amount, reason, int(amount * 100)))
     schema: dict[str, Any] = {"period": pl.String, "agency_id": pl.String, "service_id": pl.String,

@@ -34,6 +34,7 @@ class Sources:
     usage: tuple[Path, ...] = ()
     focus: tuple[Path, ...] = ()
     refreshing: bool = False  # a refresh reads a recorded file that changed (and records it anew)
+    newest: bool = False  # two exports of one FOCUS bill that disagree: charge the later one
 
     def names_files(self) -> bool:
         return bool(self.usage or self.focus)
@@ -96,7 +97,7 @@ def recorded(workbook: Path, rows: list[dict[str, Any]],
                                     "the reports and the functions agree", "source-changed"))
             continue
         (focus if row.get("kind") == "focus" else usage).append(path)
-    return Sources(tuple(usage), tuple(focus), given.refreshing), problems
+    return Sources(tuple(usage), tuple(focus), given.refreshing, given.newest), problems
 
 
 def beside(workbook: Path, path: Path) -> bool:

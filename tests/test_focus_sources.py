@@ -164,3 +164,86 @@ def test_tag_and_account_rules():
     assert tag_key("user:Agency") == tag_key(" agency ") == "agency"
     assert account_key("012345678901") == account_key("12345678901") == "12345678901"
     assert account_key("dot-prod") == "dot-prod"
+
+
+def _rewritten(source: Path, target: Path, change=None, crlf: bool = False) -> Path:
+    """The sample written again as another export of it would be (rows kept or changed)."""
+    import csv
+
+    with open(source, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if change:
+        rows = change(rows)
+    with open(target, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\r\n" if crlf else "\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+def test_a_bill_delivered_twice_is_charged_once(tmp_path):
+    path = book(tmp_path, focus_map=[(43210987654, None, "DOR")])
+    first = Path(shutil.copy(SAMPLES / "aws_focus_1.0.csv", tmp_path / "export-1.csv"))
+    once = refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(first,)))
+    expected = cloud_lines(path)
+    # the same bytes under another name (downloaded again), and the same rows written again
+    # by another tool (CRLF line ends): charged once, each with a warning naming both
+    again = Path(shutil.copy(first, tmp_path / "export-1 (1).csv"))
+    rewritten = _rewritten(first, tmp_path / "export-1-saved.csv", crlf=True)
+    twice = refresh(path, as_of=dt.date(2026, 10, 1),
+                    sources=Sources(focus=(first, again, rewritten)))
+    assert cloud_lines(path) == expected and not errors(twice.warnings)
+    said = [str(p) for p in warnings(twice.warnings)]
+    assert any("export-1 (1).csv: holds the same bytes as export-1.csv" in p for p in said), said
+    assert any(p.startswith("export-1-saved.csv: holds the same bill of billing account "
+                            "999988887777 for 2026-09 as export-1.csv") for p in said), said
+    assert once.inputs.focus.rows == twice.inputs.focus.rows
+
+
+def test_two_exports_of_one_bill_that_disagree_need_newest(tmp_path):
+    import os
+
+    path = book(tmp_path, focus_map=[(43210987654, None, "DOR")])
+    first = Path(shutil.copy(SAMPLES / "aws_focus_1.0.csv", tmp_path / "snapshot-0903.csv"))
+
+    def more(rows):  # a later snapshot of the month: the EC2 hour billed again
+        rows[0] = {**rows[0], "BilledCost": "0.1664", "EffectiveCost": "0.1664"}
+        return rows
+    later = _rewritten(first, tmp_path / "snapshot-0910.csv", more)
+    os.utime(first, (1_790_000_000, 1_790_000_000))
+    os.utime(later, (1_790_600_000, 1_790_600_000))
+    before = digest(path)
+    done = subprocess.run([sys.executable, "-m", "brm_xl", "refresh", str(path), "--focus",
+                           str(first), "--focus", str(later)], capture_output=True, text=True)
+    assert done.returncode == 1 and digest(path) == before
+    assert "snapshot-0903.csv, snapshot-0910.csv all hold billing account 999988887777's bill " \
+           "for 2026-09 and they disagree" in done.stderr and "--newest" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "brm_xl", "refresh", str(path), "--focus",
+                           str(first), "--focus", str(later), "--newest"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "snapshot-0910.csv: is the latest export" in done.stderr
+    assert cloud_lines(path)[("DOT", "Amazon Elastic Compute Cloud")] == D("0.17")  # 0.1664
+
+
+def test_a_correction_restating_a_closed_month_goes_to_the_first_open_month(tmp_path):
+    from brm_xl.close import close
+
+    path = book(tmp_path, focus_map=[(43210987654, None, "DOR")])
+    bill = Path(shutil.copy(SAMPLES / "aws_focus_1.0.csv", tmp_path / "bill.csv"))
+    refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(bill,)))
+    close(path, "2026-09")
+
+    def corrected(rows):  # October's bill restates a September EC2 hour
+        row = {**rows[0], "ChargeClass": "Correction", "BilledCost": "-0.0400",
+               "EffectiveCost": "-0.0400", "BillingPeriodStart": "2026-10-01T00:00:00Z",
+               "BillingPeriodEnd": "2026-11-01T00:00:00Z"}
+        return [row]
+    october = _rewritten(bill, tmp_path / "bill-2026-10.csv", corrected)
+    done = refresh(path, as_of=dt.date(2026, 11, 1), sources=Sources(focus=(bill, october)))
+    assert not errors(done.warnings)
+    lines = [r for r in output_rows(path, "Charges") if "correction" in (r["service_name"] or "")]
+    assert [(r["period"][:7], r["agency_id"], D(r["amount"])) for r in lines] == [
+        ("2026-10", "DOT", D("-0.04"))]
+    assert "correction restating 2026-09, charged in 2026-10 since 2026-09 is closed" in \
+        lines[0]["reason"]
