@@ -106,7 +106,9 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
         frame, found = _in_currency(frame, raw, inputs)
         problems += found
         delivered.append((path, frame))
-    frames, found = _once(delivered, inputs.sources.newest)
+    from .seal import closed_months
+
+    frames, found = _once(delivered, inputs.sources.newest, set(closed_months(inputs)))
     problems += found
     rows = sum(int(f["_lines"].sum()) for f in frames if f.height)
     pct = Decimal(str(settings.focus_surcharge_pct or 0))
@@ -139,12 +141,14 @@ def _distinct(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     return out, problems
 
 
-def _once(delivered: list[tuple[Path, pl.DataFrame]], newest: bool,
+def _once(delivered: list[tuple[Path, pl.DataFrame]], newest: bool, closed: set[str],
           ) -> tuple[list[pl.DataFrame], list[Problem]]:
     """Each billing account's bill for a billing period charged from one file. Two files
     that both hold it (a provider's new snapshot of the period, an export delivered twice)
     and agree are read once, with a warning naming both and what was set aside; two that
-    disagree are refused, unless `newest` takes the later export (by the file's time)."""
+    disagree are refused, unless `newest` takes the later export (by the file's time); for
+    a closed period the earliest export stays as published and what the later one adds is
+    a correction (charged in the first open month, see `_corrections`)."""
     problems: list[Problem] = []
     cover: dict[tuple[str, str], list[tuple[Path, int, Decimal, float]]] = defaultdict(list)
     for path, frame in delivered:
@@ -156,6 +160,7 @@ def _once(delivered: list[tuple[Path, pl.DataFrame]], newest: bool,
                 pl.col("_lines").sum(), pl.col("cost").sum()).iter_rows():
             cover[(account, period)].append((path, int(lines), cost, path.stat().st_mtime))
     drop: dict[Path, set[tuple[str, str]]] = defaultdict(set)
+    restate: dict[Path, set[tuple[str, str, Path]]] = defaultdict(set)
     for (account, period), files in sorted(cover.items()):
         if len(files) < 2:
             continue
@@ -176,18 +181,42 @@ def _once(delivered: list[tuple[Path, pl.DataFrame]], newest: bool,
                                     "bill-twice"))
             continue
         keep = max(files, key=lambda f: f[3])
+        if period in closed:  # published as the earliest export: the rest is a correction
+            first = min(files, key=lambda f: f[3])
+            for path, _, _, _ in files:
+                if path not in (first[0], keep[0]):
+                    drop[path].add((account, period))
+            restate[keep[0]].add((account, period, first[0]))
+            problems.append(Problem(keep[0].name, f"is the latest export (by its file time) of "
+                                    f"billing account {account}'s bill for {period}, which is "
+                                    f"closed: what it adds to {first[0].name} is charged as a "
+                                    "correction in the first open month (--newest)",
+                                    "newest-bill", "warning"))
+            continue
         for path, _, _, _ in files:
             if path != keep[0]:
                 drop[path].add((account, period))
         problems.append(Problem(keep[0].name, f"is the latest export (by its file time) of "
                                 f"billing account {account}'s bill for {period} among {names}: "
                                 "charged from it alone (--newest)", "newest-bill", "warning"))
+    key = pl.concat_str([pl.col("BillingAccountId"), pl.col("BillingPeriodStart")],
+                        separator="\x00")
+    by_path = dict(delivered)
     frames = []
     for path, frame in delivered:
-        gone = drop.get(path)
+        gone = set(drop.get(path, set()))
+        for account, period, earliest in restate.get(path, set()):
+            gone.add((account, period))
+            pair = key == f"{account}\x00{period}"
+            columns = [c for c in frame.columns if c not in ("cost", "_lines")]
+            later, earlier = frame.filter(pair), by_path[earliest].filter(pair)
+            diff = pl.concat([later, earlier.with_columns(-pl.col("cost"))],
+                             how="diagonal_relaxed").group_by(columns, maintain_order=True).agg(
+                pl.col("cost").sum(), pl.col("_lines").sum()).filter(pl.col("cost") != 0)
+            frames.append(diff.with_columns(pl.lit("Correction").alias("ChargeClass"),
+                                            pl.lit(0, pl.Int64).alias("_lines"))
+                          .select(frame.columns))
         if gone:
-            key = pl.concat_str([pl.col("BillingAccountId"), pl.col("BillingPeriodStart")],
-                                separator="\x00")
             frame = frame.filter(~key.is_in([f"{a}\x00{p}" for a, p in gone]).fill_null(True))
         frames.append(frame)
     return frames, problems

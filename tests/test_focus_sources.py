@@ -247,3 +247,29 @@ def test_a_correction_restating_a_closed_month_goes_to_the_first_open_month(tmp_
         ("2026-10", "DOT", D("-0.04"))]
     assert "correction restating 2026-09, charged in 2026-10 since 2026-09 is closed" in \
         lines[0]["reason"]
+
+
+def test_a_later_export_of_a_closed_month_is_charged_as_a_correction(tmp_path):
+    import os
+
+    from brm_xl.close import close
+
+    path = book(tmp_path, focus_map=[(43210987654, None, "DOR")])
+    first = Path(shutil.copy(SAMPLES / "aws_focus_1.0.csv", tmp_path / "snapshot-0903.csv"))
+    refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(first,)))
+    close(path, "2026-09")
+
+    def more(rows):
+        rows[0] = {**rows[0], "BilledCost": "0.1664", "EffectiveCost": "0.1664"}
+        return rows
+    later = _rewritten(first, tmp_path / "snapshot-1002.csv", more)
+    os.utime(first, (1_790_000_000, 1_790_000_000))
+    os.utime(later, (1_790_600_000, 1_790_600_000))
+    done = refresh(path, as_of=dt.date(2026, 11, 1),
+                   sources=Sources(focus=(first, later), newest=True))
+    assert not errors(done.warnings)
+    assert any("which is closed: what it adds to snapshot-0903.csv is charged as a correction"
+               in str(p) for p in done.warnings)
+    lines = [(r["period"][:7], r["agency_id"], D(r["amount"])) for r in output_rows(path, "Charges")
+             if "correction" in (r["service_name"] or "")]
+    assert lines == [("2026-10", "DOT", D("0.08"))]  # 0.1664 - 0.0832, in the first open month
