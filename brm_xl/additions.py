@@ -7,6 +7,8 @@ already there -> append with the lossless writer. Any error: nothing is written.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,8 @@ def import_survey(path: Path, export: Path, maps: dict[str, str],
         "agency_id_text", "agency_name").iter_rows()], inputs.settings.extra,
         inputs.settings.survey_score_map)
     rows = survey_table(export, maps, match, form)
-    added = add_rows(path, rows.raw, key="response_id", same=SURVEY_ANSWERS)
+    added = add_rows(path, rows.raw, key="response_id", same=SURVEY_ANSWERS,
+                     identity=response_identity)
     added.source, added.form = rows.source, rows.form
     return added
 
@@ -71,8 +74,19 @@ def import_survey(path: Path, export: Path, maps: dict[str, str],
 SURVEY_ANSWERS = ("submitted_on", "agency_id", "respondent", "service_id", "score", "comment")
 
 
+def response_identity(frame: pl.DataFrame) -> pl.Expr:
+    """A response is the tool's own id with its submission day, whatever file it came in:
+    `7@2026-11-04` (this version), `Q2#7` (a form label, --form) and `forms#7` (a label
+    taken from a file name before) are all response 7 of that day."""
+    base = pl.col("response_id").str.replace(r"^.*#", "").str.replace(r"@\d{4}-\d{2}-\d{2}$", "")
+    day = pl.col("submitted_on").cast(pl.String) if "submitted_on" in frame.columns \
+        else pl.lit("")
+    return pl.concat_str([base, day.fill_null("")], separator="\x1f")
+
+
 def add_rows(path: Path, raw: RawTable, key: str | None = None,
-             default_manager: bool = False, same: tuple[str, ...] = ()) -> Added:
+             default_manager: bool = False, same: tuple[str, ...] = (),
+             identity: Callable[[pl.DataFrame], pl.Expr] | None = None) -> Added:
     """Append the rows of `raw` (text, as from a sheet) to the workbook table `raw.spec`.
 
     A row whose `key` (e.g. response_id) the table already holds is skipped when its
@@ -80,11 +94,12 @@ def add_rows(path: Path, raw: RawTable, key: str | None = None,
     is a conflict, listed with both rows, and nothing is written.
     """
     with locked(Path(path)) as held:
-        return _add_rows(held, raw, key, default_manager, same)
+        return _add_rows(held, raw, key, default_manager, same, identity)
 
 
 def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
-              same: tuple[str, ...] = ()) -> Added:
+              same: tuple[str, ...] = (),
+              identity: Callable[[pl.DataFrame], pl.Expr] | None = None) -> Added:
     spec, path = raw.spec, held.path
     inputs, problems = load_inputs(path, specs=(C.AGENCIES, C.RATE_CARD, spec), checks=(check_ids,))
     if errors(problems):
@@ -110,12 +125,19 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
     before = frame.height
     if key is not None:
         existing = inputs.tables[spec.name] if inputs.has(spec.name) else None
-        conflicts = _conflicts(raw, frame, existing, key, same)
+        ident = key
+        if identity is not None:  # rows are the same by what they are, not by their key
+            ident = "_identity"
+            frame = frame.with_columns(identity(frame).alias(ident))
+            if existing is not None:
+                existing = dataclasses.replace(existing, frame=existing.frame.with_columns(
+                    identity(existing.frame).alias(ident)))
+        conflicts = _conflicts(raw, frame, existing, ident, same, key)
         if conflicts:
             raise DataProblems(conflicts)
-        have = set(existing.frame[key].drop_nulls().to_list()) if existing is not None else set()
-        frame = frame.filter(~pl.col(key).is_in(sorted(have))).unique(key, keep="first",
-                                                                         maintain_order=True)
+        have = set(existing.frame[ident].drop_nulls().to_list()) if existing is not None else set()
+        frame = frame.filter(~pl.col(ident).is_in(sorted(have))).unique(ident, keep="first",
+                                                                           maintain_order=True)
     rows = _rows(frame, spec, inputs)
     if rows:
         last = _last_filled_row(inputs.tables[spec.name].raw.frame) if inputs.has(spec.name) else None
@@ -130,7 +152,7 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
 
 
 def _conflicts(raw: RawTable, new: pl.DataFrame, existing: Any, key: str,
-               same: tuple[str, ...]) -> list[Problem]:
+               same: tuple[str, ...], shown_key: str | None = None) -> list[Problem]:
     """Rows whose key is already taken (in the table, or earlier in the same file) by a
     row with other answers: never skipped silently."""
     columns = [c for c in same if c in new.columns]
@@ -138,18 +160,19 @@ def _conflicts(raw: RawTable, new: pl.DataFrame, existing: Any, key: str,
         return []
     out: list[Problem] = []
     seen: dict[Any, tuple[Any, str]] = {}
+    shown = shown_key or key
     if existing is not None:
         for rec in existing.frame.select(key, ROW, *[c for c in columns if c in existing.frame.columns]).iter_rows(named=True):
             seen.setdefault(rec[key], (tuple(rec.get(c) for c in columns),
-                                       existing.where(key, rec[ROW])))
+                                       existing.where(shown, rec[ROW])))
     for rec in new.sort(ROW).iter_rows(named=True):
         answers = tuple(rec.get(c) for c in columns)
-        here = raw.where(key, rec[ROW])
+        here = raw.where(shown, rec[ROW])
         if rec[key] in seen and seen[rec[key]][0] != answers:
             before, where = seen[rec[key]]
             differ = ", ".join(f"{c} {_shown(a)} there, {_shown(b)} here"
                                for c, a, b in zip(columns, before, answers) if a != b)
-            out.append(Problem(here, f"{key} {rec[key + '_text'] if key + '_text' in rec else rec[key]} "
+            out.append(Problem(here, f"{shown} {rec[shown + '_text'] if shown + '_text' in rec else rec[shown]} "
                                f"is already at {where} with other answers ({differ}); a "
                                "different form that numbers its responses from 1 too? Import "
                                "it with --form LABEL to keep both", "conflict"))

@@ -426,8 +426,9 @@ def rates(workbook: Path, fiscal_year: str, usage_growth: str, as_json: bool) ->
 @click.argument("export", metavar="EXPORT", type=EXISTING_FILE)
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
               help='Which export column holds a Survey field, e.g. --map score="How satisfied are you?"')
-@click.option("--form", metavar="LABEL", help="The form these responses answered (default: the "
-              "file name, for tools that number responses per form, such as Microsoft Forms).")
+@click.option("--form", metavar="LABEL", help="The form these responses answered, for two forms "
+              "that number their responses from 1 and were answered on the same day (ids are "
+              "otherwise the tool's own with the day submitted; never the file's name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
 def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str | None,
                   as_json: bool) -> None:
@@ -443,6 +444,8 @@ def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str
             raise click.UsageError(str(exc)) from None
         if not as_json:
             labelled = f", ids qualified by form {result.form!r}" if result.form else ""
+            if result.source == "Microsoft Forms":
+                labelled += ", each id with the day it was submitted"
             click.echo(f"{export.name}: read as a {result.source} export{labelled}; added "
                        f"{result.added} response(s) to {workbook.name}; {result.skipped} "
                        "already there")

@@ -9,9 +9,10 @@ as each tool writes them, scores on the common 5-point scales, agencies by id, n
 Settings alias) -> rows of text, each located at its line in the export, for the
 workbook's own checks.
 
-A response's identity includes its form where the tool numbers responses per form
-(Microsoft Forms counts 1, 2, 3 in every form), so a new form's response 1 is a new
-response, not one already there.
+A response's identity is the tool's own id with the day it was submitted, never the file's
+name: where the tool numbers responses per form (Microsoft Forms counts 1, 2, 3 in every
+form) the id is written `7@2026-11-04`, so a new form's response 1 is a new response and a
+re-download of this one is not (brm_xl.additions.response_identity matches them).
 """
 
 from __future__ import annotations
@@ -71,7 +72,6 @@ _DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
 _DATE_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
 _LEADING_SCORE = re.compile(r"^\(?(\d{1,2})\)?(?:\s*[-:.)–]\s*\S.*)?$")
 _NUMBER = re.compile(r"^\d{1,2}(\.0+)?$")
-_FORMS_RANGE = re.compile(r"\s*\(\d+\s*-\s*\d+\)\s*$")
 
 
 @dataclass
@@ -439,13 +439,10 @@ class SurveyRows:
 
 
 def form_label(path: Path, export: Export, form: str | None) -> str | None:
-    """What qualifies a response id: --form, else (where the tool numbers per form) the
-    file name without a Forms download's (1-25)."""
-    if form:
-        return " ".join(form.split())
-    if export.per_form_ids:
-        return _FORMS_RANGE.sub("", path.stem).strip() or path.stem
-    return None
+    """What qualifies a response id beyond its submission day: --form, else nothing (the
+    file's name never does: a re-download or a copy saved through Excel is the same
+    responses under another name)."""
+    return " ".join(form.split()) if form else None
 
 
 def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, str],
@@ -465,8 +462,9 @@ def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, s
         for name in columns:
             value = values.get(name)
             if name == "response_id":
-                value = _response_id(export, values, cells, label)
-            columns[name].append(_normalise(name, value, match))
+                value = _response_id(export, values, cells, label, match)
+            columns[name].append(_normalise(name, value, match) if name != "response_id"
+                                 else value)
     frame = pl.DataFrame({**columns, ROW: [line for line, _ in export.records]},
                          schema={**{n: pl.String for n in columns}, ROW: pl.Int64})
     name = path.name
@@ -477,8 +475,16 @@ def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, s
 
 
 def _response_id(export: Export, values: dict[str, str | None], cells: list[str],
-                 label: str | None) -> str | None:
+                 label: str | None, match: Matching) -> str | None:
+    """The tool's own id; where the tool numbers responses per form (Microsoft Forms: 1, 2,
+    3 in every form) with the day it was submitted (`7@2026-11-04`), so next quarter's
+    response 7 is another response and a re-download of this one is not."""
     rid = values.get("response_id")
+    if rid and export.per_form_ids and values.get("submitted_on"):
+        try:
+            rid = f"{rid}@{_iso_date(values['submitted_on'] or '')}"
+        except ValueError:
+            pass  # the date is reported at its cell by the checks
     if export.derived_ids and not rid:
         # Google Forms: no id column; the moment and who answered name a response (and,
         # for an anonymous one, its answers), the same on every download

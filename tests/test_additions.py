@@ -50,11 +50,11 @@ def test_import_forms_export_then_again_adds_nothing(tmp_path):
                "--map", "respondent=Name")
     assert done.returncode == 0, done.stderr
     assert "added 3 response(s)" in done.stdout and "0 already there" in done.stdout
-    assert "read as a Microsoft Forms export, ids qualified by form 'forms'" in done.stdout
+    assert "read as a Microsoft Forms export, each id with the day it was submitted" in done.stdout
     rows = survey_rows(path)
     assert [(r["response_id_text"], r["submitted_on"], r["agency_id"], r["score"]) for r in rows] == [
-        ("R1", dt.date(2026, 10, 1), "DOT", 5), ("forms#101", dt.date(2026, 11, 3), "DOT", 4),
-        ("forms#102", dt.date(2026, 11, 4), "DOR", 1), ("forms#103", dt.date(2026, 11, 5), "DOT", 5)]
+        ("R1", dt.date(2026, 10, 1), "DOT", 5), ("101@2026-11-03", dt.date(2026, 11, 3), "DOT", 4),
+        ("102@2026-11-04", dt.date(2026, 11, 4), "DOR", 1), ("103@2026-11-05", dt.date(2026, 11, 5), "DOT", 5)]
     assert rows[2]["comment"] == '=HYPERLINK("http://x")' and rows[3]["comment"] == "Line one\nline two"
     after = parts(path)
     changed = {n for n in before if before[n] != after.get(n)}
@@ -146,3 +146,19 @@ def test_log_appends_one_engagement(tmp_path):
     assert "--date: date '2026-11-31' is not a date" in bad.stderr
     assert cli("log", path, "--agency", "DOT", "--channel", "Phone", "--topic", "x",
                "--due", "2026-11-20").returncode == 2
+
+
+def test_responses_imported_by_an_earlier_version_are_known_by_their_id_and_day(tmp_path):
+    """Before, a Forms response's id carried the file's name (`forms#101`); the same
+    response from a file of another name is the same response: 101 of 2026-11-03."""
+    path = book_with_survey(tmp_path, [("forms#101", dt.date(2026, 11, 3), "DOT", "Ann Lee", None,
+                                        4, "Fast service", None, None)])
+    csv = tmp_path / "IT survey (2).csv"
+    csv.write_text(FORMS_CSV)
+    done = cli("import-survey", path, csv, "--map", "agency_id=Which agency do you work for?",
+               "--map", "score=How satisfied are you?", "--map", "submitted_on=Completion time",
+               "--map", "respondent=Name")
+    assert done.returncode == 0, done.stderr
+    assert "added 2 response(s)" in done.stdout and "1 already there" in done.stdout
+    assert [r["response_id_text"] for r in survey_rows(path)] == [
+        "forms#101", "102@2026-11-04", "103@2026-11-05"]

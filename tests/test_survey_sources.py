@@ -15,7 +15,7 @@ import xlsxwriter
 from brm_xl.contract import SURVEY
 from brm_xl.inputs import load_inputs
 
-from .helpers import AGENCY_HEADERS, Block, digest, minimal_book, write_book
+from .helpers import AGENCY_HEADERS, Block, digest, minimal_book, output_rows, write_book
 from .test_relationships import SURVEY_HEADERS
 
 SAMPLES = Path(__file__).parent / "samples" / "surveys"
@@ -61,12 +61,12 @@ def suggested_maps(stderr: str) -> list[str]:
 def test_microsoft_forms_saved_by_excel_two_digit_years_cp1252(tmp_path):
     path = book(tmp_path)
     out = imported(path, SAMPLES / "forms_saved_by_excel.csv")
-    assert "read as a Microsoft Forms export, ids qualified by form 'forms_saved_by_excel'" in out
+    assert "read as a Microsoft Forms export, each id with the day it was submitted" in out
     assert responses(path) == [
-        ("forms_saved_by_excel#1", dt.date(2026, 11, 4), "DOT", "Ann Lee", 4, "Faster password resets"),
-        ("forms_saved_by_excel#2", dt.date(2026, 11, 4), "DOR", "Bo Ray", 1,
+        ("1@2026-11-04", dt.date(2026, 11, 4), "DOT", "Ann Lee", 4, "Faster password resets"),
+        ("2@2026-11-04", dt.date(2026, 11, 4), "DOR", "Bo Ray", 1,
          "Tickets closed without a fix, twice"),
-        ("forms_saved_by_excel#3", dt.date(2026, 11, 5), "DOT", "Cy Poe", 5, None)]
+        ("3@2026-11-05", dt.date(2026, 11, 5), "DOT", "Cy Poe", 5, None)]
 
 
 def forms_xlsx(path: Path) -> Path:
@@ -97,12 +97,12 @@ def test_forms_xlsx_download_and_a_sequence_of_forms_loses_nothing(tmp_path):
     assert "added 2 response(s)" in out
     download = forms_xlsx(tmp_path / "IT satisfaction December(1-2).xlsx")
     out = imported(path, download)
-    assert "ids qualified by form 'IT satisfaction December'" in out and "added 2" in out
+    assert "each id with the day it was submitted" in out and "added 2" in out
     rows = responses(path)
     assert len(rows) == 7
-    assert rows[3] == ("forms_q2_anonymous#1", dt.date(2027, 1, 12), "DOR", None, 2,
+    assert rows[3] == ("1@2027-01-12", dt.date(2027, 1, 12), "DOR", None, 2,
                        "Nobody called back")
-    assert rows[5][:5] == ("IT satisfaction December#1", dt.date(2026, 12, 1), "DOR", None, 2)
+    assert rows[5][:5] == ("1@2026-12-01", dt.date(2026, 12, 1), "DOR", None, 2)
     # the same files again (and a later download of the same form) add nothing
     for again in (SAMPLES / "forms_saved_by_excel.csv", SAMPLES / "forms_q2_anonymous.csv"):
         assert "added 0 response(s)" in imported(path, again)
@@ -116,15 +116,33 @@ def test_forms_xlsx_download_and_a_sequence_of_forms_loses_nothing(tmp_path):
 
 def test_a_reused_id_with_other_answers_is_a_conflict_not_a_skip(tmp_path):
     path = book(tmp_path)
-    imported(path, SAMPLES / "forms_q2_anonymous.csv", "--form", "Q2")
+    imported(path, SAMPLES / "forms_q2_anonymous.csv")
     before = digest(path)
-    # another form, given the same label by mistake: ids 1 and 2 again, other answers
-    done = cli("import-survey", path, SAMPLES / "forms_saved_by_excel.csv", "--form", "Q2")
+    # the same form downloaded again after a respondent changed an answer: response 1 of the
+    # same day, another score; never skipped silently, never added twice
+    changed = tmp_path / "forms_q2_again.csv"
+    changed.write_bytes((SAMPLES / "forms_q2_anonymous.csv").read_bytes().replace(
+        b"2 - Dissatisfied", b"4 - Satisfied"))
+    done = cli("import-survey", path, changed)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert "forms_saved_by_excel.csv:2: response_id Q2#1 is already at Survey!A2 with other " \
-           "answers (submitted_on '2027-01-12' there, '2026-11-04' here" in done.stderr
-    assert "Import it with --form LABEL to keep both" in done.stderr
+    assert "forms_q2_again.csv:2: response_id 1@2027-01-12 is already at Survey!A2 with other " \
+           "answers (score '2' there, '4' here)" in done.stderr, done.stderr
     assert digest(path) == before
+
+
+def test_the_same_responses_under_other_names_are_imported_once(tmp_path):
+    """A re-download, a copy saved under another name, a copy from an earlier version's
+    import (ids qualified by the file's name): the same five responses, once."""
+    path = book(tmp_path)
+    imported(path, SAMPLES / "forms_saved_by_excel.csv")
+    for name in ("IT survey(1-3).csv", "IT survey - Copy.csv", "forms export.csv"):
+        copy = Path(shutil.copy(SAMPLES / "forms_saved_by_excel.csv", tmp_path / name))
+        assert "added 0 response(s)" in imported(path, copy)
+    assert len(responses(path)) == 3
+    refreshed = cli("refresh", path, "--as-of", "2026-11-10")
+    assert refreshed.returncode == 0, refreshed.stderr
+    follow = output_rows(path, "FollowUps")
+    assert len(follow) == 1  # Bo Ray's 1, once
 
 
 def test_qualtrics_three_header_rows_and_its_default_scale(tmp_path):
