@@ -449,8 +449,10 @@ def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str
             click.echo(f"{export.name}: read as a {result.source} export{labelled}; added "
                        f"{result.added} response(s) to {workbook.name}; {result.skipped} "
                        "already there")
+            for line in summarize(result.warnings, 10):
+                click.echo(f"warning: {line}", err=True)
         return {"added": result.added, "skipped": result.skipped, "source": result.source,
-                "form": result.form}
+                "form": result.form, "warnings": [p.as_dict() for p in result.warnings]}
 
     _run(as_json, action)
 

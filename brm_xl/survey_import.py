@@ -471,7 +471,49 @@ def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, s
     prefix = f"{name}:" if export.unit == "line" else f"{name}:row "
     raw = RawTable(C.SURVEY, name, frame, locate=lambda column, row: f"{prefix}{row or 1}")
     raw.problems.extend(_other_scale(export, index.get("score"), match, f"{prefix}1"))
+    raw.problems.extend(_not_imported(export, index, f"{prefix}1"))
     return SurveyRows(raw, export.source, label)
+
+
+# the tools' own bookkeeping columns, never answers (listed all the same, in one line)
+_BOOKKEEPING = {"starttime", "startdate", "enddate", "status", "ipaddress", "progress",
+                "durationinseconds", "finished", "distributionchannel", "userlanguage",
+                "recipientlastname", "recipientfirstname", "externalreference",
+                "locationlatitude", "locationlongitude", "collectorid", "lastmodifieddate",
+                "email", "emailaddress", "customdata1", "lastmodifiedtime"}
+
+
+def _not_imported(export: Export, index: dict[str, int], where: str) -> list[Problem]:
+    """Nothing ignored without a word: every column not imported, in one warning, and a
+    free-text column that reads like comments suggested as `--map comment=...`."""
+    used = set(index.values())
+    left = [i for i, h in enumerate(export.header) if h and i not in used]
+    if not left:
+        return []
+    def named(i: int) -> str:
+        label = export.labels.get(i)
+        return repr(export.header[i]) + (f" ({label})" if label and label != export.header[i]
+                                         else "")
+    out = [Problem(where, "not imported: " + ", ".join(named(i) for i in left),
+                   "not-imported", "warning")]
+    if "comment" not in index:
+        found = []
+        for i in left:
+            if C.header_key(export.header[i]) in _BOOKKEEPING:
+                continue
+            texts = [cells[i].strip() for _, cells in export.records
+                     if i < len(cells) and cells[i].strip()]
+            words = [t for t in texts if " " in t and not _NUMBER.match(t)
+                     and _iso_date(t) == t and "@" not in t]
+            if words and len(words) >= len(texts) / 2:
+                found.append(i)
+        if found:
+            out.append(Problem(where, " and ".join(named(i) for i in found) + (
+                " read" if len(found) > 1 else " reads") + " like comments and "
+                f"{'are' if len(found) > 1 else 'is'} not imported; to keep them, run again "
+                f"with --map comment=\"{export.header[found[-1]]}\" (one column: Survey has "
+                "one comment)", "comment-not-imported", "warning"))
+    return out
 
 
 def _response_id(export: Export, values: dict[str, str | None], cells: list[str],

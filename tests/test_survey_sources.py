@@ -232,3 +232,14 @@ def test_plain_csv_in_every_encoding_and_separator(tmp_path, encoding):
     sample.write_bytes(text.encode(encoding))
     imported(path, sample)
     assert responses(path) == [("C1", dt.date(2026, 11, 4), "DOT", "Renée Dupré", 4, "Très bien")]
+
+
+def test_a_column_not_imported_is_said_and_a_comment_column_suggested(tmp_path):
+    """Qualtrics with a second free-text question ("Any other comments?", Q4): the only
+    comment on a score-1 response is never dropped without a word."""
+    path = book(tmp_path)
+    done = cli("import-survey", path, SAMPLES / "qualtrics_extra_comment.csv", "--map", "score=Q2")
+    assert done.returncode == 0, done.stderr
+    assert "not imported: 'StartDate' (Start Date)" in done.stderr
+    assert "'Q4' (Any other comments?)" in done.stderr
+    assert '--map comment="Q4"' in done.stderr
