@@ -54,15 +54,15 @@ def log_contact(path: Path, values: dict[str, str | None]) -> Added:
 
 
 def import_survey(path: Path, export: Path, maps: dict[str, str],
-                  form: str | None = None) -> Added:
+                  form: str | None = None, date_order: str | None = None) -> Added:
     """Append a survey export's new responses to the Survey table (see survey_import)."""
     from .survey_import import matching, survey_table
 
     inputs, _ = load_inputs(path, specs=(C.AGENCIES,), checks=())
     match = matching([(a, n) for a, n in inputs.frame("Agencies").select(
         "agency_id_text", "agency_name").iter_rows()], inputs.settings.extra,
-        inputs.settings.survey_score_map)
-    rows = survey_table(export, maps, match, form)
+        inputs.settings.survey_score_map, inputs.settings.survey_date_order)
+    rows = survey_table(export, maps, match, form, date_order)
     added = add_rows(path, rows.raw, key="response_id", same=SURVEY_ANSWERS,
                      identity=response_identity)
     added.source, added.form = rows.source, rows.form

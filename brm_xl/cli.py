@@ -429,9 +429,12 @@ def rates(workbook: Path, fiscal_year: str, usage_growth: str, as_json: bool) ->
 @click.option("--form", metavar="LABEL", help="The form these responses answered, for two forms "
               "that number their responses from 1 and were answered on the same day (ids are "
               "otherwise the tool's own with the day submitted; never the file's name).")
+@click.option("--date-order", type=click.Choice(["mdy", "dmy"]), default=None,
+              help="Whether the export's dates are month first (mdy) or day first (dmy), where "
+                   "they cannot tell (every day 12 or less).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
 def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str | None,
-                  as_json: bool) -> None:
+                  date_order: str | None, as_json: bool) -> None:
     """Append new survey responses from an export (CSV or XLSX from Microsoft Forms,
     Qualtrics, SurveyMonkey, Google Forms or ServiceNow) to the Survey table."""
     from .additions import import_survey as run_import
@@ -439,7 +442,7 @@ def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str
 
     def action() -> dict[str, Any]:
         try:
-            result = run_import(workbook, export, parse_maps(maps), form)
+            result = run_import(workbook, export, parse_maps(maps), form, date_order)
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
         if not as_json:

@@ -354,6 +354,7 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "focus_surcharge_pct": (QUANTITY, 0),  # the office's admin surcharge on cloud cost
     # survey import (see README "Survey import")
     "survey_score_map": (TEXT, None),  # another scale to 1..5: "0-6=1, 7-8=3, 9-10=5"
+    "survey_date_order": (TEXT, None),  # mdy or dmy, where an export's dates cannot tell
     # the GL journal of a closed month (see README "The monthly close")
     "journal_template": (TEXT, None),  # an office's own journal template (its ERP's layout)
     "journal_date": (TEXT, "month end"),  # the posting date: month end, close date, run date

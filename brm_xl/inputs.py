@@ -61,6 +61,7 @@ class Settings:
     focus_cost_column: str = _default("focus_cost_column")
     focus_surcharge_pct: Any = _default("focus_surcharge_pct")
     survey_score_map: str | None = _default("survey_score_map")
+    survey_date_order: str | None = _default("survey_date_order")
     journal_template: str | None = _default("journal_template")
     journal_date: str = _default("journal_date")
     ledger_path: str | None = _default("ledger_path")
@@ -302,6 +303,10 @@ def _setting_value(name: str, value: str | None) -> tuple[Any, str | None]:
         return None, f"'{value}' must be a month number from 1 to 12"
     if name in C.CEILINGS and parsed < 1:
         return None, f"'{value}' must be at least 1"
+    if name == "survey_date_order" and str(parsed).strip().casefold() not in ("mdy", "dmy"):
+        return None, f"'{shown(value)}' is not mdy (month first) or dmy (day first)"
+    if name == "survey_date_order":
+        return str(parsed).strip().casefold(), None
     if name == "smtp_port" and not 1 <= parsed <= 65535:
         return None, f"'{value}' is not a port number"
     return parsed, None

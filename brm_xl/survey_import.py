@@ -66,8 +66,9 @@ WORDS = {
 SCORE_MAP_SETTING = "survey_score_map"  # the Settings key (contract.SETTINGS_DEFAULTS)
 assert SCORE_MAP_SETTING in C.SETTINGS_DEFAULTS
 
-_DATE_US = re.compile(
-    r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:,?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$")
+_DATE_US = re.compile(  # 11/4/2026 2:15 PM, 4.11.2026 14:15 (either order: see _date_order)
+    r"^(\d{1,2})[/.](\d{1,2})[/.](\d{2}|\d{4})(?:,?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$")
+DATE_ORDERS = ("mdy", "dmy")
 _DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
 _DATE_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
 _LEADING_SCORE = re.compile(r"^\(?(\d{1,2})\)?(?:\s*[-:.)–]\s*\S.*)?$")
@@ -371,9 +372,11 @@ def _score(value: str, mapped: dict[str, int]) -> int | None:
     return WORDS.get(tail)
 
 
-def _iso_date(value: str) -> str:
+def _iso_date(value: str, order: str = "mdy") -> str:
     """ISO text from the ways tools and Excel write a moment: 2026-11-04 14:15:39,
-    11/4/2026 2:15:39 PM, 11/4/26 14:15 (Forms saved through Excel), an Excel serial."""
+    11/4/2026 2:15:39 PM, 11/4/26 14:15 (Forms saved through Excel), 4.11.2026 (a European
+    Excel), an Excel serial; `order` says which of a slashed date's first two numbers is the
+    month (decided for the whole file by _date_order, never guessed)."""
     m = _DATE_ISO.match(value)
     if m:
         return _checked(int(m.group(1)), int(m.group(2)), int(m.group(3)), value)
@@ -382,7 +385,9 @@ def _iso_date(value: str) -> str:
         year = int(m.group(3))
         if len(m.group(3)) == 2:
             year += 2000
-        return _checked(year, int(m.group(1)), int(m.group(2)), value)
+        first, second = int(m.group(1)), int(m.group(2))
+        month, day = (first, second) if order == "mdy" else (second, first)
+        return _checked(year, month, day, value)
     if _DATE_SERIAL.match(value):
         return excel_date(float(value)).isoformat()
     return value
@@ -401,10 +406,11 @@ class Matching:
 
     agencies: dict[str, str]  # casefolded id, name or alias -> the id as Agencies types it
     scores: dict[str, int]  # Settings survey_score_map
+    date_order: str | None = None  # Settings survey_date_order: mdy or dmy
 
 
 def matching(agency_rows: list[tuple[str, str | None]], extra: dict[str, str],
-             scale: str | None = None) -> Matching:
+             scale: str | None = None, date_order: str | None = None) -> Matching:
     """From (agency id, agency name) pairs, Settings' `agency_alias:TEXT` = ID rows and
     its survey_score_map."""
     agencies: dict[str, str] = {}
@@ -417,7 +423,7 @@ def matching(agency_rows: list[tuple[str, str | None]], extra: dict[str, str],
         if key.casefold().startswith(C.AGENCY_ALIAS_PREFIX) and value:
             alias = " ".join(key[len(C.AGENCY_ALIAS_PREFIX):].split()).casefold()
             agencies[alias] = ids.get(value.strip().casefold(), value.strip())
-    return Matching(agencies, score_map(scale))
+    return Matching(agencies, score_map(scale), date_order)
 
 
 def _agency(value: str, match: Matching) -> str:
@@ -445,14 +451,66 @@ def form_label(path: Path, export: Export, form: str | None) -> str | None:
     return " ".join(form.split()) if form else None
 
 
+def _date_order(path: Path, export: Export, index: dict[str, int], given: str | None) -> str:
+    """Month first or day first, decided from all of a file's dates: a first number above
+    12 says day first, a second above 12 month first. Where every date could be either
+    (every day 12 or less), the person says which (--date-order, or Settings
+    survey_date_order): never a silent swap."""
+    seen, day_first, month_first, example = False, False, False, None
+    for name in ("submitted_on", "followed_up_on"):
+        i = index.get(name)
+        if i is None:
+            continue
+        for _, cells in export.records:
+            m = _DATE_US.match(cells[i].strip()) if i < len(cells) else None
+            if not m:
+                continue
+            year = int(m.group(3)) + (2000 if len(m.group(3)) == 2 else 0)
+            a, b = int(m.group(1)), int(m.group(2))
+            as_mdy, as_dmy = _is_date(year, a, b), _is_date(year, b, a)
+            if as_mdy or as_dmy:  # a date neither way is named at its cell by the checks
+                seen = True
+                example = example or cells[i].strip()
+                month_first |= as_mdy and not as_dmy
+                day_first |= as_dmy and not as_mdy
+    if not seen:
+        return given or "mdy"  # ISO dates or date cells: nothing to decide
+    if day_first and month_first:
+        raise UsageError(f"{path.name}: its dates mix month-first and day-first forms (e.g. "
+                         f"{example!r}); export it again with one date format")
+    found = "dmy" if day_first else "mdy" if month_first else None
+    if found and given and given != found:
+        raise UsageError(f"{path.name}: its dates are {_ORDER_WORDS[found]} (e.g. {example!r}), "
+                         f"not {_ORDER_WORDS[given]} as --date-order or Settings "
+                         "survey_date_order says")
+    if found or given:
+        return found or given or "mdy"
+    raise UsageError(f"{path.name}: its dates (e.g. {example!r}) could be month first or day "
+                     "first, and every day in it is 12 or less, so brm_xl cannot tell which; run "
+                     "again with --date-order mdy (month first, as US exports write them) or "
+                     "--date-order dmy (day first), or set Settings survey_date_order")
+
+
+_ORDER_WORDS = {"mdy": "month first", "dmy": "day first"}
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
 def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, str],
-                 form: str | None = None) -> SurveyRows:
+                 form: str | None = None, date_order: str | None = None) -> SurveyRows:
     """The export as Survey rows of text, located at their lines, ready for the checks."""
     if not isinstance(match, Matching):  # agency name -> id, as older callers pass
         match = Matching({k.casefold(): v for k, v in match.items()}, {})
     export = read_export(path)
     index = _columns(path, export, maps, match)
     label = form_label(path, export, form)
+    order = _date_order(path, export, index, date_order or match.date_order)
     columns: dict[str, list[str | None]] = {c.name: [] for c in C.SURVEY.columns
                                             if c.name in index}
     columns.setdefault("response_id", [])
@@ -462,8 +520,8 @@ def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, s
         for name in columns:
             value = values.get(name)
             if name == "response_id":
-                value = _response_id(export, values, cells, label, match)
-            columns[name].append(_normalise(name, value, match) if name != "response_id"
+                value = _response_id(export, values, cells, label, order)
+            columns[name].append(_normalise(name, value, match, order) if name != "response_id"
                                  else value)
     frame = pl.DataFrame({**columns, ROW: [line for line, _ in export.records]},
                          schema={**{n: pl.String for n in columns}, ROW: pl.Int64})
@@ -517,14 +575,14 @@ def _not_imported(export: Export, index: dict[str, int], where: str) -> list[Pro
 
 
 def _response_id(export: Export, values: dict[str, str | None], cells: list[str],
-                 label: str | None, match: Matching) -> str | None:
+                 label: str | None, order: str) -> str | None:
     """The tool's own id; where the tool numbers responses per form (Microsoft Forms: 1, 2,
     3 in every form) with the day it was submitted (`7@2026-11-04`), so next quarter's
     response 7 is another response and a re-download of this one is not."""
     rid = values.get("response_id")
     if rid and export.per_form_ids and values.get("submitted_on"):
         try:
-            rid = f"{rid}@{_iso_date(values['submitted_on'] or '')}"
+            rid = f"{rid}@{_iso_date(values['submitted_on'] or '', order)}"
         except ValueError:
             pass  # the date is reported at its cell by the checks
     if export.derived_ids and not rid:
@@ -539,11 +597,11 @@ def _response_id(export: Export, values: dict[str, str | None], cells: list[str]
     return rid
 
 
-def _normalise(name: str, value: str | None, match: Matching) -> str | None:
+def _normalise(name: str, value: str | None, match: Matching, order: str = "mdy") -> str | None:
     if value is None:
         return None
     if name in ("submitted_on", "followed_up_on"):
-        return _iso_date(value)
+        return _iso_date(value, order)
     if name == "score":
         score = _score(value, match.scores)
         return str(score) if score is not None else value

@@ -35,8 +35,9 @@ def book_with_survey(tmp_path, rows=()):
         ws = wb.add_worksheet("Dashboard")
         ws.write_formula("A1", "=COUNTA(Survey[response_id])")
         ws.insert_textbox("C3", "Survey dashboard")
-    return write_book(tmp_path / "brm.xlsx", minimal_book(
-        Survey=Block("Survey", SURVEY_HEADERS, rows, at="B2")), dashboard)
+    b = minimal_book(Survey=Block("Survey", SURVEY_HEADERS, rows, at="B2"))
+    b.settings = [("survey_date_order", "mdy")]  # the exports here are US, days all <= 12
+    return write_book(tmp_path / "brm.xlsx", b, dashboard)
 
 
 def test_import_forms_export_then_again_adds_nothing(tmp_path):

@@ -34,7 +34,8 @@ def book(tmp_path, settings=()):
             ("DOR", "Department of Revenue", "Head DOR", "head@dor.example", "Pat Manager",
              "pat@cio.example", 30)]),
         Survey=Block("Survey", SURVEY_HEADERS, []))
-    b.settings = list(settings)
+    # the samples are US exports whose days are all 12 or less: the office said month first
+    b.settings = [("survey_date_order", "mdy"), *settings]
     return write_book(tmp_path / "brm.xlsx", b)
 
 
@@ -243,3 +244,35 @@ def test_a_column_not_imported_is_said_and_a_comment_column_suggested(tmp_path):
     assert "not imported: 'StartDate' (Start Date)" in done.stderr
     assert "'Q4' (Any other comments?)" in done.stderr
     assert '--map comment="Q4"' in done.stderr
+
+
+def test_dates_are_never_guessed(tmp_path):
+    """Google Forms from an en-GB sheet: 3, 4 and 6 November are day first; a file whose
+    days are all 12 or less asks once; a file with a day above 12 decides by itself."""
+    path = book(tmp_path, settings=())
+    gb = tmp_path / "google_en_gb.csv"
+    gb.write_text("Timestamp,Email Address,Which agency do you work for?,"
+                  "How satisfied are you with the service?,Comments\n"
+                  "03/11/2026 09:15:02,ann.lee@dot.example,Department of Transportation,4,\n"
+                  "04/11/2026 10:01:44,bo.ray@dor.example,Department of Revenue,2,Slow\n"
+                  "06/11/2026 16:20:09,cy.poe@dot.example,Department of Transportation,5,\n")
+    plain = write_book(tmp_path / "plain.xlsx", minimal_book(
+        Agencies=Block("Agencies", AGENCY_HEADERS, [
+            ("DOT", "Department of Transportation", "H", "h@dot.example", "P", "p@cio.example", 30),
+            ("DOR", "Department of Revenue", "H", "h@dor.example", "P", "p@cio.example", 30)]),
+        Survey=Block("Survey", SURVEY_HEADERS, [])))
+    before = digest(plain)
+    asked = cli("import-survey", plain, gb)
+    assert asked.returncode == 2 and "could be month first or day first" in asked.stderr
+    assert "--date-order dmy" in asked.stderr and digest(plain) == before
+    imported(plain, gb, "--date-order", "dmy")
+    assert [r[1] for r in responses(plain)] == [dt.date(2026, 11, 3), dt.date(2026, 11, 4),
+                                                dt.date(2026, 11, 6)]
+    # one day above 12 decides for the whole file; a contrary answer is refused
+    later = tmp_path / "google_en_gb_later.csv"
+    later.write_text(gb.read_text().replace("06/11/2026", "16/11/2026"))
+    wrong = cli("import-survey", path, later, "--date-order", "mdy")
+    assert wrong.returncode == 2 and "are day first" in wrong.stderr
+    out = imported(plain, later)
+    assert "added 1 response(s)" in out
+    assert dt.date(2026, 11, 16) in [r[1] for r in responses(plain)]
