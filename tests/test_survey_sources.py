@@ -35,7 +35,9 @@ def book(tmp_path, settings=()):
              "pat@cio.example", 30)]),
         Survey=Block("Survey", SURVEY_HEADERS, []))
     # the samples are US exports whose days are all 12 or less: the office said month first
-    b.settings = [("survey_date_order", "mdy"), *settings]
+    given = list(settings)
+    b.settings = given if any(k == "survey_date_order" for k, _ in given) else \
+        [("survey_date_order", "mdy"), *given]
     return write_book(tmp_path / "brm.xlsx", b)
 
 
@@ -276,3 +278,11 @@ def test_dates_are_never_guessed(tmp_path):
     out = imported(plain, later)
     assert "added 1 response(s)" in out
     assert dt.date(2026, 11, 16) in [r[1] for r in responses(plain)]
+
+
+def test_forms_saved_by_a_european_excel_semicolons_and_dotted_dates(tmp_path):
+    path = book(tmp_path, settings=[("survey_date_order", "dmy")])
+    out = imported(path, SAMPLES / "forms_european_excel.csv")
+    assert "added 2 response(s)" in out
+    assert [(r[0], r[1], r[2]) for r in responses(path)] == [
+        ("1@2026-11-03", dt.date(2026, 11, 3), "DOR"), ("2@2026-11-04", dt.date(2026, 11, 4), "DOT")]
