@@ -30,10 +30,12 @@ from .workbook.writer import PackageEdit
 @dataclass
 class Added:
     added: int
-    skipped: int  # already there, with the same answers
+    skipped: int  # already there, with the same answers (or repeated in the file)
     warnings: list[Problem]
     source: str | None = None  # the tool an import was read as ("Qualtrics", ...)
     form: str | None = None  # the form label its ids were qualified with
+    read: int = 0  # rows read: added + already there + repeated in the file
+    repeated: int = 0  # rows the file held twice (the same response), added once
 
 
 # `brm-xl log` names its options after the Engagements columns they fill
@@ -122,7 +124,7 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
     if errors(problems):
         raise DataProblems(problems)
     frame = typed.frame
-    before = frame.height
+    before, repeated = frame.height, 0
     if key is not None:
         existing = inputs.tables[spec.name] if inputs.has(spec.name) else None
         ident = key
@@ -136,8 +138,10 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
         if conflicts:
             raise DataProblems(conflicts)
         have = set(existing.frame[ident].drop_nulls().to_list()) if existing is not None else set()
-        frame = frame.filter(~pl.col(ident).is_in(sorted(have))).unique(ident, keep="first",
-                                                                           maintain_order=True)
+        frame = frame.filter(~pl.col(ident).is_in(sorted(have)))
+        fresh = frame.height
+        frame = frame.unique(ident, keep="first", maintain_order=True)
+        repeated = fresh - frame.height
     rows = _rows(frame, spec, inputs)
     if rows:
         last = _last_filled_row(inputs.tables[spec.name].raw.frame) if inputs.has(spec.name) else None
@@ -148,7 +152,8 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
                 held.check_unchanged()  # saved meanwhile (Excel): say so, not "move what is below"
                 raise DataProblems(blocked)
             edit.commit(held)
-    return Added(len(rows), before - len(rows), [p for p in problems if not p.is_error])
+    return Added(len(rows), before - len(rows), [p for p in problems if not p.is_error],
+                 read=before, repeated=repeated)
 
 
 def _conflicts(raw: RawTable, new: pl.DataFrame, existing: Any, key: str,

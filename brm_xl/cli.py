@@ -449,12 +449,15 @@ def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str
             labelled = f", ids qualified by form {result.form!r}" if result.form else ""
             if result.source == "Microsoft Forms":
                 labelled += ", each id with the day it was submitted"
-            click.echo(f"{export.name}: read as a {result.source} export{labelled}; added "
-                       f"{result.added} response(s) to {workbook.name}; {result.skipped} "
-                       "already there")
+            repeated = f", {result.repeated} repeated in the file" if result.repeated else ""
+            click.echo(f"{export.name}: read as a {result.source} export{labelled}; "
+                       f"{result.read} response(s) read: added {result.added} response(s) to "
+                       f"{workbook.name}; {result.skipped - result.repeated} already there"
+                       f"{repeated}")
             for line in summarize(result.warnings, 10):
                 click.echo(f"warning: {line}", err=True)
-        return {"added": result.added, "skipped": result.skipped, "source": result.source,
+        return {"read": result.read, "added": result.added, "skipped": result.skipped,
+                "repeated": result.repeated, "source": result.source,
                 "form": result.form, "warnings": [p.as_dict() for p in result.warnings]}
 
     _run(as_json, action)

@@ -195,6 +195,8 @@ def _surveymonkey(header: list[str], body: list[tuple[int, list[str]]], unit: st
     if not body:
         return Export("SurveyMonkey", header, body, unit=unit)
     sub = body[0][1]
+    if sub and sub[0].strip():  # a respondent's id: the second header row was deleted, and
+        return Export("SurveyMonkey", header, body, unit=unit)  # no response is a header
     merged, question = [], ""
     for i, top in enumerate(header):
         question = top or question

@@ -286,3 +286,17 @@ def test_forms_saved_by_a_european_excel_semicolons_and_dotted_dates(tmp_path):
     assert "added 2 response(s)" in out
     assert [(r[0], r[1], r[2]) for r in responses(path)] == [
         ("1@2026-11-03", dt.date(2026, 11, 3), "DOR"), ("2@2026-11-04", dt.date(2026, 11, 4), "DOT")]
+
+
+def test_surveymonkey_with_its_second_header_row_deleted_loses_no_response(tmp_path):
+    whole = book(tmp_path)
+    out = imported(whole, SAMPLES / "surveymonkey_expanded.csv")
+    lines = (SAMPLES / "surveymonkey_expanded.csv").read_bytes().splitlines(keepends=True)
+    trimmed = tmp_path / "surveymonkey_one_header.csv"
+    trimmed.write_bytes(b"".join([lines[0], *lines[2:]]))  # the second header row deleted
+    (tmp_path / "other").mkdir()
+    path = book(tmp_path / "other")
+    out = imported(path, trimmed)
+    assert [r[0] for r in responses(path)] == [r[0] for r in responses(whole)]
+    n = len(responses(whole))
+    assert f"{n} response(s) read: added {n} response(s)" in out
