@@ -118,7 +118,8 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
     problems = list(raw.problems) + found
     agencies = set(inputs.frame("Agencies")["agency_id"].to_list())
     services = set(inputs.frame("RateCard")["service_id"].to_list())
-    problems += unknown_ids(typed, "agency_id", agencies, "Agencies")
+    problems += _with_suggestions(unknown_ids(typed, "agency_id", agencies, "Agencies"),
+                                  inputs.frame("Agencies"))
     if "service_id" in typed.frame.columns:
         problems += unknown_ids(typed, "service_id", services, "RateCard")
     if errors(problems):
@@ -154,6 +155,36 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
             edit.commit(held)
     return Added(len(rows), before - len(rows), [p for p in problems if not p.is_error],
                  read=before, repeated=repeated)
+
+
+def _with_suggestions(problems: list[Problem], agencies: pl.DataFrame) -> list[Problem]:
+    """An unknown agency with the nearest ids and names, and how to teach brm_xl the name
+    an export uses (a Settings alias row)."""
+    import difflib
+    import re
+
+    names = {str(a): str(a) for a in agencies["agency_id_text"].to_list()}
+    names.update({str(n): str(a) for a, n in agencies.select("agency_id_text", "agency_name")
+                  .iter_rows() if n})
+    out = []
+    for p in problems:
+        found = re.search(r"agency_id '(.+)' is not in Agencies", p.message)
+        if not found:
+            out.append(p)
+            continue
+        text = found.group(1)
+        near = difflib.get_close_matches(text.casefold(), [n.casefold() for n in names], 3, 0.5)
+        by_fold = {n.casefold(): n for n in names}
+        hint = ""
+        if near:
+            best = by_fold[near[0]]
+            shown = ", ".join(f"{by_fold[n]} ({names[by_fold[n]]})" for n in near)
+            hint = (f"; nearest: {shown}. If it is {names[best]}, add a Settings row "
+                    f"agency_alias:{text} = {names[best]} and run again")
+        else:
+            hint = f"; add a Settings row agency_alias:{text} = AGENCY_ID naming its agency"
+        out.append(Problem(p.where, p.message + hint, p.code, p.severity))
+    return out
 
 
 def _conflicts(raw: RawTable, new: pl.DataFrame, existing: Any, key: str,

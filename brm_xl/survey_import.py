@@ -71,7 +71,8 @@ _DATE_US = re.compile(  # 11/4/2026 2:15 PM, 4.11.2026 14:15 (either order: see 
 DATE_ORDERS = ("mdy", "dmy")
 _DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
 _DATE_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
-_LEADING_SCORE = re.compile(r"^\(?(\d{1,2})\)?(?:\s*[-:.)–]\s*\S.*)?$")
+_LEADING_SCORE = re.compile(
+    r"^\(?(\d{1,2})\)?(?:\s*[-:.)–]\s*\S.*|\s*(?:stars?|points?|/\s*5|out of 5))?$")
 _NUMBER = re.compile(r"^\d{1,2}(\.0+)?$")
 
 

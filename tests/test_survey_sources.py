@@ -300,3 +300,21 @@ def test_surveymonkey_with_its_second_header_row_deleted_loses_no_response(tmp_p
     assert [r[0] for r in responses(path)] == [r[0] for r in responses(whole)]
     n = len(responses(whole))
     assert f"{n} response(s) read: added {n} response(s)" in out
+
+
+def test_an_unknown_agency_gets_the_nearest_names_and_a_score_in_stars_reads(tmp_path):
+    path = book(tmp_path)
+    export = tmp_path / "agencies.csv"
+    export.write_text("Response ID,Submitted,Agency,Name,Score\n"
+                      "1,2026-11-03,Dept of Revenue,Ann,5 stars\n"
+                      "2,2026-11-04,Department of Transportation,Bo,4\n")
+    done = cli("import-survey", path, export)
+    assert done.returncode == 1
+    assert "agencies.csv:2: agency_id 'Dept of Revenue' is not in Agencies; nearest: Department " \
+           "of Revenue (DOR). If it is DOR, add a Settings row agency_alias:Dept of Revenue = DOR" \
+           in done.stderr
+    assert "score" not in done.stderr  # "5 stars" is a 5
+    (tmp_path / "aliased").mkdir()
+    aliased = book(tmp_path / "aliased", settings=[("agency_alias:Dept of Revenue", "DOR")])
+    imported(aliased, export)
+    assert [(r[2], r[4]) for r in responses(aliased)] == [("DOR", 5), ("DOT", 4)]
