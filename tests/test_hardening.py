@@ -353,6 +353,7 @@ def _mutated(src: Path, dst: Path, part: str, fn) -> Path:
     return _rezip(src, dst, lambda n, d: fn(d) if n == part else d)
 
 
+@pytest.mark.slow  # about 30 command runs; .ci/run runs the slow tests
 def test_user_mistakes_get_a_sentence_and_exit_1_or_2(tmp_path):
     base = write_book(tmp_path / "base.xlsx", minimal_book())
     cases = {

@@ -389,6 +389,7 @@ TAMPER = {  # table: (columns an edit may hit, data rows of the closed month)
 }
 
 
+@pytest.mark.slow  # many whole-workbook checks; .ci/run runs the slow tests
 def test_tamper_campaign_no_edit_passes_silently(closed, tmp_path):
     """40 seeded edits of the closed books and of the inputs behind the closed month, as
     Excel saves them (a value retyped as text or a number, a cell cleared, a row deleted):
@@ -434,6 +435,7 @@ def forge(path: Path, amount: str) -> None:
         write_tables(held, book_tables(records, audit_rows(inputs.previous["AuditLog"], [])))
 
 
+@pytest.mark.slow  # many whole-workbook checks; .ci/run runs the slow tests
 def test_a_recomputed_forgery_is_caught_by_verify_and_the_ledger(closed, tmp_path, monkeypatch):
     ledger = tmp_path / "share"
     ledger.mkdir()
