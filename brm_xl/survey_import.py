@@ -39,7 +39,8 @@ ALIASES = {
                     "surveyid"),
     "submitted_on": ("completiontime", "recordeddate", "enddate", "submitted", "submittedat",
                      "timestamp", "syscreatedon", "created", "taken", "date", "completed"),
-    "agency_id": ("agency", "agencycode", "agencyid", "department", "whichagencydoyouworkfor",
+    "agency_id": ("agency", "agencycode", "agencyid", "department", "userdepartment",
+                  "callerdepartment", "whichagencydoyouworkfor",
                   "whatagencyareyoufrom", "agencyname"),
     "respondent": ("name", "respondentname", "recipientemail", "emailaddress", "email",
                    "respondent", "assignedto", "user", "takenby"),
@@ -225,6 +226,8 @@ def _servicenow(header: list[str], body: list[tuple[int, list[str]]], unit: str)
     def cell(cells: list[str], i: int | None) -> str:
         return cells[i].strip() if i is not None and i < len(cells) else ""
 
+    used = {inst, metric, actual, text_value, user, created}
+    others = [(i, h) for i, h in enumerate(header) if i not in used and h.strip()]
     grouped: dict[str, dict[str, str]] = {}
     first_line: dict[str, int] = {}
     questions: list[str] = []
@@ -234,6 +237,9 @@ def _servicenow(header: list[str], body: list[tuple[int, list[str]]], unit: str)
             continue
         rec = grouped.setdefault(key, {"Instance": key})
         first_line.setdefault(key, line)
+        for i, h in others:  # the columns beside the answers (department, user's agency...)
+            if cell(cells, i) and not rec.get(h):
+                rec[h] = cell(cells, i)
         name = cell(cells, metric)
         answer = cell(cells, text_value) or cell(cells, actual)
         if name:
@@ -245,7 +251,8 @@ def _servicenow(header: list[str], body: list[tuple[int, list[str]]], unit: str)
         when = cell(cells, created)
         if when and when > rec.get("Created", ""):
             rec["Created"] = when
-    merged = ["Instance", "Created", "User", *questions]
+    merged = ["Instance", "Created", "User", *[h for _, h in others if h not in questions],
+              *questions]
     records = [(first_line[k], [rec.get(h, "") for h in merged]) for k, rec in grouped.items()]
     return Export("ServiceNow", merged, records, unit=unit)
 

@@ -318,3 +318,14 @@ def test_an_unknown_agency_gets_the_nearest_names_and_a_score_in_stars_reads(tmp
     aliased = book(tmp_path / "aliased", settings=[("agency_alias:Dept of Revenue", "DOR")])
     imported(aliased, export)
     assert [(r[2], r[4]) for r in responses(aliased)] == [("DOR", 5), ("DOT", 4)]
+
+
+def test_servicenow_keeps_the_department_column_that_names_the_agency(tmp_path):
+    """asmt_metric_result with the user's department beside each answer and no Agency
+    metric: the department survives the grouping into responses and names the agency."""
+    path = book(tmp_path)
+    out = imported(path, SAMPLES / "servicenow_with_department.csv", "--map",
+                   "score=Overall satisfaction")
+    assert "2 response(s) read: added 2" in out
+    assert [(r[0], r[2], r[4], r[5]) for r in responses(path)] == [
+        ("AINST0020001", "DOR", 2, "Laptops late, again"), ("AINST0020002", "DOT", 5, None)]
