@@ -27,6 +27,7 @@ import polars as pl
 
 from .chargeback import Chargeback, as_money
 from .inputs import Inputs
+from .kinds import plain
 from .problems import DataProblems, Problem, StateError, UsageError, errors, summarize
 from .seal import Record, adjustment_key, closed_months, verified_of, when_text
 from .users import current_user
@@ -58,7 +59,7 @@ class ByMonth:
         out: dict[str, dict[str, str]] = defaultdict(dict)
         for p, s, r in self._priced.select("period", "service_id", "rate").unique(
                 ["period", "service_id"], keep="first", maintain_order=True).iter_rows():
-            out[p][str(s).upper()] = _n(r)
+            out[p][str(s).upper()] = plain(r)
         return out
 
     @functools.cached_property
@@ -66,7 +67,7 @@ class ByMonth:
         out: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
         for p, a, s, q in self._priced.group_by("period", "agency_id", "service_id").agg(
                 pl.col("quantity").sum()).iter_rows():
-            out[p][(str(a).upper(), str(s).upper())] = _n(q)
+            out[p][(str(a).upper(), str(s).upper())] = plain(q)
         return out
 
     @functools.cached_property
@@ -130,10 +131,6 @@ def month_usage(result: Chargeback, period: str) -> tuple[dict[str, str], dict[t
     (upper-case ids; priced usage lines only)."""
     months = by_month(result)
     return months.rates.get(period, {}), months.quantities.get(period, {})
-
-
-def _n(value: Any) -> str:
-    return format(Decimal(str(value)).normalize(), "f")
 
 
 def month_users(result: Chargeback, period: str) -> dict[str, int | None]:
@@ -220,12 +217,13 @@ def closed_problems(inputs: Inputs, result: Chargeback) -> list[Problem]:
             had = published.get(agency, "not published") if agency in published else "none"
             blame(where, f"{agency}'s users for {period} were {had}, would now be "
                          f"{users.get(agency)}", said)
-        figure = closed.statewide.get("cost_per_user")
-        if figure and statewide(result, period)["cost_per_user"] != figure:
+        figure, now_figure = closed.statewide.get("cost_per_user"), \
+            statewide(result, period)["cost_per_user"]
+        if figure and now_figure != figure:
             month_unplaced.append(Problem(
                 "Headcount", f"the statewide cost per user of {period} was published as "
-                f"{Decimal(figure):,.2f} and would now be "
-                f"{statewide(result, period)['cost_per_user'] or 'blank'}: {said}", "closed-month"))
+                f"{Decimal(figure):,.2f} and would now be {now_figure or 'blank'}: {said}",
+                "closed-month"))
         if len(at_cell) == placed:  # nothing named at a cell: say what changed, once a line
             unplaced += month_unplaced
     problems = []

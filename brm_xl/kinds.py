@@ -8,6 +8,7 @@ Money stays exact: text is cast straight to a fixed-point decimal, never through
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -139,3 +140,8 @@ def _real_day(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
     first = pl.date(safe_year, safe_month, 1)
     days = first.dt.month_end().dt.day()
     return day.is_null() | day.is_between(1, days)
+
+
+def plain(value: Any) -> str:
+    """A number as its shortest plain text: 40.000 -> 40, 0.0441 -> 0.0441 (no exponent)."""
+    return format(Decimal(str(value)).normalize(), "f")

@@ -207,8 +207,7 @@ def seal_book(inputs: Any, entries: Sequence[AuditEntry], new: Sequence[Record] 
         if not entries and not verified.records:
             return []
         audit = audit_rows(previous, entries)
-        keep = ("AuditLog", SEALS) if entries else (SEALS,)
-        return [t for t in book_tables(verified.records, audit) if t.name in keep]
+        return book_tables(verified.records, audit, published=False, audit_log=bool(entries))
     now = now or dt.datetime.now().replace(microsecond=0)
     before = audit_rows(previous, entries)
     # the AuditLog's length once this write lands: a later truncation is noticed
@@ -232,12 +231,20 @@ def seal_book(inputs: Any, entries: Sequence[AuditEntry], new: Sequence[Record] 
     return book_tables(records, audit_rows(previous, more))
 
 
-def book_tables(records: Sequence[Record], audit: Sequence[AuditRow]) -> list[OutputTable]:
+def book_tables(records: Sequence[Record], audit: Sequence[AuditRow], published: bool = True,
+                audit_log: bool = True) -> list[OutputTable]:
     """Closes, PublishedCharges, PublishedHeadcount and BrmSeals as the seal records say,
     and AuditLog: what every close and reopen writes (the visible tables are put back as
-    they were published, whatever was edited since)."""
-    closes, charges, users, seals = [], [], [], []
+    they were published, whatever was edited since). A write that adds no record writes
+    BrmSeals (and AuditLog) only: `published` False builds no published row."""
+    closes: list[CloseEntry] = []
+    charges: list[PublishedCharge] = []
+    users: list[PublishedUsers] = []
+    seals: list[SealRow] = []
     for r in records:
+        seals += [SealRow(*row) for row in encode(r)]
+        if not published:
+            continue
         at = dt.datetime.fromisoformat(r.closed_at)
         closes.append(CloseEntry(r.period, r.status, at, r.closed_by, r.reason or None,
                                  r.lines if r.status == "closed" else 0,
@@ -248,14 +255,14 @@ def book_tables(records: Sequence[Record], audit: Sequence[AuditRow]) -> list[Ou
                         for a, s, v in r.charges]
             users += [PublishedUsers(r.period, at, a, int(u) if u != "" else None)
                       for a, u in r.users]
-        seals += [SealRow(*row) for row in encode(r)]
     if audit:  # the AuditLog's length and last chain value: nothing deleted from its end
         seals.append(SealRow(0, "", "audit", audit[-1].chain, len(audit), ""))
-    return [OutputTable("Closes", CLOSES, closes),
-            OutputTable("PublishedCharges", PUBLISHED_CHARGES, charges),
-            OutputTable("PublishedHeadcount", PUBLISHED_USERS, users),
-            OutputTable("AuditLog", AUDIT_LOG, list(audit)),
-            OutputTable(SEALS, SEAL_ROWS, seals, hidden=True)]
+    tables = [OutputTable("Closes", CLOSES, closes),
+              OutputTable("PublishedCharges", PUBLISHED_CHARGES, charges),
+              OutputTable("PublishedHeadcount", PUBLISHED_USERS, users)] if published else []
+    if audit_log:
+        tables.append(OutputTable("AuditLog", AUDIT_LOG, list(audit)))
+    return [*tables, OutputTable(SEALS, SEAL_ROWS, seals, hidden=True)]
 DELIVERIES_SPEC = text_spec("Deliveries", [c.name for c in DELIVERIES])
 
 

@@ -8,6 +8,7 @@ checked by the same parsers as the sheet, each problem named `file:line`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import glob
 import hashlib
 from dataclasses import dataclass
@@ -41,8 +42,16 @@ class Sources:
 
 
 def file_facts(path: Path) -> tuple[int, dt.datetime, str]:
-    """Size, modification time and BLAKE2 hash: how a recorded source is known again."""
-    st = path.stat()
+    """Size, modification time and BLAKE2 hash: how a recorded source is known again (and
+    a FOCUS bill delivered twice is found). Hashed once per file as it is on disk: a
+    refresh asks for the facts of a large bill more than once."""
+    st = Path(path).stat()
+    return _facts(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _facts(path: str, size: int, mtime_ns: int) -> tuple[int, dt.datetime, str]:
+    st = Path(path).stat()
     digest = hashlib.blake2b(digest_size=20)
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):

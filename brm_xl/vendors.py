@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
+from .kinds import plain
 from .periods import first_open, month_end, month_index, month_of
 from .problems import Problem
 from .workbook.reader import ROW
@@ -140,18 +141,18 @@ def check_vendors(inputs: Any) -> list[Problem]:
             r["minimum"] < r["expected"]
         if worse:
             problems.append(Problem(levels.where("minimum", r[ROW]),
-                                    f"minimum {_n(r['minimum'])} is better than expected "
-                                    f"{_n(r['expected'])} for a {r['direction']}-is-better level "
+                                    f"minimum {plain(r['minimum'])} is better than expected "
+                                    f"{plain(r['expected'])} for a {r['direction']}-is-better level "
                                     f"{r['sl_id_text']}; swap them", "bad-level"))
         if r["credit_pct"] is not None and not 0 <= r["credit_pct"] <= 100:
             problems.append(Problem(levels.where("credit_pct", r[ROW]),
-                                    f"credit_pct {_n(r['credit_pct'])} is not a percentage from 0 "
+                                    f"credit_pct {plain(r['credit_pct'])} is not a percentage from 0 "
                                     "to 100", "bad-level"))
     for contract, total in weights.items():
         if total != 100:
             problems.append(Problem(levels.where("weight", first[contract]),
                                     f"the weights of contract {contract}'s service levels add "
-                                    f"up to {_n(total)}, not 100", "bad-weights"))
+                                    f"up to {plain(total)}, not 100", "bad-weights"))
     known = set(frame["sl_id"].to_list())
     if inputs.has("SLResults"):
         results = inputs.tables["SLResults"]
@@ -277,10 +278,6 @@ def credit_adjustments(credits: list[CreditRow]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"period": pl.String, "agency_id": pl.String,
                                       "service_id": pl.String, "amount": pl.Decimal(38, 2),
                                       "reason": pl.String, ROW: pl.Int64}, orient="row")
-
-
-def _n(value: Decimal) -> str:
-    return format(Decimal(value).normalize(), "f")
 
 
 def _run_length(missed: set[str], period: str) -> int:
