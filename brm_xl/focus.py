@@ -23,10 +23,11 @@ import polars as pl
 
 from . import contract as C
 from . import kinds
-from .contract import Column, TableSpec
+from .contract import Column, TableSpec, header_key, header_positions
 from .problems import Problem
-from .sources import as_text, read_text_table
+from .sources import as_text, read_text_table, scan_file
 from .validate import typed_aggregate
+from .workbook.reader import ROW
 
 CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 
@@ -84,31 +85,23 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
     paths, problems = _distinct(paths)
     delivered: list[tuple[Path, pl.DataFrame]] = []
     for path in paths:
-        raw = read_text_table(path, spec, lazy=True, keep=("Tags",))
-        schema = raw.frame.collect_schema()
-        present = [c.name for c in spec.columns if c.name in schema.names()]
-        if "Tags" in present:
-            tags = as_text(pl.col("Tags"), schema["Tags"])
-            _count_keys(raw.frame.select(tags.alias("Tags")), seen)
-            # the agency's tag value, found in the streaming pass: sums per agency, not per
-            # distinct set of tags (a resource's Name tag would make every row a sum)
-            value = (nested_tag_value(pl.col("Tags"), schema["Tags"], tag)
-                     if _nested(schema["Tags"]) else tag_value(tags, tag)) if tag else None
-            raw.frame = raw.frame.with_columns(
-                value.alias("Tags") if value is not None else pl.lit(None, pl.String).alias("Tags"))
-        keys = [c for c in present if c != cost_column]
-        typed, found = typed_aggregate(raw, keys, cost_column, count="_lines")
-        problems += raw.problems + [_focus_advice(p) for p in found]
-        if any(p.is_error for p in raw.problems + found):
-            continue
-        frame = _complete(typed.frame, spec).rename({cost_column: "cost",
-                                                     "ChargePeriodStart": "period"})
-        frame, found = _in_currency(frame, raw, inputs)
+        frame, found = _read_one(path, spec, cost_column, tag, seen, inputs)
         problems += found
-        delivered.append((path, frame))
+        if frame is not None:
+            delivered.append((path, frame))
+    # a row two files both hold (a later snapshot of the month, a bill downloaded again)
+    # is charged once: those files are read again without the rows charged from another
+    skips, conflicts, found = _shared_rows(delivered, cost_column)
+    problems += found
+    for i, (path, _) in enumerate(delivered):
+        if path in skips:
+            again, _found = _read_one(path, spec, cost_column, tag, None, inputs, skips[path])
+            assert again is not None  # it was read once without a problem
+            delivered[i] = (path, again)
     from .seal import closed_months
 
-    frames, found = _once(delivered, inputs.sources.newest, set(closed_months(inputs)))
+    frames, found = _once(delivered, conflicts, inputs.sources.newest,
+                          set(closed_months(inputs)))
     problems += found
     rows = sum(int(f["_lines"].sum()) for f in frames if f.height)
     pct = Decimal(str(settings.focus_surcharge_pct or 0))
@@ -121,6 +114,37 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
     frame = frame.with_columns(agency)
     _aggregate(_corrections(frame, inputs), bill)
     return bill, problems
+
+
+def _read_one(path: Path, spec: TableSpec, cost_column: str, tag: str | None,
+              seen: dict[str, int] | None, inputs: Any, skip: dict[int, int] | None = None,
+              ) -> tuple[pl.DataFrame | None, list[Problem]]:
+    """One bill checked row by row and summed (None when a row is wrong: the problems say
+    where). `skip`: rows (by `_row_digest`) charged from another file, and how many of each."""
+    problems: list[Problem] = []
+    raw = read_text_table(path, spec, lazy=True, keep=("Tags",),
+                          rows=None if skip is None else _without(skip))
+    schema = raw.frame.collect_schema()
+    present = [c.name for c in spec.columns if c.name in schema.names()]
+    if "Tags" in present:
+        tags = as_text(pl.col("Tags"), schema["Tags"])
+        if seen is not None:
+            _count_keys(raw.frame.select(tags.alias("Tags")), seen)
+        # the agency's tag value, found in the streaming pass: sums per agency, not per
+        # distinct set of tags (a resource's Name tag would make every row a sum)
+        value = (nested_tag_value(pl.col("Tags"), schema["Tags"], tag)
+                 if _nested(schema["Tags"]) else tag_value(tags, tag)) if tag else None
+        raw.frame = raw.frame.with_columns(
+            value.alias("Tags") if value is not None else pl.lit(None, pl.String).alias("Tags"))
+    keys = [c for c in present if c != cost_column]
+    typed, found = typed_aggregate(raw, keys, cost_column, count="_lines")
+    problems += raw.problems + [_focus_advice(p) for p in found]
+    if any(p.is_error for p in raw.problems + found):
+        return None, problems
+    frame = _complete(typed.frame, spec).rename({cost_column: "cost",
+                                                 "ChargePeriodStart": "period"})
+    frame, found = _in_currency(frame, raw, inputs)
+    return frame, problems + found
 
 
 def _distinct(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
@@ -141,14 +165,134 @@ def _distinct(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     return out, problems
 
 
-def _once(delivered: list[tuple[Path, pl.DataFrame]], newest: bool, closed: set[str],
-          ) -> tuple[list[pl.DataFrame], list[Problem]]:
-    """Each billing account's bill for a billing period charged from one file. Two files
-    that both hold it (a provider's new snapshot of the period, an export delivered twice)
-    and agree are read once, with a warning naming both and what was set aside; two that
-    disagree are refused, unless `newest` takes the later export (by the file's time); for
-    a closed period the earliest export stays as published and what the later one adds is
-    a correction (charged in the first open month, see `_corrections`)."""
+# What a row charges for is every column but its amounts: two files whose rows agree on
+# all of these and not on the amounts restate the bill (they disagree)
+_AMOUNT = re.compile(r"(?i)(cost|quantity|price)$")
+
+
+def _row_digest(schema: Any, amounts: bool = True) -> pl.Expr:
+    """A row's digest over all the file's columns as text (`amounts` False: all but the
+    amounts), the same for the same row in a CSV written by another tool."""
+    names = [n for n in schema.names() if n != ROW and (amounts or not _AMOUNT.search(n))]
+    return pl.concat_str([as_text(pl.col(n), schema[n]).fill_null("") for n in names] or
+                         [pl.lit("")], separator="\x1f").hash(seed=7)
+
+
+def _without(skip: dict[int, int]) -> Any:
+    """The rows of a file left once the first `skip[digest]` copies of each row are set
+    aside (charged from another file)."""
+    def where(scan: pl.LazyFrame) -> pl.LazyFrame:
+        digest = _row_digest(scan.collect_schema())
+        counts = pl.DataFrame({"_d": list(skip), "_skip": list(skip.values())},
+                              schema={"_d": pl.UInt64, "_skip": pl.Int64})
+        return (scan.with_columns(digest.alias("_d"))
+                .with_columns(pl.int_range(pl.len()).over("_d").alias("_nth"))
+                .join(counts.lazy(), on="_d", how="left")
+                .filter(pl.col("_nth") >= pl.col("_skip").fill_null(0))
+                .sort("_row").drop("_d", "_nth", "_skip"))
+    return where
+
+
+def _digests(path: Path, cost_column: str) -> pl.DataFrame:
+    """Each distinct row of a bill: its billing account and period, its digests with and
+    without amounts, how many times the file holds it and its cost (text)."""
+    scan = scan_file(path)
+    schema = scan.collect_schema()
+    names = schema.names()
+    by_key = {key: names[i] for key, i in header_positions(names).items()}
+
+    def text(name: str) -> pl.Expr:
+        source = by_key.get(header_key(name))
+        if source is None:
+            return pl.lit(None, pl.String)
+        return as_text(pl.col(source), schema[source]).str.strip_chars()
+    return scan.select(
+        text("BillingAccountId").alias("account"),
+        text("BillingPeriodStart").str.slice(0, 7).alias("period"),
+        _row_digest(schema).alias("_d"), _row_digest(schema, amounts=False).alias("_k"),
+        text(cost_column).alias("_cost"),
+    ).group_by("account", "period", "_d", "_k").agg(
+        pl.len().cast(pl.Int64).alias("n"), pl.col("_cost").first()).collect(engine="streaming")
+
+
+def _groups(delivered: list[tuple[Path, pl.DataFrame]]) -> dict[tuple[str, str], list[Path]]:
+    """The files holding each billing account's bill for each billing period."""
+    cover: dict[tuple[str, str], list[Path]] = defaultdict(list)
+    for path, frame in delivered:
+        if not {"BillingAccountId", "BillingPeriodStart"} <= set(frame.columns) or not frame.height:
+            continue
+        for account, period in frame.filter(
+                pl.col("BillingAccountId").is_not_null() & pl.col("BillingPeriodStart").is_not_null()
+        ).select("BillingAccountId", "BillingPeriodStart").unique(maintain_order=True).iter_rows():
+            cover[(account, period)].append(path)
+    return cover
+
+
+def _shared_rows(delivered: list[tuple[Path, pl.DataFrame]], cost_column: str,
+                 ) -> tuple[dict[Path, dict[int, int]], set[tuple[str, str]], list[Problem]]:
+    """Rows that two files of one bill both hold, equal in every column, charged from the
+    first file given: for each later file, the rows to set aside, with a warning naming the
+    files and the total set aside. Files that hold other rows of the bill (partitions of
+    one export, the days a later snapshot adds) are charged in full. A bill whose files
+    hold one charge with different amounts (a restated snapshot) is left whole, for `_once`."""
+    shared = {key: files for key, files in _groups(delivered).items() if len(files) > 1}
+    if not shared:
+        return {}, set(), []
+    order = {path: i for i, (path, _) in enumerate(delivered)}
+    involved = sorted({p for files in shared.values() for p in files}, key=order.__getitem__)
+    rows = pl.concat([_digests(p, cost_column).with_columns(pl.lit(order[p]).alias("file"))
+                      for p in involved])
+    skips: dict[Path, dict[int, int]] = defaultdict(dict)
+    conflicts: set[tuple[str, str]] = set()
+    problems: list[Problem] = []
+    for (account, period), files in sorted(shared.items()):
+        group = rows.filter((pl.col("account") == account) & (pl.col("period") == period[:7])
+                            & pl.col("file").is_in([order[f] for f in files]))
+        # one charge (all but the amounts) held by several files with other amounts
+        held = group.sort("_d").group_by("_k", "file").agg(
+            pl.concat_str([pl.col("_d").cast(pl.String), pl.col("n").cast(pl.String)],
+                          separator="x").str.join(",").alias("sig"))
+        if held.group_by("_k").agg(pl.col("sig").n_unique() > 1).filter(pl.col("sig")).height:
+            conflicts.add((account, period))
+            continue
+        group = group.sort("file").with_columns(
+            pl.col("n").cum_max().shift(1).over("_d").fill_null(0).alias("before"))
+        group = group.with_columns(pl.min_horizontal("n", "before").alias("skip"))
+        for index, part in group.filter(pl.col("skip") > 0).group_by("file", maintain_order=True):
+            path = delivered[int(index[0])][0]
+            skips[path].update(zip(part["_d"].to_list(), part["skip"].to_list()))
+            total = sum((_amount(c) * k for c, k in part.select("_cost", "skip").iter_rows()),
+                        Decimal(0))
+            count = int(part["skip"].sum())
+            mine = int(group.filter(pl.col("file") == index[0])["n"].sum())
+            others = ", ".join(f.name for f in files if order[f] < index[0])
+            if count == mine:
+                problems.append(Problem(path.name, f"holds the same bill of billing account "
+                                        f"{account} for {period} as {others} ({count} rows, "
+                                        f"{total.normalize():f}): charged once", "same-bill",
+                                        "warning"))
+            else:
+                problems.append(Problem(path.name, f"holds {count} rows of billing account "
+                                        f"{account}'s bill for {period} that {others} also "
+                                        f"holds ({total.normalize():f} set aside): charged once; "
+                                        f"its other {mine - count} rows are charged",
+                                        "same-rows", "warning"))
+    return dict(skips), conflicts, problems
+
+
+def _amount(text: str | None) -> Decimal:
+    try:
+        return Decimal(text or 0)
+    except ArithmeticError:
+        return Decimal(0)  # a wrong amount is an error of its own, at its line
+
+
+def _once(delivered: list[tuple[Path, pl.DataFrame]], conflicts: set[tuple[str, str]],
+          newest: bool, closed: set[str]) -> tuple[list[pl.DataFrame], list[Problem]]:
+    """A bill whose files disagree (one charge, other amounts: a provider's new snapshot of
+    the period restating it) is refused, unless `newest` takes the later export (by the
+    file's time); for a closed period the earliest export stays as published and what the
+    later one adds is a correction (charged in the first open month, see `_corrections`)."""
     problems: list[Problem] = []
     cover: dict[tuple[str, str], list[tuple[Path, int, Decimal, float]]] = defaultdict(list)
     for path, frame in delivered:
@@ -158,21 +302,12 @@ def _once(delivered: list[tuple[Path, pl.DataFrame]], newest: bool, closed: set[
                 pl.col("BillingAccountId").is_not_null() & pl.col("BillingPeriodStart").is_not_null()
         ).group_by("BillingAccountId", "BillingPeriodStart").agg(
                 pl.col("_lines").sum(), pl.col("cost").sum()).iter_rows():
-            cover[(account, period)].append((path, int(lines), cost, path.stat().st_mtime))
+            if (account, period) in conflicts:
+                cover[(account, period)].append((path, int(lines), cost, path.stat().st_mtime))
     drop: dict[Path, set[tuple[str, str]]] = defaultdict(set)
     restate: dict[Path, set[tuple[str, str, Path]]] = defaultdict(set)
     for (account, period), files in sorted(cover.items()):
-        if len(files) < 2:
-            continue
         names = ", ".join(f[0].name for f in files)
-        if len({(f[1], f[2]) for f in files}) == 1:
-            for path, lines, cost, _ in files[1:]:
-                drop[path].add((account, period))
-                problems.append(Problem(path.name, f"holds the same bill of billing account "
-                                        f"{account} for {period} as {files[0][0].name} ({lines} "
-                                        f"rows, {cost.normalize():f}): charged once", "same-bill",
-                                        "warning"))
-            continue
         if not newest:
             told = "; ".join(f"{f[0].name}: {f[1]} rows, {f[2].normalize():f}" for f in files)
             problems.append(Problem(files[0][0].name, f"{names} all hold billing account "

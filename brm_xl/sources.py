@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import glob
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,18 +146,26 @@ def resolve(workbook: Path, patterns: str | None, extra: tuple[Path, ...],
     return unique, problems
 
 
+def scan_file(path: Path, lazy: bool = True) -> pl.LazyFrame:
+    """A CSV (every value text) or Parquet file, not read yet."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pl.scan_parquet(path, low_memory=lazy)
+    return pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True)
+
+
 def read_text_table(path: Path, spec: TableSpec, lazy: bool = False,
-                    keep: tuple[str, ...] = ()) -> RawTable:
+                    keep: tuple[str, ...] = (),
+                    rows: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None) -> RawTable:
     """A CSV or Parquet file as a RawTable of text with line numbers, columns matched loosely
     (`lazy`: not read yet, for a streaming pass; `keep`: columns left in their Parquet
-    type, for a caller that reads a nested value itself)."""
+    type, for a caller that reads a nested value itself; `rows`: the rows to read, chosen
+    from all the file's columns, their line numbers kept)."""
     name = path.name
     keep_lazy = lazy
     parquet = path.suffix.lower() in (".parquet", ".pq")
     first_line, where = (1, f"{name}:row") if parquet else (2, name)
     try:
-        scan = pl.scan_parquet(path, low_memory=lazy) if parquet else pl.scan_csv(
-            path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True)
+        scan = scan_file(path, lazy)
         schema = scan.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raw = RawTable(spec, name, pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)}),
@@ -176,8 +185,11 @@ def read_text_table(path: Path, spec: TableSpec, lazy: bool = False,
                                as_text(pl.col(source), schema[source])).alias(column.name)
     problems = [Problem(f"{name}:1", lacks_columns(spec, lacking, found=bool(chosen)),
                         "missing-column")] if lacking else []
-    plan = scan.select(*chosen.values()).with_row_index(ROW, offset=first_line).with_columns(
-        pl.col(ROW).cast(pl.Int64))
+    if rows is None:
+        plan = scan.select(*chosen.values()).with_row_index(ROW, offset=first_line)
+    else:
+        plan = rows(scan.with_row_index(ROW, offset=first_line)).select(ROW, *chosen.values())
+    plan = plan.with_columns(pl.col(ROW).cast(pl.Int64))
     frame: Any = plan if keep_lazy else plan.collect()
     raw = RawTable(spec, name, frame, locate=lambda column, row: f"{where}:{row or first_line}")
     raw.problems.extend(problems)
