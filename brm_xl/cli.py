@@ -432,17 +432,25 @@ def rates(workbook: Path, fiscal_year: str, usage_growth: str, as_json: bool) ->
 @click.option("--date-order", type=click.Choice(["mdy", "dmy"]), default=None,
               help="Whether the export's dates are month first (mdy) or day first (dmy), where "
                    "they cannot tell (every day 12 or less).")
+@click.option("--alias", "aliases", multiple=True, metavar='"NAME"=AGENCY_ID',
+              help='Another name an agency goes by in the export, e.g. --alias "Human '
+                   'Services"=DHS; kept in Settings (agency_alias rows) for later imports.')
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Import the rows that are right and list the others as skipped, instead "
+                   "of stopping at a row with a wrong value.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
 def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str | None,
-                  date_order: str | None, as_json: bool) -> None:
+                  date_order: str | None, aliases: tuple[str, ...], skip_bad_rows: bool,
+                  as_json: bool) -> None:
     """Append new survey responses from an export (CSV or XLSX from Microsoft Forms,
     Qualtrics, SurveyMonkey, Google Forms or ServiceNow) to the Survey table."""
     from .additions import import_survey as run_import
-    from .survey_import import parse_maps
+    from .survey_import import parse_aliases, parse_maps
 
     def action() -> dict[str, Any]:
         try:
-            result = run_import(workbook, export, parse_maps(maps), form, date_order)
+            result = run_import(workbook, export, parse_maps(maps), form, date_order,
+                                parse_aliases(aliases), skip_bad_rows)
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
         if not as_json:
@@ -450,14 +458,21 @@ def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str
             if result.source == "Microsoft Forms":
                 labelled += ", each id with the day it was submitted"
             repeated = f", {result.repeated} repeated in the file" if result.repeated else ""
+            came = ", ".join(f"{n} from {f}" for f, n in sorted(result.already_from.items()))
+            came = f" ({came})" if came else ""
+            bad = f", {result.bad} skipped as wrong (listed below)" if result.bad else ""
             click.echo(f"{export.name}: read as a {result.source} export{labelled}; "
                        f"{result.read} response(s) read: added {result.added} response(s) to "
                        f"{workbook.name}; {result.skipped - result.repeated} already there"
-                       f"{repeated}")
+                       f"{came}{repeated}{bad}")
+            for key, value in result.settings:
+                click.echo(f"kept in Settings: {key} = {value}")
             for line in summarize(result.warnings, 10):
                 click.echo(f"warning: {line}", err=True)
         return {"read": result.read, "added": result.added, "skipped": result.skipped,
-                "repeated": result.repeated, "source": result.source,
+                "repeated": result.repeated, "bad": result.bad,
+                "already_from": result.already_from,
+                "settings": [list(p) for p in result.settings], "source": result.source,
                 "form": result.form, "warnings": [p.as_dict() for p in result.warnings]}
 
     _run(as_json, action)

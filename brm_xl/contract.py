@@ -159,6 +159,8 @@ SURVEY = TableSpec(
         Column("comment", TEXT, required=False),
         Column("followed_up_on", DATE, required=False),
         Column("follow_up_note", TEXT, required=False),
+        Column("source", TEXT, required=False,
+               help="the export file a response was imported from (import-survey fills it)"),
     ),
     required=False,
     help="Satisfaction survey responses, one row each.",
@@ -373,4 +375,9 @@ CEILINGS = ("template_seconds", "template_max_mb")  # their defaults are the mos
 TEMPLATE_LOOP_STEPS = 5_000_000  # loop items and range() numbers one template may spend
 # Settings rows `agency_alias:TEXT` = agency id: another name an agency goes by in exports
 AGENCY_ALIAS_PREFIX = "agency_alias:"
+# Settings rows `survey_date_order:TOOL` = mdy or dmy: the date order a person gave for a
+# tool's exports whose dates cannot tell (kept by `import-survey --date-order`)
+SURVEY_DATE_ORDER_PREFIX = "survey_date_order:"
+# Rows brm_xl adds to Settings (an alias, a date order), as the Settings sheet is laid out
+SETTINGS_ROWS = text_spec("Settings", ["key", "value"])
 SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey")

@@ -108,6 +108,19 @@ def parse_maps(pairs: tuple[str, ...]) -> dict[str, str]:
 # ---- reading: bytes -> rows of text ---------------------------------------------------
 
 
+def parse_aliases(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`--alias "Human Services"=DHS` pairs: the name an export uses -> an agency id."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, agency = pair.rpartition("=")
+        name = name.strip().strip('"').strip("'").strip()
+        if not sep or not name or not agency.strip():
+            raise UsageError(f'--alias {pair!r}: write it as --alias "NAME"=AGENCY_ID, e.g. '
+                             '--alias "Human Services"=DHS')
+        out[name] = agency.strip()
+    return out
+
+
 def decode(data: bytes) -> str:
     """The export's text, whichever of the encodings survey tools and Excel write."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -166,6 +179,8 @@ def read_export(path: Path) -> Export:
     unit = "row" if is_book else "line"
     if {"responseid", "recordeddate"} <= keys or {"responseid", "startdate", "enddate"} <= keys:
         return _qualtrics(header, body, unit)
+    if {"v1", "v2", "v8"} <= keys and body and "responseid" in {C.header_key(c) for c in body[0][1]}:
+        return _qualtrics_legacy(header, body, unit)
     if {"respondentid", "collectorid"} <= keys:
         return _surveymonkey(header, body, unit)
     if "instance" in keys and "metric" in keys and keys & {"actualvalue", "stringvalue", "value"}:
@@ -189,6 +204,24 @@ def _qualtrics(header: list[str], body: list[tuple[int, list[str]]], unit: str) 
             labels = {i: c.strip() for i, c in enumerate(cells) if c.strip()}
             skip += 1
     return Export("Qualtrics", header, body[skip:], labels=labels, unit=unit)
+
+
+def _qualtrics_legacy(header: list[str], body: list[tuple[int, list[str]]],
+                      unit: str) -> Export:
+    """The legacy exporter: row 1 numbers the columns (`V1` .. `V10`, `Q1` ..), row 2 names
+    them (`ResponseID`, `StartDate` .., then each question's text). The V columns take
+    their names; a question keeps its number, its text a label `--map` may use."""
+    names = body[0][1]
+    merged, labels = [], {}
+    for i, top in enumerate(header):
+        below = names[i].strip() if i < len(names) else ""
+        if re.fullmatch(r"V\d+", top) and below:
+            merged.append(below)
+        else:
+            merged.append(top or below)
+            if below and below != top:
+                labels[i] = below
+    return Export("Qualtrics", merged, body[1:], labels=labels, unit=unit)
 
 
 def _surveymonkey(header: list[str], body: list[tuple[int, list[str]]], unit: str) -> Export:
@@ -276,6 +309,8 @@ def _columns(path: Path, export: Export, maps: dict[str, str],
         label_keys.setdefault(_key(text), i)
     index: dict[str, int] = {}
     for column in C.SURVEY.columns:
+        if column.name == "source":  # the import's own record of the file
+            continue
         if column.name in maps:
             wanted = maps[column.name]
             found = (header.index(wanted) if wanted in header else
@@ -417,6 +452,7 @@ class Matching:
     agencies: dict[str, str]  # casefolded id, name or alias -> the id as Agencies types it
     scores: dict[str, int]  # Settings survey_score_map
     date_order: str | None = None  # Settings survey_date_order: mdy or dmy
+    tool_orders: dict[str, str] = field(default_factory=dict)  # tool -> mdy/dmy, as kept
 
 
 def matching(agency_rows: list[tuple[str, str | None]], extra: dict[str, str],
@@ -433,7 +469,11 @@ def matching(agency_rows: list[tuple[str, str | None]], extra: dict[str, str],
         if key.casefold().startswith(C.AGENCY_ALIAS_PREFIX) and value:
             alias = " ".join(key[len(C.AGENCY_ALIAS_PREFIX):].split()).casefold()
             agencies[alias] = ids.get(value.strip().casefold(), value.strip())
-    return Matching(agencies, score_map(scale), date_order)
+    orders = {key[len(C.SURVEY_DATE_ORDER_PREFIX):].strip().casefold(): value.strip().casefold()
+              for key, value in extra.items()
+              if key.casefold().startswith(C.SURVEY_DATE_ORDER_PREFIX) and
+              value.strip().casefold() in DATE_ORDERS}
+    return Matching(agencies, score_map(scale), date_order, orders)
 
 
 def _agency(value: str, match: Matching) -> str:
@@ -452,6 +492,7 @@ class SurveyRows:
     raw: RawTable
     source: str
     form: str | None  # the form label ids were qualified with, if any
+    settings: list[tuple[str, str]] = field(default_factory=list)  # rows to keep in Settings
 
 
 def form_label(path: Path, export: Export, form: str | None) -> str | None:
@@ -461,11 +502,13 @@ def form_label(path: Path, export: Export, form: str | None) -> str | None:
     return " ".join(form.split()) if form else None
 
 
-def _date_order(path: Path, export: Export, index: dict[str, int], given: str | None) -> str:
+def _date_order(path: Path, export: Export, index: dict[str, int],
+                given: str | None) -> tuple[str, bool]:
     """Month first or day first, decided from all of a file's dates: a first number above
     12 says day first, a second above 12 month first. Where every date could be either
     (every day 12 or less), the person says which (--date-order, or Settings
-    survey_date_order): never a silent swap."""
+    survey_date_order): never a silent swap. Says too whether the dates left it to the
+    person (so their answer is worth keeping)."""
     seen, day_first, month_first, example = False, False, False, None
     for name in ("submitted_on", "followed_up_on"):
         i = index.get(name)
@@ -484,7 +527,7 @@ def _date_order(path: Path, export: Export, index: dict[str, int], given: str | 
                 month_first |= as_mdy and not as_dmy
                 day_first |= as_dmy and not as_mdy
     if not seen:
-        return given or "mdy"  # ISO dates or date cells: nothing to decide
+        return given or "mdy", False  # ISO dates or date cells: nothing to decide
     if day_first and month_first:
         raise UsageError(f"{path.name}: its dates mix month-first and day-first forms (e.g. "
                          f"{example!r}); export it again with one date format")
@@ -493,12 +536,15 @@ def _date_order(path: Path, export: Export, index: dict[str, int], given: str | 
         raise UsageError(f"{path.name}: its dates are {_ORDER_WORDS[found]} (e.g. {example!r}), "
                          f"not {_ORDER_WORDS[given]} as --date-order or Settings "
                          "survey_date_order says")
-    if found or given:
-        return found or given or "mdy"
+    if found:
+        return found, False
+    if given:
+        return given, True
     raise UsageError(f"{path.name}: its dates (e.g. {example!r}) could be month first or day "
                      "first, and every day in it is 12 or less, so brm_xl cannot tell which; run "
                      "again with --date-order mdy (month first, as US exports write them) or "
-                     "--date-order dmy (day first), or set Settings survey_date_order")
+                     f"--date-order dmy (day first); the answer is kept in Settings "
+                     f"({C.SURVEY_DATE_ORDER_PREFIX}{export.source}) for this tool's next exports")
 
 
 _ORDER_WORDS = {"mdy": "month first", "dmy": "day first"}
@@ -520,7 +566,10 @@ def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, s
     export = read_export(path)
     index = _columns(path, export, maps, match)
     label = form_label(path, export, form)
-    order = _date_order(path, export, index, date_order or match.date_order)
+    kept = match.tool_orders.get(export.source.casefold()) or match.date_order
+    order, asked = _date_order(path, export, index, date_order or kept)
+    keep = [(f"{C.SURVEY_DATE_ORDER_PREFIX}{export.source}", order)] \
+        if asked and date_order and date_order != kept else []
     columns: dict[str, list[str | None]] = {c.name: [] for c in C.SURVEY.columns
                                             if c.name in index}
     columns.setdefault("response_id", [])
@@ -533,6 +582,7 @@ def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, s
                 value = _response_id(export, values, cells, label, order)
             columns[name].append(_normalise(name, value, match, order) if name != "response_id"
                                  else value)
+    columns["source"] = [path.name] * len(export.records)  # the file each response came in
     frame = pl.DataFrame({**columns, ROW: [line for line, _ in export.records]},
                          schema={**{n: pl.String for n in columns}, ROW: pl.Int64})
     name = path.name
@@ -540,7 +590,7 @@ def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, s
     raw = RawTable(C.SURVEY, name, frame, locate=lambda column, row: f"{prefix}{row or 1}")
     raw.problems.extend(_other_scale(export, index.get("score"), match, f"{prefix}1"))
     raw.problems.extend(_not_imported(export, index, f"{prefix}1"))
-    return SurveyRows(raw, export.source, label)
+    return SurveyRows(raw, export.source, label, keep)
 
 
 # the tools' own bookkeeping columns, never answers (listed all the same, in one line)

@@ -329,3 +329,115 @@ def test_servicenow_keeps_the_department_column_that_names_the_agency(tmp_path):
     assert "2 response(s) read: added 2" in out
     assert [(r[0], r[2], r[4], r[5]) for r in responses(path)] == [
         ("AINST0020001", "DOR", 2, "Laptops late, again"), ("AINST0020002", "DOT", 5, None)]
+
+
+def test_qualtrics_legacy_export_second_row_names_the_columns(tmp_path):
+    """The legacy exporter numbers the columns (V1 .., Q1 ..) and names them in row 2: no
+    row is deleted by hand, and no response is read as a header."""
+    path = book(tmp_path)
+    out = imported(path, SAMPLES / "qualtrics_legacy.csv", "--map", "score=Q2", "--map",
+                   "comment=Q3")
+    assert "read as a Qualtrics export" in out and "2 response(s) read: added 2" in out
+    assert [(r[0], r[1], r[2], r[4], r[5]) for r in responses(path)] == [
+        ("R_1QfAbCdEf0gHiJk", dt.date(2026, 11, 4), "DOT", 5, None),
+        ("R_2RgBcDeFg1hIjKl", dt.date(2026, 11, 4), "DOR", 2, "Tickets closed without a fix, twice")]
+
+
+def _survey_book(tmp_path, settings=(), source=True):
+    headers = SURVEY_HEADERS + (["source"] if source else [])
+    b = minimal_book(
+        Agencies=Block("Agencies", AGENCY_HEADERS, [
+            ("DOT", "Department of Transportation", "H", "h@dot.example", "P", "p@cio.example", 30),
+            ("DOR", "Department of Revenue", "H", "h@dor.example", "P", "p@cio.example", 30),
+            ("DHS", "Department of Health", "H", "h@dhs.example", "P", "p@cio.example", 30)]),
+        Survey=Block("Survey", headers, []))
+    b.settings = list(settings)
+    return write_book(tmp_path / "brm.xlsx", b)
+
+
+def settings_rows(path):
+    inputs, _ = load_inputs(path, specs=(SURVEY,), checks=())
+    return inputs.settings.extra
+
+
+def test_each_response_keeps_its_file_and_a_repeat_says_which_file_had_it(tmp_path):
+    path = _survey_book(tmp_path, settings=[("survey_date_order", "mdy")])
+    first = imported(path, SAMPLES / "google_forms.csv")
+    assert "added 2" in first
+    assert [r["source"] for r in output_rows(path, "Survey")] == ["google_forms.csv"] * 2
+    copy = Path(shutil.copy(SAMPLES / "google_forms.csv", tmp_path / "responses (1).csv"))
+    again = imported(path, copy)
+    assert "added 0 response(s)" in again and "2 already there (2 from google_forms.csv)" in again
+    # a table made before the column: imported all the same, with a line saying how to keep it
+    (tmp_path / "old").mkdir()
+    old = _survey_book(tmp_path / "old", settings=[("survey_date_order", "mdy")], source=False)
+    done = cli("import-survey", old, SAMPLES / "google_forms.csv")
+    assert done.returncode == 0 and "Survey has no source column" in done.stderr
+
+
+def test_a_date_order_given_once_is_kept_for_that_tool(tmp_path):
+    path = _survey_book(tmp_path)
+    asked = cli("import-survey", path, SAMPLES / "google_forms.csv")
+    assert asked.returncode == 2 and "survey_date_order:Google Forms" in asked.stderr
+    out = imported(path, SAMPLES / "google_forms.csv", "--date-order", "mdy")
+    assert "kept in Settings: survey_date_order:Google Forms = mdy" in out
+    assert settings_rows(path)["survey_date_order:Google Forms"] == "mdy"
+    # next month's export from the same tool needs no answer; another tool still asks
+    nxt = tmp_path / "google_december.csv"
+    nxt.write_text((SAMPLES / "google_forms.csv").read_text().replace("11/4/2026", "12/2/2026"))
+    out = imported(path, nxt)
+    assert "added 2" in out and "kept in Settings" not in out
+    assert dt.date(2026, 12, 2) in [r[1] for r in responses(path)]
+    forms = cli("import-survey", path, SAMPLES / "forms_saved_by_excel.csv")
+    assert forms.returncode == 2 and "survey_date_order:Microsoft Forms" in forms.stderr
+
+
+def test_an_alias_given_on_the_command_line_is_kept_in_settings_in_the_same_write(tmp_path):
+    path = _survey_book(tmp_path, settings=[("survey_date_order", "mdy")])
+    export = tmp_path / "hs.csv"
+    export.write_text("Response ID,Submitted,Agency,Name,Score\n"
+                      "1,2026-11-03,Health Services,Ann,5\n"
+                      "2,2026-11-04,Department of Transportation,Bo,4\n")
+    refused = cli("import-survey", path, export)
+    assert refused.returncode == 1 and '--alias "Health Services"=' in refused.stderr
+    wrong = cli("import-survey", path, export, "--alias", "Health Services=DXX")
+    assert wrong.returncode == 2 and "DXX is not an agency_id in Agencies" in wrong.stderr
+    out = imported(path, export, "--alias", '"Health Services"=dhs')
+    assert "kept in Settings: agency_alias:Health Services = DHS" in out
+    assert [(r[2], r[4]) for r in responses(path)] == [("DHS", 5), ("DOT", 4)]
+    assert settings_rows(path)["agency_alias:Health Services"] == "DHS"
+    later = tmp_path / "hs2.csv"
+    later.write_text(export.read_text().replace("2026-11-03", "2026-12-03"))
+    assert "added 1" in imported(path, later)  # the alias kept: no option needed
+
+
+def test_bad_rows_stop_the_import_unless_skipped_and_the_counts_add_up(tmp_path):
+    path = _survey_book(tmp_path, settings=[("survey_date_order", "mdy")])
+    export = tmp_path / "scores.csv"
+    export.write_text("Response ID,Submitted,Agency,Name,Score\n"
+                      "1,2026-11-03,DOT,Ann,5\n"
+                      "2,2026-11-04,DOT,Bo,great\n"
+                      "3,2026-11-04,DOR,Cy,2\n")
+    before = digest(path)
+    done = cli("import-survey", path, export)
+    assert done.returncode == 1 and digest(path) == before
+    assert "scores.csv:3: score" in done.stderr
+    assert "1 of 3 row(s) cannot be imported as they are" in done.stderr
+    assert "--skip-bad-rows to import the other 2" in done.stderr
+    done = cli("import-survey", path, export, "--skip-bad-rows")
+    assert done.returncode == 0, done.stderr
+    assert "3 response(s) read: added 2 response(s)" in done.stdout
+    assert "0 already there, 1 skipped as wrong" in done.stdout
+    assert "scores.csv:3: skipped (--skip-bad-rows): score" in done.stderr
+    assert [r[0] for r in responses(path)] == ["1", "3"]
+
+
+def test_a_conflict_over_a_comment_the_first_import_missed_says_what_to_do(tmp_path):
+    path = _survey_book(tmp_path)
+    sample = SAMPLES / "qualtrics_extra_comment.csv"
+    imported(path, sample, "--map", "score=Q2", "--map", "comment=Q3")
+    done = cli("import-survey", path, sample, "--map", "score=Q2", "--map", "comment=Q4")
+    assert done.returncode == 1
+    assert "the import that added it did not take its comment: type it into that row, or " \
+           "delete the row and import again" in done.stderr
+    assert "--form LABEL" not in done.stderr.split("R_1QfAbCdEf0gHiJk")[1].split("\n")[0]

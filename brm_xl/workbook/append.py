@@ -172,3 +172,47 @@ def _extend_dimension(root: etree._Element, last_row: int, last_col: int) -> Non
     except ValueError:
         return
     dim.set("ref", f"{col_letter(c1)}{r1}:{col_letter(max(c2, last_col))}{max(r2, last_row)}")
+
+
+def append_settings(edit: PackageEdit, pairs: Sequence[tuple[str, str]]) -> list[Problem]:
+    """Add `key = value` rows below the last filled row of the Settings sheet (columns A
+    and B, as Settings is read), in the same write as the rows they came with; a Settings
+    table grows with them."""
+    if not pairs:
+        return []
+    from ..contract import SETTINGS_ROWS
+
+    table = edit.pkg.table("Settings")
+    if table is not None:
+        root = edit.tree(table.sheet.part)
+        return append_rows(edit, SETTINGS_ROWS, [list(p) for p in pairs],
+                           _last_row(root, 0, 1) or table.bounds[0])
+    sheet = edit.pkg.sheet("Settings")
+    if sheet is None:
+        edit.put_table(OutputTable("Settings", out_columns(SETTINGS_ROWS), pairs))
+        return []
+    root = edit.tree(sheet.part)
+    start = (_last_row(root, 0, 1) or 0) + 1
+    end = start + len(pairs) - 1
+    blocked = _occupied(root, start, end, 0, 1)
+    if blocked:  # a filled cell beyond a gap is read as a setting too: never overwritten
+        return [Problem(f"{sheet.name}!{blocked}", "holds a value where brm_xl would add "
+                        "Settings rows; move it and retry", "table-blocked")]
+    table_rows = OutputTable("Settings", tuple(OutColumn(f"c{i}", "text") for i in range(2)),
+                             [list(p) for p in pairs])
+    _merge_rows(root, sheet_data(table_rows, edit.styles, start, 0, header=False))
+    _extend_dimension(root, end, 1)
+    edit.mark_dirty(sheet.part)
+    return []
+
+
+def _last_row(root: etree._Element, c1: int, c2: int) -> int | None:
+    """The last row with a value in columns c1..c2."""
+    last = None
+    data = root.find(q("sheetData"))
+    for r in data.iter(q("row")) if data is not None else ():
+        for c in r.iter(q("c")):
+            _, col = split_cell(c.get("r", "A1"))
+            if c1 <= col <= c2 and any(ch.tag in (q("v"), q("is"), q("f")) for ch in c):
+                last = max(last or 0, int(r.get("r", "0")))
+    return last
