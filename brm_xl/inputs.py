@@ -104,9 +104,9 @@ class Inputs:
         return name in self.tables and self.tables[name].raw.found
 
     def row_counts(self) -> dict[str, int]:
-        counts = {name: len(t) for name, t in self.tables.items() if t.raw.found}
+        counts = {name: t.rows for name, t in self.tables.items() if t.raw.found}
         for part in self.usage_files:
-            counts[part.raw.sheet] = len(part)
+            counts[part.raw.sheet] = part.rows
         if self.focus is not None:
             counts["FOCUS"] = self.focus.rows
         return counts

@@ -32,10 +32,17 @@ class Typed:
 
     raw: RawTable
     frame: pl.DataFrame
+    lines: int | None = None  # non-blank input rows, when `frame` holds sums of them
 
     @property
     def name(self) -> str:
         return self.raw.spec.name
+
+    @property
+    def rows(self) -> int:
+        """The non-blank rows read: `lines` for a table summed per key (two Usage rows of
+        one month, agency and service are one sum but two rows), else the frame's height."""
+        return self.frame.height if self.lines is None else self.lines
 
     def where(self, column: str, row: int | None = None) -> str:
         return self.raw.where(column, row)
@@ -78,7 +85,8 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
     names = [c.name for c in present]
     plans = [
         checked.filter(bad).select(ROW, *names, *whys).head(LIMIT_PER_CHECK * max(1, len(names))),
-        checked.filter(bad).select(pl.len()),
+        # the bad rows, and every non-blank row (summed into a key's line or not)
+        checked.select(bad.sum().alias("bad"), pl.len().alias("lines")),
     ]
     summable = set(keys) <= set(names)  # else a key column is missing, reported already
     if summable:
@@ -86,7 +94,7 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
             pl.col(total).sum(), pl.col(ROW).min(), *([pl.len().alias(count)] if count else []),
             *[pl.col(k + "_text").first() for k in keys if k + "_text" in _names(values)]))
     try:
-        shown_rows, bad_count, *rest = pl.collect_all(plans, engine="streaming")
+        shown_rows, counts, *rest = pl.collect_all(plans, engine="streaming")
     except pl.exceptions.PolarsError as exc:  # a file damaged part way down
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         empty = pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
@@ -97,11 +105,11 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
     problems = []
     for column in present:
         problems.extend(_column_problems(raw, shown_rows, column.name, count=False))
-    unseen = bad_count.item() - shown_rows.height  # bad rows beyond those fetched and shown
+    unseen = counts["bad"].item() - shown_rows.height  # bad rows beyond those fetched and shown
     if unseen > 0:
         problems.append(Problem(raw.where(names[0] if names else "", None),
                                 f"{unseen:,} more rows with problems", "more"))
-    return Typed(raw, _complete(raw.spec, sums)), problems
+    return Typed(raw, _complete(raw.spec, sums), lines=counts["lines"].item()), problems
 
 
 def _names(exprs: list[pl.Expr]) -> set[str]:

@@ -105,8 +105,9 @@ def _header_texts(edit: PackageEdit, part: str, row: int, c1: int, c2: int) -> l
 
 
 def _shared_strings(edit: PackageEdit) -> list[str]:
-    part = "xl/sharedStrings.xml"
-    if not edit.exists(part):
+    part = next((t for _, rtype, t, _ in edit.pkg.workbook_rels
+                 if rtype.endswith("/sharedStrings")), None)
+    if part is None or not edit.exists(part):
         return []
     root = parse_xml(edit.read(part))
     return ["".join(si.itertext()) for si in root.iter(q("si"))]

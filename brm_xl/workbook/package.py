@@ -321,9 +321,12 @@ class Package:
                                 "again") from None
 
     def _trimmed_sheet(self, sheet: Sheet, c1: int, c2: int, last_row: int | None) -> bytes:
-        out = [b'<worksheet xmlns="' + NS_MAIN.encode() + b'"><sheetData>']
+        out = []
+        namespace = NS_MAIN
         with self.zip.open(sheet.part) as stream:
-            for _, row in etree.iterparse(stream, tag=q("row"), huge_tree=True):
+            # any namespace: a Strict Open XML sheet names its rows in its own
+            for _, row in etree.iterparse(stream, tag="{*}row", huge_tree=True):
+                namespace = etree.QName(row).namespace or NS_MAIN
                 number = int(row.get("r") or 0)
                 if last_row is not None and number > last_row:
                     break
@@ -335,16 +338,17 @@ class Package:
                 row.set("spans", f"{c1 + 1}:{c2 + 1}")
                 out.append(etree.tostring(row))
                 row.clear()
-        out.append(b"</sheetData></worksheet>")
-        return b"".join(out)
+        head = b'<worksheet xmlns="' + namespace.encode() + b'"><sheetData>'
+        return b"".join([head, *out, b"</sheetData></worksheet>"])
 
     def _first_filled_row(self, sheet: Sheet) -> tuple[int, list[int]] | None:
         with self.zip.open(sheet.part) as stream:
             number = 0
-            for _, row in etree.iterparse(stream, tag=q("row"), huge_tree=True):
+            # any namespace: a Strict Open XML sheet names its rows in its own
+            for _, row in etree.iterparse(stream, tag="{*}row", huge_tree=True):
                 number = int(row.get("r") or number + 1)  # r may be left out: the next row
                 cols = []
-                for position, c in enumerate(row.iter(q("c"))):
+                for position, c in enumerate(row.iter("{*}c")):
                     if _has_value(c):
                         cols.append(split_cell(c.get("r"))[1] if c.get("r") else position)
                 if cols:
@@ -375,6 +379,7 @@ _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([^\"]*)\"")
 
 def _has_value(cell: etree._Element) -> bool:
     for child in cell:
-        if child.tag in (q("v"), q("is")) and "".join(child.itertext()).strip():
+        if (isinstance(child.tag, str) and etree.QName(child).localname in ("v", "is")
+                and "".join(child.itertext()).strip()):
             return True
     return False

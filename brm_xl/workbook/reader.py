@@ -8,6 +8,8 @@ each cell means, and every value keeps the Excel row it came from.
 
 from __future__ import annotations
 
+import io
+import posixpath
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,10 +18,11 @@ from typing import Any
 
 import fastexcel
 import polars as pl
+from lxml import etree
 
 from ..contract import TableSpec, header_key, header_positions
 from ..problems import Problem, WorkbookError
-from .package import Package, col_letter
+from .package import NS_PKG_REL, NS_R, Package, col_letter, q, rels_path, to_xml
 
 ROW = "_row"
 # calamine builds the whole used range of a sheet in memory (about 32 bytes a cell), so a
@@ -60,7 +63,16 @@ class WorkbookReader:
         self.package = Package(self.path)
         self._trimmed: dict[tuple[str, int, int, int | None], Any] = {}
         try:
-            self.excel = fastexcel.read_excel(bytes(self.package.data))
+            # the bytes fastexcel reads: the file, or a copy laid out as calamine finds parts
+            self.readable: bytes | memoryview = self.package.data
+            view = calamine_view(self.package)
+            if view is not None:
+                from . import zipraw
+
+                copy = io.BytesIO()
+                zipraw.rewrite(self.package.data, copy, *view)
+                self.readable = copy.getvalue()
+            self.excel = fastexcel.read_excel(bytes(self.readable))
         except Exception as exc:  # fastexcel raises its own error types
             self.package.close()
             from . import zipraw
@@ -186,12 +198,10 @@ class WorkbookReader:
                 "in memory; move the usage into a CSV or Parquet file (Settings usage_files)")
         key = (sheet.part, c1, c2, last_row)
         if key not in self._trimmed:
-            import io
-
             from . import zipraw
 
             out = io.BytesIO()
-            zipraw.rewrite(self.package.data, out, {sheet.part: self.package.trimmed_sheet(
+            zipraw.rewrite(self.readable, out, {sheet.part: self.package.trimmed_sheet(
                 sheet, c1, c2, last_row)}, set(), {})
             try:
                 self._trimmed[key] = fastexcel.read_excel(out.getvalue())
@@ -228,6 +238,70 @@ class WorkbookReader:
             pl.int_range(first_row + 1, first_row + 1 + frame.height, dtype=pl.Int64).alias(ROW)
         )
         return frame, getattr(cell_errors, "errors", None) or []
+
+
+# What calamine (fastexcel's reader) reads of a package, and how it finds it: the workbook
+# part named workbook.xml, beside it _rels/workbook.xml.rels, sharedStrings.xml and
+# styles.xml by those names, each sheet at the folder of workbook.xml joined to its Target
+# as written (a Target with ../ is not resolved), of one of these kinds and states
+_CALAMINE_KINDS = ("worksheet", "chartsheet", "dialogsheet")
+_CALAMINE_STATES = (None, "visible", "hidden", "veryHidden")
+_VIEW = "brm_xl_read"
+
+
+def calamine_view(package: Package) -> tuple[dict[str, bytes], set[str], dict[str, bytes]] | None:
+    """None when calamine finds every part where the relationships put it; else the parts to
+    replace and add (zipraw.rewrite) for a copy, read only, in which it does: the workbook,
+    its relationships (every Target absolute), shared strings and styles under one new
+    folder, Excel 4.0 macro sheets left out of the sheet list (brm_xl reads none, and
+    calamine refuses the whole file for one) and a state it does not know ("show") read
+    as visible. The file itself is never changed by this."""
+    workbook = package.workbook_part
+    folder = posixpath.dirname(workbook)
+    base = folder + "/" if folder else ""
+    targets = {rid: target for rid, _, target, mode in package.workbook_rels
+               if mode != "External"}
+    kinds = {rid: rtype.rsplit("/", 1)[-1] for rid, rtype, _, _ in package.workbook_rels}
+    written: dict[str, str] = {}
+    rels = rels_path(workbook)
+    if rels in package.names:
+        for rel in package.xml(rels).iter(q("Relationship", NS_PKG_REL)):
+            written[rel.get("Id", "")] = rel.get("Target", "")
+    root = package.xml(workbook)
+    needed = posixpath.basename(workbook) != "workbook.xml"
+    sheets = root.find(q("sheets"))
+    for el in list(sheets) if sheets is not None else []:
+        rid = el.get(q("id", NS_R), "")
+        target = written.get(rid, "")
+        found = target[1:] if target.startswith("/") else base + target
+        if found != targets.get(rid, found):
+            needed = True
+        if kinds.get(rid) not in _CALAMINE_KINDS:
+            needed = True
+            sheets.remove(el)
+        elif el.get("state") not in _CALAMINE_STATES:
+            needed = True
+            el.set("state", "visible")
+    shared = {}
+    for kind in ("sharedStrings", "styles"):
+        part = next((t for rid, t in targets.items() if kinds.get(rid) == kind), None)
+        if part is not None and part in package.names:
+            shared[kind] = part
+            needed |= part != base + kind + ".xml"
+    if not needed:
+        return None
+    rels_root = etree.Element(q("Relationships", NS_PKG_REL), nsmap={None: NS_PKG_REL})
+    for rid, rtype, target, mode in package.workbook_rels:
+        etree.SubElement(rels_root, q("Relationship", NS_PKG_REL), Id=rid, Type=rtype,
+                         Target=target if mode == "External" else "/" + target,
+                         **({"TargetMode": mode} if mode == "External" else {}))
+    top = (f'<Relationships xmlns="{NS_PKG_REL}"><Relationship Id="rId1" '
+           f'Type="{NS_R}/officeDocument" Target="/{_VIEW}/workbook.xml"/></Relationships>')
+    add = {f"{_VIEW}/workbook.xml": to_xml(root),
+           f"{_VIEW}/_rels/workbook.xml.rels": to_xml(rels_root)}
+    for kind, part in shared.items():
+        add[f"{_VIEW}/{kind}.xml"] = package.read(part)
+    return {"_rels/.rels": top.encode()}, set(), add
 
 
 def _first(exc: BaseException) -> str:

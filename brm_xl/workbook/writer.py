@@ -10,7 +10,7 @@ to them stay. The new file is written beside the old one and renamed over it.
 from __future__ import annotations
 
 import io
-import os
+import posixpath
 import re
 import threading
 
@@ -118,7 +118,12 @@ class PackageEdit:
         for _, rtype, target, _ in self.pkg.workbook_rels:
             if rtype == REL_STYLES:
                 return target
-        return "xl/styles.xml"
+        return self.beside_workbook("styles.xml")
+
+    def beside_workbook(self, name: str) -> str:
+        """A new part's name in the workbook part's folder (xl/ as Excel saves it; wherever
+        the package's relationships put workbook.xml in a file another program wrote)."""
+        return posixpath.join(posixpath.dirname(self.pkg.workbook_part), name)
 
     def _rels_tree(self, part: str) -> etree._Element:
         path = rels_path(part)
@@ -134,7 +139,7 @@ class PackageEdit:
         while f"rId{n}" in used:
             n += 1
         rid = f"rId{n}"
-        rel_target = os.path.relpath(target, os.path.dirname(source) or ".").replace(os.sep, "/")
+        rel_target = posixpath.relpath(target, posixpath.dirname(source) or ".")
         etree.SubElement(rels, q("Relationship", NS_PKG_REL), Id=rid, Type=rtype, Target=rel_target)
         self._dirty.add(rels_path(source))
         return rid
@@ -187,7 +192,7 @@ class PackageEdit:
             sheet_root = self._shell(sheet.part) if self.exists(sheet.part) else \
                 _new_sheet_root(table, self._code_name(table.name))
             r1, c1 = 1, 0
-            table_part = self._free_part("xl/tables/table{}.xml")
+            table_part = self._free_part(self.beside_workbook("tables/table{}.xml"))
             table_id = max(self.table_ids | {0}) + 1
             self.table_ids.add(table_id)
             rid = self._add_rel(sheet.part, REL_TABLE, table_part)
@@ -231,7 +236,7 @@ class PackageEdit:
         return f"Sheet{n}"
 
     def _new_sheet(self, name: str, hidden: bool = False) -> Sheet:
-        part = self._free_part("xl/worksheets/sheet{}.xml")
+        part = self._free_part(self.beside_workbook("worksheets/sheet{}.xml"))
         workbook = self.tree(self.pkg.workbook_part)
         sheets = workbook.find(q("sheets"))
         used = [int(s.get("sheetId", "0")) for s in sheets.iter(q("sheet"))]
