@@ -262,8 +262,9 @@ class _progress:
 
     STAGES = 7
 
-    def __init__(self, show: bool):
+    def __init__(self, show: bool, label: str = "Rendering reports"):
         self.show = show and sys.stderr.isatty()
+        self.label = label
         self.bar: Any = None
 
     def __enter__(self) -> Callable[[str], None]:
@@ -568,15 +569,16 @@ def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
 class _ReportBar:
     """A progress bar over rendered reports, shown only on a terminal."""
 
-    def __init__(self, show: bool):
+    def __init__(self, show: bool, label: str = "Rendering reports"):
         self.show = show and sys.stderr.isatty()
+        self.label = label
         self.bar: Any = None
 
     def update(self, done: int, total: int) -> None:
         if not self.show or total < 2:
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label="Rendering reports", file=sys.stderr)
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(1)
 
@@ -593,7 +595,11 @@ class _ReportBar:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for drafts (default outbox/<period>/ beside the workbook).")
 @click.option("--attach-xlsx", is_flag=True, help="Attach the bill of IT workbook too.")
-@click.option("--send", "do_send", is_flag=True, help="Deliver by SMTP instead of writing drafts.")
+@click.option("--send", "do_send", is_flag=True, help="Deliver (Settings mail_transport: SMTP "
+              "or Microsoft Graph) instead of writing drafts.")
+@click.option("--mailbox-drafts", is_flag=True, help="Save each message as a draft in the "
+              "Microsoft 365 mailbox (mail_transport graph) or classic Outlook (outlook), to "
+              "read over and send from Outlook; nothing is sent.")
 @click.option("--dry-run", is_flag=True, help="List who would get what; build and send nothing.")
 @click.option("--resend", is_flag=True, help="Send again to agencies already sent for the period.")
 @click.option("--yes", is_flag=True, help="Send without asking (for scheduled runs); --send "
@@ -607,7 +613,8 @@ class _ReportBar:
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @_file_options
 def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | None,
-          attach_xlsx: bool, do_send: bool, dry_run: bool, resend: bool, yes: bool,
+          attach_xlsx: bool, do_send: bool, mailbox_drafts: bool, dry_run: bool, resend: bool,
+          yes: bool,
           smtp_host: str | None,
           smtp_port: int | None, smtp_user: str | None, no_tls: bool, as_of: dt.date | None,
           as_json: bool, usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
@@ -621,15 +628,32 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
             click.echo(f"{unknown}: a run that was stopped may or may not have sent this for "
                        f"{batch.period.label} (status unknown in Deliveries); check with the "
                        "recipient, and use --resend to send it again", err=True)
+        for drafted in batch.drafted:
+            if mailbox_drafts:
+                _say(as_json, f"{drafted}: its draft for {batch.period.label} is in the mailbox "
+                              "already (--resend to draft again)")
+            else:
+                click.echo(f"warning: {drafted}: its draft for {batch.period.label} is in the "
+                           "mailbox's Drafts and may already have gone from Outlook; check Sent "
+                           "Items, and use --resend to send it from here", err=True)
 
     def action() -> dict[str, Any]:
         try:
+            if do_send and mailbox_drafts:
+                raise UsageError("--send and --mailbox-drafts: choose one (drafts are sent "
+                                 "from Outlook)")
             if dry_run:
-                return dry(*plan_emails(workbook, period, agencies, as_of, do_send, resend,
+                return dry(*plan_emails(workbook, period, agencies, as_of,
+                                        do_send or mailbox_drafts, resend,
                                         _sources(usage, focus)))
-            if not do_send:
-                batch, paths = draft_emails(workbook, period, agencies, as_of, attach_xlsx, out,
-                                            sources=_sources(usage, focus))
+            if not do_send and not mailbox_drafts:
+                bar = _ReportBar(not as_json, "Drafting")
+                try:
+                    batch, paths = draft_emails(workbook, period, agencies, as_of, attach_xlsx,
+                                                out, sources=_sources(usage, focus),
+                                                progress=bar.update)
+                finally:
+                    bar.close()
                 folder = paths[0].parent if paths else out or workbook.parent
                 _say(as_json, f"Wrote {len(paths)} draft(s) to review and send into {folder}")
                 if batch.refused:
@@ -643,15 +667,28 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
                                                "errors": [p.as_dict() for p in batch.refused]}))
                     sys.exit(1)
                 return {"drafts": [str(p) for p in paths]}
-            outcome = send_emails(
-                workbook, period, agencies, as_of=as_of, resend=resend, attach_xlsx=attach_xlsx,
-                smtp=SmtpOptions(smtp_host, smtp_port, smtp_user, not no_tls),
-                sources=_sources(usage, focus), confirm=go,
-                on_result=lambda r: _say(as_json, f"{r.outgoing.agency_id}: {r.status}"
-                                         + (f" ({r.error})" if r.error else "")))
+            bar = _ReportBar(not as_json, "Saving drafts" if mailbox_drafts else "Sending")
+            try:
+                outcome = send_emails(
+                    workbook, period, agencies, as_of=as_of, resend=resend,
+                    attach_xlsx=attach_xlsx,
+                    smtp=SmtpOptions(smtp_host, smtp_port, smtp_user, not no_tls),
+                    sources=_sources(usage, focus), confirm=go, mailbox_drafts=mailbox_drafts,
+                    say=lambda text: click.echo(text, err=True),
+                    interactive=sys.stdin.isatty(), progress=bar.update,
+                    on_result=lambda r: None if bar.bar is not None else _say(
+                        as_json, f"{r.outgoing.agency_id}: {r.status}"
+                        + (f" ({r.error})" if r.error else "")))
+            finally:
+                bar.close()
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None
-        _say(as_json, f"Sent {outcome.sent}, failed {outcome.failed}"
+        for r in outcome.results:
+            if r.status not in ("sent", "drafted") and bar.show:
+                click.echo(f"{r.outgoing.agency_id}: {r.status} ({r.error})", err=True)
+        done = (f"Saved {outcome.drafted} draft(s) in the mailbox" if mailbox_drafts
+                else f"Sent {outcome.sent}")
+        _say(as_json, f"{done}, failed {outcome.failed}"
                       + (f", not attempted {outcome.left}" if outcome.left else "")
                       + f"; logged in the Deliveries table of {workbook.name}")
         if not outcome.complete:
@@ -659,7 +696,7 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
                 click.echo(json.dumps({"ok": False, "sent": outcome.sent,
                                        "failed": outcome.failed, "left": outcome.left}))
             sys.exit(1)
-        return {"sent": outcome.sent}
+        return {"sent": outcome.sent, "drafted": outcome.drafted}
 
     def dry(batch: Any, plan: list[dict[str, Any]]) -> dict[str, Any]:
         announce(batch)
@@ -673,13 +710,13 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
         if not config.tls:
             click.echo("warning: sending WITHOUT TLS; use --no-tls only for a trusted internal "
                        "relay", err=True)
-        if yes or not batch.agencies:
+        if yes or not batch.agencies or mailbox_drafts:  # a draft sends nothing: no question
             return True
         if not sys.stdin.isatty():
             raise UsageError("--send asks before it sends: run it in a terminal, or add --yes "
                              "for a scheduled run")
         return click.confirm(f"Send {len(batch.agencies)} value report email(s) for "
-                             f"{batch.period.label} through {config.host}:{config.port}?")
+                             f"{batch.period.label} through {config.describe()}?")
 
     _run(as_json, action)
 

@@ -327,6 +327,9 @@ INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP, EXCHANGE_RA
                                                           DISPUTES, BUDGETS, *VENDOR_TABLES)
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
+MAIL_TRANSPORTS = ("smtp", "graph", "outlook")
+SMTP_AUTHS = ("password", "oauth2", "none")
+
 # Settings: key -> (kind, default). Keys match like headers do.
 SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "organization": (TEXT, "Office of the State CIO"),
@@ -339,6 +342,17 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "reply_to": (EMAIL, None),
     "smtp_host": (TEXT, None),
     "smtp_port": (COUNT, 587),
+    # how mail goes (see README "Email"): smtp, graph (Microsoft Graph) or outlook (classic
+    # Outlook on Windows, drafts only); smtp_auth password (default), oauth2 or none
+    "mail_transport": (TEXT, "smtp"),
+    "smtp_auth": (TEXT, "password"),
+    "smtp_oauth_scope": (TEXT, "https://outlook.office365.com/.default"),
+    # the office's Microsoft 365 app registration (never its secret: see README "Email")
+    "graph_tenant_id": (TEXT, None),
+    "graph_client_id": (TEXT, None),
+    "graph_mailbox": (TEXT, None),  # blank: the signed-in BRM manager's own mailbox
+    "graph_authority_host": (TEXT, "https://login.microsoftonline.com"),
+    "graph_endpoint": (TEXT, "https://graph.microsoft.com"),
     # relationship health (see README "Relationship health")
     "in_person_within_days": (COUNT, 90),
     "csat_target_pct": (COUNT, 80),

@@ -7,6 +7,7 @@ on errors and carry warnings into their logs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,14 @@ class Settings:
     reply_to: str | None = _default("reply_to")
     smtp_host: str | None = _default("smtp_host")
     smtp_port: int = _default("smtp_port")
+    mail_transport: str = _default("mail_transport")
+    smtp_auth: str = _default("smtp_auth")
+    smtp_oauth_scope: str = _default("smtp_oauth_scope")
+    graph_tenant_id: str | None = _default("graph_tenant_id")
+    graph_client_id: str | None = _default("graph_client_id")
+    graph_mailbox: str | None = _default("graph_mailbox")
+    graph_authority_host: str = _default("graph_authority_host")
+    graph_endpoint: str = _default("graph_endpoint")
     in_person_within_days: int = _default("in_person_within_days")
     csat_target_pct: int = _default("csat_target_pct")
     csat_drop_points: int = _default("csat_drop_points")
@@ -307,6 +316,16 @@ def _setting_value(name: str, value: str | None) -> tuple[Any, str | None]:
         return None, f"'{shown(value)}' is not mdy (month first) or dmy (day first)"
     if name == "survey_date_order":
         return str(parsed).strip().casefold(), None
+    choices = {"mail_transport": C.MAIL_TRANSPORTS, "smtp_auth": C.SMTP_AUTHS}.get(name)
+    if choices is not None:
+        if str(parsed).strip().casefold() not in choices:
+            return None, f"'{shown(value)}' is not one of {', '.join(choices)}"
+        return str(parsed).strip().casefold(), None
+    if name in ("graph_authority_host", "graph_endpoint", "smtp_oauth_scope"):
+        text = str(parsed).strip()
+        if not re.match(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[^\s]*)?$", text):
+            return None, f"'{shown(value)}' is not an https:// address"
+        return text.rstrip("/") if name != "smtp_oauth_scope" else text, None
     if name == "smtp_port" and not 1 <= parsed <= 65535:
         return None, f"'{value}' is not a port number"
     return parsed, None

@@ -24,7 +24,7 @@ from typing import Any
 
 from .additions import import_survey, log_contact
 from .delivery import run as delivery
-from .delivery.smtp import Result, SmtpConfig
+from .delivery.smtp import Result
 from .filenames import outbox_folder
 from .model import Model, build_model
 from .refresh import check, refresh
@@ -53,13 +53,14 @@ def draft_emails(path: Path, period: str | None, agencies: Iterable[str] = (),
                  out: Path | None = None, when: dt.datetime | None = None,
                  model: Model | None = None, sources: Sources | None = None,
                  rendered: dict[str, dict[str, bytes]] | None = None,
+                 progress: Callable[[int, int], None] = lambda done, total: None,
                  ) -> tuple[delivery.Batch, list[Path]]:
     """One `.eml` draft per agency head (X-Unsent, for Outlook) into `out` (default
     outbox/<period>/ beside the workbook); `rendered` reuses reports already made."""
     batch = delivery.prepare(Path(path), period, tuple(agencies), as_of or dt.date.today(),
                              model=model, sources=sources)
     when = when or dt.datetime.now().astimezone().replace(microsecond=0)
-    messages = delivery.build(batch, attach_xlsx, when, rendered=rendered)
+    messages = delivery.build(batch, attach_xlsx, when, progress, rendered=rendered)
     folder = out or outbox_folder(Path(path), batch.period.label)
     return batch, delivery.write_drafts(batch, messages, folder)
 
@@ -95,8 +96,12 @@ class Sending:
         return sum(r.status == "sent" for r in self.results)
 
     @property
+    def drafted(self) -> int:
+        return sum(r.status == "drafted" for r in self.results)
+
+    @property
     def failed(self) -> int:
-        return len(self.results) - self.sent
+        return len(self.results) - self.sent - self.drafted
 
     @property
     def left(self) -> int:
@@ -114,30 +119,46 @@ class Sending:
 def send_emails(path: Path, period: str | None, agencies: Iterable[str] = (), *,
                 as_of: dt.date | None = None, resend: bool = False, attach_xlsx: bool = False,
                 smtp: SmtpOptions = SmtpOptions(), sources: Sources | None = None,
-                confirm: Callable[[delivery.Batch, SmtpConfig], bool] = lambda b, c: True,
+                confirm: Callable[[delivery.Batch, delivery.Transport], bool] = lambda b, c: True,
                 on_result: Callable[[Result], None] = lambda r: None,
                 write: Callable[[list[OutputTable]], None] | None = None,
-                when: dt.datetime | None = None) -> Sending:
-    """Send each agency head its report by SMTP and log every message in Deliveries.
+                when: dt.datetime | None = None, mailbox_drafts: bool = False,
+                say: Callable[[str], None] = lambda text: None, interactive: bool = True,
+                progress: Callable[[int, int], None] = lambda done, total: None) -> Sending:
+    """Send each agency head its report (SMTP or Microsoft Graph, Settings
+    `mail_transport`), or with `mailbox_drafts` save each as a draft in the Graph mailbox;
+    log every message in Deliveries.
 
     The workbook file is held from reading the log to writing it, so two sends at once
     cannot both send; `write` is for a workbook Excel holds open (the Deliveries table
     goes in through Excel, which holds the file). A message the log or a stopped run's
-    journal has as sent, or perhaps sent, is not sent again unless `resend`. `confirm`
-    sees the batch (even one with nothing left to send) and the server before anything is
-    built; False sends nothing.
+    journal has as sent, or perhaps sent, is not sent again unless `resend`; nor is one
+    whose draft is in the mailbox. `confirm` sees the batch (even one with nothing left
+    to send) and the transport before anything is built; False sends nothing. The
+    transport is checked (the server, STARTTLS, the sign-in) before any message is built,
+    and a batch with nothing left builds nothing. `say` shows a device sign-in's
+    instructions; `progress` counts messages handed over.
     """
     path = Path(path)
     hold = locked(path) if write is None else contextlib.nullcontext()
     with hold as held:
         batch = delivery.prepare(path, period, tuple(agencies), as_of or dt.date.today(),
                                  resend, only_unsent=True, sources=sources)
-        config = delivery.smtp_config(batch.model, smtp.host, smtp.port, smtp.user, smtp.tls)
-        if not confirm(batch, config):
+        route = delivery.transport(batch.model, smtp.host, smtp.port, smtp.user, smtp.tls,
+                                   mailbox_drafts, say, interactive)
+        if not confirm(batch, route):
             return Sending(batch, declined=True)
+        if batch.agencies:
+            route.check()
         when = when or dt.datetime.now().astimezone().replace(microsecond=0)
-        messages = delivery.build(batch, attach_xlsx, when)
+        messages = delivery.build(batch, attach_xlsx, when) if batch.agencies else []
+        done = [0]
+
+        def counted(result: Result) -> None:
+            done[0] += 1
+            progress(done[0], len(messages))
+            on_result(result)
         # with no messages this still writes a stopped run's journal into Deliveries
-        results = delivery.send(batch, messages, config, on_result=on_result, write=write,
+        results = delivery.send(batch, messages, route, on_result=counted, write=write,
                                 held=held)
         return Sending(batch, results)

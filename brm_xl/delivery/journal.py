@@ -40,9 +40,10 @@ class Entry:
     to: str
     cc: str | None
     message_id: str
-    status: str  # sent, failed, unknown
+    status: str  # sent, failed, unknown, drafted (a draft in the sending mailbox)
     sent_at: dt.datetime | None
     error: str | None
+    answer: str | None = None  # the server's word: Graph's request id, the draft's id
 
     def row(self) -> tuple[object, ...]:
         """Its Deliveries row: the fields in order (the table's columns are these fields)."""
@@ -56,10 +57,12 @@ class Journal:
         self.path = journal_path(workbook)
 
     def write(self, state: str, period: str, agency_id: str, to: str, cc: str | None,
-              message_id: str, at: dt.datetime | None = None, error: str | None = None) -> None:
+              message_id: str, at: dt.datetime | None = None, error: str | None = None,
+              answer: str | None = None) -> None:
         line = json.dumps({"state": state, "period": period, "agency_id": agency_id, "to": to,
                            "cc": cc, "message_id": message_id,
-                           "at": at.isoformat() if at else None, "error": error})
+                           "at": at.isoformat() if at else None, "error": error,
+                           "answer": answer})
         try:
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
@@ -84,14 +87,17 @@ class Journal:
                 continue  # a line cut short by the kill that ended the run
         out = []
         for message_id, e in last.items():
-            status = {"sent": "sent", "failed": "failed"}.get(str(e.get("state")), "unknown")
+            status = {"sent": "sent", "failed": "failed", "drafted": "drafted"}.get(
+                str(e.get("state")), "unknown")
             at = e.get("at")
             cc = str(e["cc"]) if e.get("cc") else None
+            error = str(e["error"]) if e.get("error") else None
             out.append(Entry(str(e.get("period")), str(e.get("agency_id")), str(e.get("to")),
                              cc, message_id, status,
-                             dt.datetime.fromisoformat(str(at)) if at and status == "sent" else None,
-                             UNKNOWN_ERROR if status == "unknown" else
-                             (str(e["error"]) if e.get("error") else None)))
+                             dt.datetime.fromisoformat(str(at)) if at and status in
+                             ("sent", "drafted") else None,
+                             (error or UNKNOWN_ERROR) if status == "unknown" else error,
+                             str(e["answer"]) if e.get("answer") else None))
         return out
 
     def settle(self, recorded: Iterable[str]) -> None:

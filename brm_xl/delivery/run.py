@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +34,13 @@ from ..workbook.cells import OutputTable
 from ..workbook.guard import Held, write_bytes_atomic
 from ..workbook.package import Package
 from ..workbook.writer import PackageEdit
+from .graph import GraphConfig, GraphMail
+from .graph import send_all as graph_send_all
 from .journal import Journal
 from .messages import Outgoing, address, build_message
-from .smtp import Result, SmtpConfig, send_all
+from .outlook import save_drafts
+from .signin import App, SignIn
+from .smtp import Result, SmtpConfig, connect, send_all
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Batch:
     skipped: list[str] = field(default_factory=list)  # already sent for the period
     unknown: list[str] = field(default_factory=list)  # a stopped run may or may not have sent
     refused: list[Problem] = field(default_factory=list)  # agencies left out: no good address
+    drafted: list[str] = field(default_factory=list)  # a draft is in the mailbox already
 
 
 def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...], as_of: dt.date,
@@ -67,22 +73,29 @@ def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...], as_o
     batch = Batch(model, period, [a for a in chosen if a not in refused], refused=problems)
     if only_unsent and not resend:
         status = delivered(model)
-        batch.skipped = [a for a in chosen if status.get((period.label, a)) == "sent"]
-        batch.unknown = [a for a in chosen if status.get((period.label, a)) == "unknown"]
-        batch.agencies = [a for a in chosen if (period.label, a) not in status]
+
+        def state(agency: str) -> str | None:
+            return status.get((period.label, agency))
+        batch.skipped = [a for a in chosen if state(a) == "sent"]
+        batch.unknown = [a for a in chosen if state(a) == "unknown"]
+        batch.drafted = [a for a in chosen if state(a) == "drafted"]
+        batch.agencies = [a for a in chosen if state(a) is None]
     return batch
 
 
+_RANK = {"sent": 3, "unknown": 2, "drafted": 1}  # the strongest word on an agency counts
+
+
 def delivered(model: Model) -> dict[tuple[str, str], str]:
-    """(period, agency) -> "sent" or "unknown", from the Deliveries log and the journal
-    of a run that was stopped before it could write the log; neither is sent again
-    without --resend."""
+    """(period, agency) -> "sent", "unknown" or "drafted", from the Deliveries log and the
+    journal of a run that was stopped before it could write the log; none is sent (or
+    drafted) again without --resend."""
     status: dict[tuple[str, str], str] = {}
     rows = [(str(r.get("period")), str(r.get("agency_id")), str(r.get("status")))
             for r in model.inputs.previous.get("Deliveries", [])]
     rows += [(e.period, e.agency_id, e.status) for e in Journal(model.inputs.path).entries()]
     for period, agency, state in rows:
-        if state == "sent" or (state == "unknown" and status.get((period, agency)) != "sent"):
+        if _RANK.get(state, 0) > _RANK.get(status.get((period, agency), ""), 0):
             status[(period, agency)] = state
     return status
 
@@ -147,7 +160,55 @@ def write_drafts(batch: Batch, messages: list[Outgoing], folder: Path) -> list[P
     return paths
 
 
-def send(batch: Batch, messages: list[Outgoing], config: SmtpConfig,
+@dataclass
+class Transport:
+    """How this run's messages go: SMTP (password, XOAUTH2 or none), or Microsoft Graph
+    (sent, or saved as drafts in the mailbox)."""
+
+    smtp: SmtpConfig | None = None
+    graph: GraphMail | None = None
+    drafts: bool = False  # Graph: drafts in the mailbox, nothing sent
+    outlook: bool = False  # drafts in classic Outlook (Windows)
+
+    @property
+    def tls(self) -> bool:
+        return self.smtp.tls if self.smtp is not None else True
+
+    def describe(self) -> str:
+        if self.outlook:
+            return "classic Outlook (Drafts)"
+        if self.graph is not None:
+            return f"Microsoft Graph ({self.graph.config.where})"
+        assert self.smtp is not None
+        return f"{self.smtp.host}:{self.smtp.port}"
+
+    def check(self) -> None:
+        """Fail fast, before any message is built: the server answers, offers STARTTLS and
+        takes the login; or Graph's sign-in gives a token."""
+        if self.outlook:
+            return
+        if self.graph is not None:
+            self.graph.check()
+            return
+        assert self.smtp is not None
+        server = connect(self.smtp)
+        try:
+            server.quit()
+        except (smtplib.SMTPException, OSError):
+            server.close()
+
+    def send_all(self, messages: list[Outgoing], now: Callable[[], dt.datetime],
+                 record: Callable[[Result], None], before: Callable[[Outgoing], None]) -> None:
+        if self.outlook:
+            save_drafts(messages, now, record, before)
+        elif self.graph is not None:
+            graph_send_all(messages, self.graph, now, record, before, drafts=self.drafts)
+        else:
+            assert self.smtp is not None
+            send_all(messages, self.smtp, now, record, before)
+
+
+def send(batch: Batch, messages: list[Outgoing], config: SmtpConfig | Transport,
          now: Callable[[], dt.datetime] = lambda: dt.datetime.now().replace(microsecond=0),
          on_result: Callable[[Result], None] = lambda r: None,
          write: Callable[[list[OutputTable]], None] | None = None,
@@ -158,6 +219,7 @@ def send(batch: Batch, messages: list[Outgoing], config: SmtpConfig,
     Each message is journaled before and after it is handed to the server (see
     `journal`), so a run killed at any moment sends nothing twice when run again.
     """
+    transport = config if isinstance(config, Transport) else Transport(smtp=config)
     journal = Journal(batch.model.inputs.path)
     period = batch.period.label
     results: list[Result] = []
@@ -170,13 +232,13 @@ def send(batch: Batch, messages: list[Outgoing], config: SmtpConfig,
     def record(result: Result) -> None:
         o = result.outgoing
         journal.write(result.status, period, o.agency_id, o.to, o.cc, o.message_id,
-                      result.sent_at, result.error)
+                      result.sent_at, result.error, result.answer)
         results.append(result)
         on_result(result)
 
     try:
         if messages:
-            send_all(messages, config, now, record, before)
+            transport.send_all(messages, now, record, before)
     finally:
         _write_deliveries(batch, journal, held, write)
     return results
@@ -197,9 +259,11 @@ def _write_deliveries(batch: Batch, journal: Journal, held: Held | None,
     tables = [table]
     if new and not dry_run:
         sent = sum(e.status == "sent" for e in new)
+        drafted = sum(e.status == "drafted" for e in new)
+        told = f"{sent} sent" + (f", {drafted} drafted in the mailbox" if drafted else "")
         tables += seal_book(batch.model.inputs, [AuditEntry(
             dt.datetime.now().replace(microsecond=0), current_user(), "send", batch.period.label, None,
-            f"{sent} sent, {len(new) - sent} failed or unknown")])
+            f"{told}, {len(new) - sent - drafted} failed or unknown")])
     if write is not None:
         write(tables)
     else:
@@ -218,12 +282,56 @@ def _write_deliveries(batch: Batch, journal: Journal, held: Held | None,
 
 
 def smtp_config(model: Model, host: str | None, port: int | None, user: str | None,
-                tls: bool) -> SmtpConfig:
+                tls: bool, say: Callable[[str], None] = lambda text: None,
+                interactive: bool = True) -> SmtpConfig:
     settings = model.inputs.settings
     host = host or settings.smtp_host
     if not host:
         raise UsageError("no SMTP server: set smtp_host in Settings or pass --smtp-host")
+    if settings.smtp_auth == "oauth2":  # XOAUTH2 as the office mailbox: never a password
+        app = office_app(model, "smtp_auth oauth2")
+        return SmtpConfig(host, port or settings.smtp_port, tls, user or settings.graph_mailbox,
+                          oauth=SignIn(app, settings.smtp_oauth_scope, model.inputs.path, say,
+                                       interactive))
+    if settings.smtp_auth == "none":
+        user = None
     return SmtpConfig(host, port or settings.smtp_port, tls, user)
+
+
+def office_app(model: Model, needs: str) -> App:
+    """The office's app registration from Settings; a sentence naming what is missing."""
+    settings = model.inputs.settings
+    missing = [k for k in ("graph_tenant_id", "graph_client_id") if not getattr(settings, k)]
+    if missing:
+        raise UsageError(f"{needs} needs the office's Microsoft 365 app: set "
+                         f"{' and '.join(missing)} in Settings (README \"Email\")")
+    assert settings.graph_tenant_id and settings.graph_client_id
+    return App(settings.graph_tenant_id.strip(), settings.graph_client_id.strip(),
+               settings.graph_authority_host, (settings.graph_mailbox or "").strip() or None)
+
+
+def transport(model: Model, host: str | None = None, port: int | None = None,
+              user: str | None = None, tls: bool = True, drafts: bool = False,
+              say: Callable[[str], None] = lambda text: None,
+              interactive: bool = True) -> Transport:
+    """This run's transport from Settings `mail_transport` (and the options given)."""
+    settings = model.inputs.settings
+    if settings.mail_transport == "outlook":
+        if not drafts:
+            raise UsageError("mail_transport outlook makes drafts in classic Outlook, to send "
+                             "from there; use the Email drafts button (or --mailbox-drafts), "
+                             "or set mail_transport to graph or smtp to send from brm_xl")
+        return Transport(drafts=True, outlook=True)
+    if settings.mail_transport == "graph" or drafts:
+        if settings.mail_transport != "graph":
+            raise UsageError("--mailbox-drafts saves drafts in a Microsoft 365 mailbox through "
+                             "Graph: set mail_transport to graph in Settings (README \"Email\")")
+        app = office_app(model, "mail_transport graph")
+        signin = SignIn(app, f"{settings.graph_endpoint}/.default", model.inputs.path, say,
+                        interactive)
+        return Transport(graph=GraphMail(GraphConfig(settings.graph_endpoint, app.mailbox),
+                                         signin), drafts=drafts)
+    return Transport(smtp=smtp_config(model, host, port, user, tls, say, interactive))
 
 
 def describe(batch: Batch) -> list[dict[str, Any]]:

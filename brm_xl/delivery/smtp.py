@@ -2,7 +2,8 @@
 
 STARTTLS is on unless the caller turns it off; the password comes only from the
 environment (`BRM_SMTP_PASSWORD`) or the system keyring, never from a workbook or the
-command line. A refused recipient fails that message only; a dropped connection fails the
+command line; with `smtp_auth` oauth2 the login is XOAUTH2 with a Microsoft 365 token and
+no password is ever tried. A refused recipient fails that message only; a dropped connection fails the
 message in flight and ends the batch, so the next run sends what is left.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from ..problems import DeliveryError
 from .messages import Outgoing
+from .signin import SignIn
 
 PASSWORD_ENV = "BRM_SMTP_PASSWORD"
 USER_ENV = "BRM_SMTP_USER"
@@ -30,14 +32,18 @@ class SmtpConfig:
     tls: bool = True
     user: str | None = None
     timeout: float = 30.0
+    # oauth2: XOAUTH2 with a token from the office's app (Exchange Online without Basic
+    # authentication); a password login is never tried then
+    oauth: SignIn | None = None
 
 
 @dataclass
 class Result:
     outgoing: Outgoing
-    status: str  # sent, failed
+    status: str  # sent, failed, drafted (a mailbox draft), unknown
     sent_at: dt.datetime | None
     error: str | None = None
+    answer: str | None = None  # the server's word on it: Graph's request id, a draft's id
 
 
 def password_for(user: str | None) -> str | None:
@@ -70,7 +76,9 @@ def connect(config: SmtpConfig) -> smtplib.SMTP:
                         "does, or --no-tls for a trusted internal relay")
                 server.starttls(context=ssl.create_default_context())
                 server.ehlo()
-        if config.user:
+        if config.oauth is not None:
+            _xoauth2(server, config)
+        elif config.user:
             password = password_for(config.user)
             if password is None:
                 raise DeliveryError(f"no password for {config.user}: set {PASSWORD_ENV} or store "
@@ -85,6 +93,33 @@ def connect(config: SmtpConfig) -> smtplib.SMTP:
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(f"cannot reach the mail server {config.host}:{config.port} "
                             f"({exc}); check smtp_host and smtp_port") from exc
+
+
+def _xoauth2(server: smtplib.SMTP, config: SmtpConfig) -> None:
+    """SASL XOAUTH2 (`user=...^Aauth=Bearer ...^A^A`); a refused token is renewed once."""
+    assert config.oauth is not None
+    if not config.user:
+        raise DeliveryError("smtp_auth oauth2 needs the mailbox to sign in as: set "
+                            "graph_mailbox (or --smtp-user)")
+    if not server.has_extn("auth") or "XOAUTH2" not in server.esmtp_features.get("auth", "").upper():
+        raise DeliveryError(f"{config.host}:{config.port} does not offer AUTH XOAUTH2; check "
+                            "smtp_host (smtp.office365.com) and that SMTP AUTH is allowed for "
+                            "the mailbox")
+    for renew in (False, True):
+        token = config.oauth.renew() if renew else config.oauth.token()
+        initial = f"user={config.user}\x01auth=Bearer {token}\x01\x01"
+
+        def answer(challenge: bytes | None = None, initial: str = initial) -> str:
+            return "" if challenge else initial  # after an error challenge: an empty reply
+
+        try:
+            server.auth("XOAUTH2", answer, initial_response_ok=True)
+            return
+        except smtplib.SMTPAuthenticationError as exc:
+            if renew:
+                raise DeliveryError(f"{config.host} refused the token for {config.user}: "
+                                    f"{_reason(exc)}; check the app's SMTP.Send permission and "
+                                    "that SMTP AUTH is on for the mailbox") from None
 
 
 def _reason(exc: BaseException) -> str:

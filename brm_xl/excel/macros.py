@@ -161,13 +161,25 @@ def make_reports(book: Any = None, path: str | Path | None = None,
 
 def make_email_drafts(book: Any = None, path: str | Path | None = None,
                       period: str | None = None) -> Any:
-    """Email drafts button: one .eml per agency head, to review and send from Outlook."""
-    from ..usecases import draft_emails
+    """Email drafts button: one draft per agency head, to review and send from Outlook:
+    in classic Outlook's Drafts (Settings mail_transport outlook), in the Microsoft 365
+    mailbox (graph), else as .eml files beside the workbook."""
+    from ..model import build_model
+    from ..usecases import draft_emails, send_emails
 
     target = _target(book, path)
 
     def run() -> Any:
         target.save()
+        transport = build_model(target.path, dt.date.today()).inputs.settings.mail_transport
+        if transport in ("outlook", "graph"):
+            outcome = send_emails(target.path, period, mailbox_drafts=True, say=target.tell,
+                                  write=target.write if target.open_in_excel else None)
+            where = "classic Outlook's Drafts" if transport == "outlook" else "the mailbox's Drafts"
+            target.tell(f"Saved {outcome.drafted} draft(s) for {outcome.batch.period.label} in "
+                        f"{where}" + (f"; {outcome.failed} failed, see the Deliveries sheet"
+                                      if outcome.failed else ""))
+            return outcome.results
         batch, drafts = draft_emails(target.path, period)
         folder = drafts[0].parent if drafts else target.path.parent
         target.tell(f"Wrote {len(drafts)} email draft(s) for {batch.period.label} into {folder}")
@@ -225,11 +237,11 @@ def send_emails(book: Any = None, path: str | Path | None = None, period: str | 
         if not batch.agencies:
             return True  # nothing to ask about; a stopped run's journal is still logged
         return bool(target.confirm(f"Send {len(batch.agencies)} value report email(s) for "
-                                   f"{chosen} through {config.host}?"))
+                                   f"{chosen} through {config.describe()}?"))
 
     def run() -> Any:
         target.save()
-        outcome = send_emails(target.path, period, confirm=ask,
+        outcome = send_emails(target.path, period, confirm=ask, say=target.tell,
                               write=target.write if target.open_in_excel else None)
         if outcome.declined:
             target.tell("Nothing was sent.")
