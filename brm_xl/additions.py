@@ -148,6 +148,12 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
             managers, on="_agency", how="left").with_columns(
             pl.coalesce("brm_manager", "_manager").alias("brm_manager")).drop(
             "_agency", "_manager")
+    twice = 0
+    if key is not None:  # a row the file holds twice, every value the same: one response
+        values = [c for c in raw.frame.columns if c != ROW]
+        height = raw.frame.height
+        raw.frame = raw.frame.unique(values, keep="first", maintain_order=True).sort(ROW)
+        twice = height - raw.frame.height
     typed, found = typed_table(raw)
     problems = list(raw.problems) + found
     agencies = set(inputs.frame("Agencies")["agency_id"].to_list())
@@ -157,7 +163,7 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
     if "service_id" in typed.frame.columns:
         problems += unknown_ids(typed, "service_id", services, "RateCard")
     frame = typed.frame
-    before, repeated = frame.height, 0
+    before, repeated = frame.height + twice, twice
     problems, bad = _bad_rows(raw, frame, problems, skip_bad)
     if errors(problems):
         raise DataProblems(problems)
@@ -184,7 +190,7 @@ def _add_rows(held: Held, raw: RawTable, key: str | None, default_manager: bool,
         frame = frame.filter(~pl.col(ident).is_in(sorted(have)))
         fresh = frame.height
         frame = frame.unique(ident, keep="first", maintain_order=True)
-        repeated = fresh - frame.height
+        repeated += fresh - frame.height
     rows = _rows(frame, spec, inputs)
     settings = settings or []
     notes = [p for p in problems if not p.is_error]
@@ -234,6 +240,8 @@ def _bad_rows(raw: RawTable, frame: pl.DataFrame, problems: list[Problem],
         return [Problem(p.where, f"skipped (--skip-bad-rows): {p.message}", p.code, "warning")
                 if p.is_error and p.where in at else p for p in problems], bad
     rest = frame.height - len(bad)
+    if not rest:
+        return problems, bad  # no row would import: nothing to skip them for
     if skip:
         return problems + [Problem(raw.sheet, "too many rows are wrong to skip them one by one "
                                    "(not all are listed); correct the export and import it again",

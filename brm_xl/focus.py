@@ -173,8 +173,10 @@ _AMOUNT = re.compile(r"(?i)(cost|quantity|price)$")
 def _row_digest(schema: Any, amounts: bool = True) -> pl.Expr:
     """A row's digest over all the file's columns as text (`amounts` False: all but the
     amounts), the same for the same row in a CSV written by another tool."""
-    names = [n for n in schema.names() if n != ROW and (amounts or not _AMOUNT.search(n))]
-    return pl.concat_str([as_text(pl.col(n), schema[n]).fill_null("") for n in names] or
+    names = sorted((n for n in schema.names() if n != ROW and (amounts or not _AMOUNT.search(n))),
+                   key=header_key)  # the columns by name: another tool's column order is the same row
+    return pl.concat_str([pl.lit(header_key(n)) for n in names] +
+                         [as_text(pl.col(n), schema[n]).fill_null("") for n in names] or
                          [pl.lit("")], separator="\x1f").hash(seed=7)
 
 
@@ -310,7 +312,9 @@ def _once(delivered: list[tuple[Path, pl.DataFrame]], conflicts: set[tuple[str, 
         names = ", ".join(f[0].name for f in files)
         if not newest:
             told = "; ".join(f"{f[0].name}: {f[1]} rows, {f[2].normalize():f}" for f in files)
-            problems.append(Problem(files[0][0].name, f"{names} all hold billing account "
+            held_by = (" and ".join(f[0].name for f in files) + " both hold") if len(files) == 2 \
+                else f"{names} all hold"
+            problems.append(Problem(files[0][0].name, f"{held_by} billing account "
                                     f"{account}'s bill for {period} and they disagree ({told}); "
                                     "give only one, or add --newest to charge the latest export",
                                     "bill-twice"))
@@ -359,8 +363,12 @@ def _once(delivered: list[tuple[Path, pl.DataFrame]], conflicts: set[tuple[str, 
 
 def _corrections(frame: pl.DataFrame, inputs: Any) -> pl.DataFrame:
     """A row restating a prior period (ChargeClass Correction) is charged in the month it
-    restates while that month is open, else in the first open month after it, with a reason
-    naming the month it corrects: never into a closed month."""
+    restates while that month is open, else in the month of the bill that carries it
+    (`BillingPeriodStart`), with a reason naming the month it corrects: never into a
+    month closed before it came. The bill's month is fixed by the bill, so closing that
+    month later keeps the correction where it was published (a month worked out from
+    which months are open would move on at every close). A bill whose own month was
+    closed before it came is named as a change to that month, with the way through."""
     if "ChargeClass" not in frame.columns:
         return frame.with_columns(pl.lit(None, pl.String).alias("corrects"))
     from .periods import first_open
@@ -368,11 +376,17 @@ def _corrections(frame: pl.DataFrame, inputs: Any) -> pl.DataFrame:
 
     closed = set(closed_months(inputs))
     is_correction = pl.col("ChargeClass").str.strip_chars().str.to_lowercase() == "correction"
-    months = frame.filter(is_correction)["period"].unique().to_list()
-    moved = {m: first_open(m, closed) for m in months if m}
+    bill = pl.col("BillingPeriodStart") if "BillingPeriodStart" in frame.columns else \
+        pl.lit(None, pl.String)
+    pairs = frame.filter(is_correction).select(
+        "period", bill.alias("_bill")).unique().iter_rows()
+    moved = {f"{m}\x00{b or ''}": (m if m not in closed else
+                                    b if b and b > m else first_open(m, closed))
+             for m, b in pairs if m}
+    key = pl.concat_str([pl.col("period"), bill.fill_null("")], separator="\x00")
     return frame.with_columns(
         pl.when(is_correction).then(pl.col("period")).otherwise(None).alias("corrects"),
-        pl.when(is_correction).then(pl.col("period").replace_strict(
+        pl.when(is_correction).then(key.replace_strict(
             moved, default=pl.col("period"), return_dtype=pl.String)).otherwise(pl.col("period"))
         .alias("period"))
 

@@ -355,7 +355,8 @@ def _guess(export: Export, name: str, taken: set[int], match: Matching) -> int |
                and cells[i].strip()] for i in range(len(export.header))]
     best, best_share = None, 0.0
     for i, seen in enumerate(values):
-        if i in taken or not seen or not export.header[i]:
+        if i in taken or not seen or not export.header[i] or \
+                C.header_key(export.header[i]) in _BOOKKEEPING:  # a tool's own column
             continue
         if name == "score":
             share = sum(1 for v in seen if _score(v, match.scores) is not None) / len(seen)
@@ -503,7 +504,7 @@ def form_label(path: Path, export: Export, form: str | None) -> str | None:
 
 
 def _date_order(path: Path, export: Export, index: dict[str, int],
-                given: str | None) -> tuple[str, bool]:
+                given: str | None, kept: str | None = None) -> tuple[str, bool]:
     """Month first or day first, decided from all of a file's dates: a first number above
     12 says day first, a second above 12 month first. Where every date could be either
     (every day 12 or less), the person says which (--date-order, or Settings
@@ -521,25 +522,28 @@ def _date_order(path: Path, export: Export, index: dict[str, int],
             year = int(m.group(3)) + (2000 if len(m.group(3)) == 2 else 0)
             a, b = int(m.group(1)), int(m.group(2))
             as_mdy, as_dmy = _is_date(year, a, b), _is_date(year, b, a)
+            if "." in cells[i]:  # 4.11.2026: dotted dates are day first wherever written
+                as_mdy = False
             if as_mdy or as_dmy:  # a date neither way is named at its cell by the checks
                 seen = True
                 example = example or cells[i].strip()
                 month_first |= as_mdy and not as_dmy
                 day_first |= as_dmy and not as_mdy
     if not seen:
-        return given or "mdy", False  # ISO dates or date cells: nothing to decide
+        return given or kept or "mdy", False  # ISO dates or date cells: nothing to decide
     if day_first and month_first:
         raise UsageError(f"{path.name}: its dates mix month-first and day-first forms (e.g. "
                          f"{example!r}); export it again with one date format")
     found = "dmy" if day_first else "mdy" if month_first else None
     if found and given and given != found:
         raise UsageError(f"{path.name}: its dates are {_ORDER_WORDS[found]} (e.g. {example!r}), "
-                         f"not {_ORDER_WORDS[given]} as --date-order or Settings "
-                         "survey_date_order says")
-    if found:
+                         f"not {_ORDER_WORDS[given]} as --date-order says")
+    if found:  # the dates decide; an answer kept for the tool is for files that cannot
         return found, False
     if given:
         return given, True
+    if kept:
+        return kept, False
     raise UsageError(f"{path.name}: its dates (e.g. {example!r}) could be month first or day "
                      "first, and every day in it is 12 or less, so brm_xl cannot tell which; run "
                      "again with --date-order mdy (month first, as US exports write them) or "
@@ -567,7 +571,7 @@ def survey_table(path: Path, maps: dict[str, str], match: Matching | dict[str, s
     index = _columns(path, export, maps, match)
     label = form_label(path, export, form)
     kept = match.tool_orders.get(export.source.casefold()) or match.date_order
-    order, asked = _date_order(path, export, index, date_order or kept)
+    order, asked = _date_order(path, export, index, date_order, kept)
     keep = [(f"{C.SURVEY_DATE_ORDER_PREFIX}{export.source}", order)] \
         if asked and date_order and date_order != kept else []
     columns: dict[str, list[str | None]] = {c.name: [] for c in C.SURVEY.columns
@@ -598,7 +602,8 @@ _BOOKKEEPING = {"starttime", "startdate", "enddate", "status", "ipaddress", "pro
                 "durationinseconds", "finished", "distributionchannel", "userlanguage",
                 "recipientlastname", "recipientfirstname", "externalreference",
                 "locationlatitude", "locationlongitude", "collectorid", "lastmodifieddate",
-                "email", "emailaddress", "customdata1", "lastmodifiedtime"}
+                "email", "emailaddress", "customdata1", "lastmodifiedtime",
+                "responseset", "externaldatareference", "locationaccuracy"}  # the legacy V columns
 
 
 def _not_imported(export: Export, index: dict[str, int], where: str) -> list[Problem]:

@@ -190,13 +190,17 @@ def test_a_bill_delivered_twice_is_charged_once(tmp_path):
     # by another tool (CRLF line ends): charged once, each with a warning naming both
     again = Path(shutil.copy(first, tmp_path / "export-1 (1).csv"))
     rewritten = _rewritten(first, tmp_path / "export-1-saved.csv", crlf=True)
+    # and written by a tool that orders the columns its own way (reversed)
+    reordered = _rewritten(first, tmp_path / "export-1-reordered.csv",
+                           lambda rows: [dict(reversed(list(r.items()))) for r in rows])
     twice = refresh(path, as_of=dt.date(2026, 10, 1),
-                    sources=Sources(focus=(first, again, rewritten)))
+                    sources=Sources(focus=(first, again, rewritten, reordered)))
     assert cloud_lines(path) == expected and not errors(twice.warnings)
     said = [str(p) for p in warnings(twice.warnings)]
     assert any("export-1 (1).csv: holds the same bytes as export-1.csv" in p for p in said), said
-    assert any(p.startswith("export-1-saved.csv: holds the same bill of billing account "
-                            "999988887777 for 2026-09 as export-1.csv") for p in said), said
+    for name in ("export-1-saved.csv", "export-1-reordered.csv"):
+        assert any(p.startswith(f"{name}: holds the same bill of billing account "
+                                "999988887777 for 2026-09 as export-1.csv") for p in said), said
     assert once.inputs.focus.rows == twice.inputs.focus.rows
 
 
@@ -216,7 +220,7 @@ def test_two_exports_of_one_bill_that_disagree_need_newest(tmp_path):
     done = subprocess.run([sys.executable, "-m", "brm_xl", "refresh", str(path), "--focus",
                            str(first), "--focus", str(later)], capture_output=True, text=True)
     assert done.returncode == 1 and digest(path) == before
-    assert "snapshot-0903.csv, snapshot-0910.csv all hold billing account 999988887777's bill " \
+    assert "snapshot-0903.csv and snapshot-0910.csv both hold billing account 999988887777's bill " \
            "for 2026-09 and they disagree" in done.stderr and "--newest" in done.stderr
     done = subprocess.run([sys.executable, "-m", "brm_xl", "refresh", str(path), "--focus",
                            str(first), "--focus", str(later), "--newest"],
@@ -247,6 +251,13 @@ def test_a_correction_restating_a_closed_month_goes_to_the_first_open_month(tmp_
         ("2026-10", "DOT", D("-0.04"))]
     assert "correction restating 2026-09, charged in 2026-10 since 2026-09 is closed" in \
         lines[0]["reason"]
+    # October closed with the correction on its bill: it stays there, and the books hold
+    close(path, "2026-10")
+    done = refresh(path, as_of=dt.date(2026, 12, 1), sources=Sources(focus=(bill, october)))
+    assert not errors(done.warnings)
+    again = [(r["period"][:7], D(r["amount"])) for r in output_rows(path, "Charges")
+             if "correction" in (r["service_name"] or "")]
+    assert again == [("2026-10", D("-0.04"))]
 
 
 def test_a_later_export_of_a_closed_month_is_charged_as_a_correction(tmp_path):
@@ -324,5 +335,5 @@ def test_a_row_a_file_holds_twice_is_charged_twice_and_a_file_with_it_once_disag
     once = _rewritten(twice, tmp_path / "one-again.csv", lambda rows: rows[:1])
     with pytest.raises(DataProblems) as raised:
         refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(once, twice)))
-    assert "one-again.csv, one.csv all hold billing account 999988887777's bill for 2026-09 " \
+    assert "one-again.csv and one.csv both hold billing account 999988887777's bill for 2026-09 " \
         "and they disagree" in str(raised.value.problems)

@@ -281,7 +281,10 @@ def test_dates_are_never_guessed(tmp_path):
 
 
 def test_forms_saved_by_a_european_excel_semicolons_and_dotted_dates(tmp_path):
-    path = book(tmp_path, settings=[("survey_date_order", "dmy")])
+    # dotted dates are day first wherever written: they decide, whatever the office's
+    # answer for its US (slashed) exports says
+    path = book(tmp_path, settings=[("survey_date_order", "mdy"),
+                                    ("survey_date_order:Microsoft Forms", "mdy")])
     out = imported(path, SAMPLES / "forms_european_excel.csv")
     assert "added 2 response(s)" in out
     assert [(r[0], r[1], r[2]) for r in responses(path)] == [
@@ -441,3 +444,22 @@ def test_a_conflict_over_a_comment_the_first_import_missed_says_what_to_do(tmp_p
     assert "the import that added it did not take its comment: type it into that row, or " \
            "delete the row and import again" in done.stderr
     assert "--form LABEL" not in done.stderr.split("R_1QfAbCdEf0gHiJk")[1].split("\n")[0]
+
+
+def test_a_row_the_file_holds_twice_is_one_response_repeated(tmp_path):
+    path = _survey_book(tmp_path, settings=[("survey_date_order", "mdy")])
+    lines = (SAMPLES / "google_forms.csv").read_text().splitlines(keepends=True)
+    doubled = tmp_path / "google_doubled.csv"
+    doubled.write_text("".join([*lines, lines[1]]))  # a row pasted twice
+    out = imported(path, doubled)
+    assert "3 response(s) read: added 2 response(s)" in out and "1 repeated in the file" in out
+    assert len(responses(path)) == 2
+
+
+def test_the_qualtrics_legacy_export_suggests_its_question_columns(tmp_path):
+    path = book(tmp_path)
+    done = cli("import-survey", path, SAMPLES / "qualtrics_legacy.csv")
+    assert done.returncode == 2
+    assert '--map score="Q2"' in done.stderr and "Finished" not in suggested_maps(done.stderr)
+    done = cli("import-survey", path, SAMPLES / "qualtrics_legacy.csv", "--map", "score=Q2")
+    assert '--map comment="Q3"' in done.stderr and "ResponseSet\"" not in done.stderr

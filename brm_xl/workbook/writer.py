@@ -51,9 +51,9 @@ class PackageEdit:
     def __init__(self, package: Package):
         if package.strict:
             raise WorkbookError(
-                "this workbook is saved as Strict Open XML: brm_xl reads it (check, "
-                "reports, email drafts) but writes only the usual format; in Excel use File > "
-                "Save As > Excel Workbook (*.xlsx or *.xlsm) and run again")
+                "this workbook is saved as Strict Open XML: brm_xl reads it (reports, email "
+                "drafts) but cannot write it, so refresh, close and imports would stop here; "
+                "in Excel use File > Save As > Excel Workbook (*.xlsx or *.xlsm) and run again")
         self.pkg = package
         self._lower_names = {n.casefold() for n in package.names}
         self._code_names: set[str] = set()
