@@ -606,6 +606,10 @@ _BOOKKEEPING = {"starttime", "startdate", "enddate", "status", "ipaddress", "pro
                 "responseset", "externaldatareference", "locationaccuracy"}  # the legacy V columns
 
 
+_COMMENT_WORDS = re.compile(r"(?i)comment|anything else|suggestion|feedback|could we do|"
+                            r"do better|improve")
+
+
 def _not_imported(export: Export, index: dict[str, int], where: str) -> list[Problem]:
     """Nothing ignored without a word: every column not imported, in one warning, and a
     free-text column that reads like comments suggested as `--map comment=...`."""
@@ -628,7 +632,10 @@ def _not_imported(export: Export, index: dict[str, int], where: str) -> list[Pro
                      if i < len(cells) and cells[i].strip()]
             words = [t for t in texts if " " in t and not _NUMBER.match(t)
                      and _iso_date(t) == t and "@" not in t]
-            if words and len(words) >= len(texts) / 2:
+            # a question that asks for comments holds them, however short ("fine")
+            asks = _COMMENT_WORDS.search(f"{export.header[i]} {export.labels.get(i, '')}")
+            free = [t for t in texts if not _NUMBER.match(t) and _iso_date(t) == t]
+            if (words and len(words) >= len(texts) / 2) or (asks and free):
                 found.append(i)
         if found:
             out.append(Problem(where, " and ".join(named(i) for i in found) + (

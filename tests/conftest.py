@@ -1,4 +1,5 @@
-"""Fixtures shared by the test modules: a real SMTP server on loopback."""
+"""Fixtures shared by the test modules: a real SMTP server on loopback, and the test CA
+the loopback HTTPS and STARTTLS servers use (`loopback_tls`, `trust_loopback`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import socket
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from .loopback_tls import loopback_tls, trust_loopback  # noqa: F401 - fixtures
 
 
 def free_port() -> int:

@@ -560,7 +560,10 @@ class GraphEmulator:
         if token.expired:
             return 401, "InvalidAuthenticationToken", (
                 "Lifetime validation failed, the token is expired.")
-        if not any(s.startswith("https://graph.microsoft.com/") for s in token.scopes):
+        # the audience is Graph: graph.microsoft.com, or this emulator standing in for it
+        # (a client told graph_endpoint = base_url asks for {base_url}/.default)
+        if not any(s.startswith(("https://graph.microsoft.com/", f"{self.base_url}/"))
+                   for s in token.scopes):
             return 401, "InvalidAuthenticationToken", (
                 "Access token validation failure. Invalid audience.")
         return token
@@ -569,6 +572,8 @@ class GraphEmulator:
         if token.kind == "app":
             return permission in self.app_roles
         names = {s.rsplit("/", 1)[-1].lower() for s in token.scopes}
+        if ".default" in names:  # every delegated permission the app was consented (both)
+            return permission in self.app_roles
         return permission.lower() in names or (
             permission == "Mail.Send" and "mail.send.shared" in names)
 

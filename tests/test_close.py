@@ -7,6 +7,8 @@ import subprocess
 import sys
 from decimal import Decimal as D
 
+import pytest
+
 from .helpers import (
     digest,
     headcount,
@@ -137,6 +139,7 @@ def test_the_journal_of_a_closed_month_balances_and_names_missing_accounts(tmp_p
     assert cell("=SUM(A1)") == "\"'=SUM(A1)\"" and cell('a "b"') == '"a ""b"""'
 
 
+@pytest.mark.slow
 def test_an_accepted_dispute_is_credited_in_the_next_open_month(tmp_path):
     import datetime as dt
 

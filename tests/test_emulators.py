@@ -16,14 +16,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from .graph_emulator import GraphEmulator
-from .loopback_tls import LoopbackTLS, loopback_tls, trust_loopback  # noqa: F401
+from .loopback_tls import LoopbackTLS
 from .smtp_oauth import SMTPOAuthServer, xoauth2_string
 
 GRAPH = ["https://graph.microsoft.com/.default"]
 
 
 @pytest.fixture
-def graph(trust_loopback):  # noqa: F811 - the fixture imported above
+def graph(trust_loopback):
     with GraphEmulator(trust_loopback, device_interval=1, device_pending_polls=1) as g:
         yield g
 

@@ -104,6 +104,7 @@ def _with_settings(b, settings):
 
 # ---- 2. one agency's report never overwrites another's ------------------------------
 
+@pytest.mark.slow
 def test_colliding_ids_get_distinct_files_and_each_email_its_own_report(tmp_path):
     heads = {"DOA/OTS": ("Otto Ots", "otto@ots.example"), "DOA-OTS": ("Dana Dash", "dana@dash.example")}
     path = book(tmp_path, heads)
@@ -248,6 +249,7 @@ def _rezip(src: Path, dst: Path, change) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_a_zip_bomb_is_refused_without_unpacking_it(tmp_path):
     path = write_book(tmp_path / "b.xlsx", minimal_book())
     bomb = _rezip(path, tmp_path / "bomb.xlsx", lambda n, d: d + b" " * (400 << 20)
@@ -303,6 +305,7 @@ def test_a_native_abort_is_a_sentence(tmp_path):
 
 # ---- 5 and 6. paths from a workbook stay in its folder ------------------------------------
 
+@pytest.mark.slow
 def test_usage_files_named_in_a_workbook_stay_beside_it(tmp_path):
     (tmp_path / "sub").mkdir()
     secret = tmp_path / "secret.csv"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,12 +140,22 @@ def build(batch: Batch, attach_xlsx: bool, when: dt.datetime,
     sender = address(settings.sender_name or settings.organization, settings.sender_email or "")
     jobs = [(a, data.agency_report(model, a, batch.period)) for a in batch.agencies]
     formats = ["pdf", "xlsx"] if attach_xlsx else ["pdf"]
-    if rendered is None or any(ext not in rendered.get(a, {}) for a, _ in jobs for ext in formats):
-        rendered = {a: files for (a, _), files in
-                    zip(jobs, render_jobs(jobs, formats, office, progress, None, limits))}
-    return [build_message(env, report, {ext: rendered[agency][ext] for ext in formats}, sender,
-                          settings.reply_to, when, model.file_stems[agency])
-            for agency, report in jobs]
+    made = rendered
+    files: Iterable[dict[str, bytes]]
+    if made is None or any(ext not in made.get(a, {}) for a, _ in jobs for ext in formats):
+        # each message is built as its report comes back from the workers, while they
+        # render the next ones
+        files = render_jobs(jobs, formats, office, progress, None, limits)
+    else:
+        files = (made[a] for a, _ in jobs)
+    try:
+        return [build_message(env, report, {ext: done[ext] for ext in formats}, sender,
+                              settings.reply_to, when, model.file_stems[agency])
+                for (agency, report), done in zip(jobs, files)]
+    finally:  # an email template refused: the workers stop now, not at the process's exit
+        close = getattr(files, "close", None)
+        if close is not None:
+            close()
 
 
 def write_drafts(batch: Batch, messages: list[Outgoing], folder: Path) -> list[Path]:
@@ -290,7 +300,7 @@ def smtp_config(model: Model, host: str | None, port: int | None, user: str | No
         raise UsageError("no SMTP server: set smtp_host in Settings or pass --smtp-host")
     if settings.smtp_auth == "oauth2":  # XOAUTH2 as the office mailbox: never a password
         app = office_app(model, "smtp_auth oauth2")
-        return SmtpConfig(host, port or settings.smtp_port, tls, user or settings.graph_mailbox,
+        return SmtpConfig(host, port or settings.smtp_port, tls, settings.graph_mailbox or user,
                           oauth=SignIn(app, settings.smtp_oauth_scope, model.inputs.path, say,
                                        interactive))
     if settings.smtp_auth == "none":
