@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import subprocess
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -143,3 +144,29 @@ def output_rows(path: Path, table: str) -> list[dict[str, Any]]:
         spec = TableSpec(table, tuple(Column(c, TEXT, required=False) for c in found.columns))
         frame = reader.read(spec).frame.drop("_row")
     return list(frame.iter_rows(named=True))
+
+
+def cli_in_process(*args: object) -> subprocess.CompletedProcess[str]:
+    """`brm-xl ARGS` run in this process (the command line's own error handling, without
+    the supervised child and a new interpreter): for the many quick commands a test of
+    imports makes. A test of what the process does (signals, a kill, exit without a
+    traceback from a crash) runs the real `python -m brm_xl` instead."""
+    import sys
+
+    from click.testing import CliRunner
+
+    from brm_xl.cli import _main
+
+    argv = ["brm-xl", *map(str, args)]
+    runner = CliRunner()
+    with runner.isolation() as streams:
+        saved, sys.argv = sys.argv, argv
+        try:
+            code = _main() or 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            sys.argv = saved
+        out, err = streams[0].getvalue(), streams[1].getvalue()
+    return subprocess.CompletedProcess(argv, code, out.decode("utf-8", "replace"),
+                                       err.decode("utf-8", "replace"))

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 
 from brm_xl.contract import ENGAGEMENTS, SURVEY
 from brm_xl.inputs import load_inputs
 
-from .helpers import Block, digest, minimal_book, parts, write_book
+from .helpers import Block, cli_in_process, digest, minimal_book, parts, write_book
 from .test_relationships import ENGAGEMENT_HEADERS, SURVEY_HEADERS
 
 FORMS_CSV = """ID,Start time,Completion time,Email,Name,Which agency do you work for?,How satisfied are you?,Comments
@@ -21,8 +19,7 @@ line two"
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "brm_xl", *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    return cli_in_process(*args)
 
 
 def survey_rows(path):

@@ -3,13 +3,12 @@ them is refused at its cell; an open month still follows its inputs; reopen is l
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from decimal import Decimal as D
 
 import pytest
 
 from .helpers import (
+    cli_in_process,
     digest,
     headcount,
     minimal_book,
@@ -21,8 +20,7 @@ from .helpers import (
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "brm_xl", *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    return cli_in_process(*args)
 
 
 def book(path, rate=D("4.00"), dot_october=100, users=100):

@@ -9,7 +9,6 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from brm_xl.refresh import check, refresh
 from .helpers import (
     Block,
     agencies,
+    cli_in_process,
     digest,
     headcount,
     minimal_book,
@@ -44,8 +44,7 @@ DISPUTE_HEADERS = ["dispute_id", "agency_id", "period", "service_id", "amount", 
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "brm_xl", *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    return cli_in_process(*args)
 
 
 def build(path: Path, dispute_status: str = "Open", extra_adjustment: bool = False) -> Path:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,15 +13,22 @@ import xlsxwriter
 from brm_xl.contract import SURVEY
 from brm_xl.inputs import load_inputs
 
-from .helpers import AGENCY_HEADERS, Block, digest, minimal_book, output_rows, write_book
+from .helpers import (
+    AGENCY_HEADERS,
+    Block,
+    cli_in_process,
+    digest,
+    minimal_book,
+    output_rows,
+    write_book,
+)
 from .test_relationships import SURVEY_HEADERS
 
 SAMPLES = Path(__file__).parent / "samples" / "surveys"
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "brm_xl", *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    return cli_in_process(*args)
 
 
 def book(tmp_path, settings=()):

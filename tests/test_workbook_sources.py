@@ -20,17 +20,23 @@ from lxml import etree
 from brm_xl.refresh import check, refresh, refresh_tables
 from brm_xl.workbook.package import NS_MAIN, Package
 
-from .helpers import Block, digest, minimal_book, output_rows, rate_card, usage, write_book
+from .helpers import (
+    Block,
+    cli_in_process,
+    digest,
+    minimal_book,
+    output_rows,
+    rate_card,
+    usage,
+    write_book,
+)
 from .test_hardening import _rezip
 
 AS_OF = dt.date(2026, 10, 1)
 
 
 def cli(*args):
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "brm_xl", *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    return cli_in_process(*args)
 
 
 def parts(path):
