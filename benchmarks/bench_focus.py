@@ -1,6 +1,10 @@
 """Refresh with a 10,000,000-row FOCUS bill, as Parquet (Tags a map, costs doubles) and as
 CSV (Tags JSON text), beside a 100-agency workbook. Each run is a fresh process; prints
 seconds and peak memory (max RSS). Run: python benchmarks/bench_focus.py [--rows N]
+
+`--snapshots`: the bill as two snapshots of its months (an early one holding 90 % of the
+rows, a later one holding all, as CSV), given together against the later one alone: what
+finding the rows both hold (and charging them once) costs.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from pathlib import Path
 from brm_xl.refresh import refresh
 from brm_xl.sources import Sources
 t = time.perf_counter()
-result = refresh(sys.argv[1], as_of=dt.date(2026, 11, 1), sources=Sources(focus=(Path(sys.argv[2]),)))
+result = refresh(sys.argv[1], as_of=dt.date(2026, 11, 1),
+                 sources=Sources(focus=tuple(Path(p) for p in sys.argv[2:])))
 print(time.perf_counter() - t, result.tables["Charges"], result.tables.get("Unallocated", 0),
       resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
@@ -74,23 +79,41 @@ def write(frame: pl.DataFrame, parquet: Path, csv: Path) -> None:
     pq.write_table(table.append_column("Tags", tags), parquet)
 
 
-def run(book: Path, source: Path) -> dict[str, float]:
+def run(book: Path, source: Path, *more: Path) -> dict[str, float]:
     work = OUT / "focus-copy.xlsx"
     shutil.copyfile(book, work)
-    out = subprocess.run([sys.executable, "-c", REFRESH, str(work), str(source)], check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run([sys.executable, "-c", REFRESH, str(work), str(source),
+                          *map(str, more)], check=True, capture_output=True, text=True).stdout.split()
     return {"refresh_s": round(float(out[0]), 1), "charges_rows": int(out[1]),
             "unallocated_rows": int(out[2]), "peak_mb": round(int(out[3]) / 1024),
-            "file_mb": round(source.stat().st_size / 1e6)}
+            "file_mb": round(sum(p.stat().st_size for p in (source, *more)) / 1e6)}
+
+
+def snapshots(rows: int) -> tuple[Path, Path]:
+    """The bill with its billing account and period, as an early and a later snapshot."""
+    frame = bill(rows).with_columns(pl.lit("999988887777").alias("BillingAccountId"),
+                                    pl.col("ChargePeriodStart").alias("BillingPeriodStart"))
+    tags = pl.concat_str([pl.lit('{"user:agency":"'), pl.col("agency"), pl.lit('"}')])
+    frame = frame.with_columns(tags.alias("Tags")).drop("agency")
+    early, later = OUT / f"focus-{rows}-early.csv", OUT / f"focus-{rows}-later.csv"
+    frame.head(rows * 9 // 10).write_csv(early)
+    frame.write_csv(later)
+    return early, later
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--snapshots", action="store_true")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     book = OUT / "focus-base.xlsx"
     workbook(book)
+    if args.snapshots:
+        early, later = snapshots(args.rows)
+        print(json.dumps({"focus_rows": args.rows, "later_alone": run(book, later),
+                          "both_snapshots": run(book, early, later)}, indent=2))
+        return
     parquet, csv = OUT / f"focus-{args.rows}.parquet", OUT / f"focus-{args.rows}.csv"
     if not parquet.exists():
         t = time.perf_counter()

@@ -250,11 +250,7 @@ def _shared_rows(delivered: list[tuple[Path, pl.DataFrame]], cost_column: str,
     for (account, period), files in sorted(shared.items()):
         group = rows.filter((pl.col("account") == account) & (pl.col("period") == period[:7])
                             & pl.col("file").is_in([order[f] for f in files]))
-        # one charge (all but the amounts) held by several files with other amounts
-        held = group.sort("_d").group_by("_k", "file").agg(
-            pl.concat_str([pl.col("_d").cast(pl.String), pl.col("n").cast(pl.String)],
-                          separator="x").str.join(",").alias("sig"))
-        if held.group_by("_k").agg(pl.col("sig").n_unique() > 1).filter(pl.col("sig")).height:
+        if _restated(group, [order[f] for f in files]):
             conflicts.add((account, period))
             continue
         group = group.sort("file").with_columns(
@@ -280,6 +276,29 @@ def _shared_rows(delivered: list[tuple[Path, pl.DataFrame]], cost_column: str,
                                         f"its other {mine - count} rows are charged",
                                         "same-rows", "warning"))
     return dict(skips), conflicts, problems
+
+
+def _restated(group: pl.DataFrame, files: list[int]) -> bool:
+    """Whether the files restate one charge (all its columns but the amounts): for some
+    charge, neither file holds every row the other holds for it (a row changed its
+    amount, or went). A later snapshot that only adds rows, new days or another line of a
+    charge, restates nothing."""
+    counts = group.pivot("file", index=["_k", "_d"], values="n", aggregate_function="sum")
+    names = {f: str(f) for f in files}
+    for f in files:
+        if names[f] not in counts.columns:
+            counts = counts.with_columns(pl.lit(0, pl.Int64).alias(names[f]))
+    counts = counts.fill_null(0)
+    for i, a in enumerate(files):
+        for b in files[i + 1:]:
+            ca, cb = pl.col(names[a]), pl.col(names[b])
+            shared = counts.group_by("_k").agg(
+                (ca > 0).any().alias("in_a"), (cb > 0).any().alias("in_b"),
+                (ca <= cb).all().alias("a_in_b"), (ca >= cb).all().alias("b_in_a"))
+            if shared.filter(pl.col("in_a") & pl.col("in_b") & ~pl.col("a_in_b")
+                             & ~pl.col("b_in_a")).height:
+                return True
+    return False
 
 
 def _amount(text: str | None) -> Decimal:

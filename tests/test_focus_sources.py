@@ -325,15 +325,21 @@ def test_rows_two_snapshots_both_hold_are_charged_once_and_the_rest_charged(tmp_
                for p in map(str, done.warnings)), done.warnings
 
 
-def test_a_row_a_file_holds_twice_is_charged_twice_and_a_file_with_it_once_disagrees(tmp_path):
+def test_a_row_a_file_holds_twice_is_charged_twice_and_a_snapshot_that_only_adds_agrees(tmp_path):
     path = book(tmp_path, focus_map=[(43210987654, None, "DOR")])
     twice = _split(tmp_path, ("one.csv", slice(0, 1)))[0]
     _rewritten(twice, twice, lambda rows: rows * 2)  # two equal EC2 hours in one file
     refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(twice,)))
     assert cloud_lines(path)[("DOT", "Amazon Elastic Compute Cloud")] == D("0.17")  # 0.1664
-    # another export with the hour once: which is right is not brm_xl's to guess
-    once = _rewritten(twice, tmp_path / "one-again.csv", lambda rows: rows[:1])
+    # an earlier snapshot with the hour once: the later one only adds the second
+    once = _rewritten(twice, tmp_path / "one-early.csv", lambda rows: rows[:1])
+    done = refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(once, twice)))
+    assert not errors(done.warnings)
+    assert cloud_lines(path)[("DOT", "Amazon Elastic Compute Cloud")] == D("0.17")
+    # a snapshot where the hour changed its amount restates it: refused
+    other = _rewritten(twice, tmp_path / "one-restated.csv", lambda rows: [
+        {**rows[0], "BilledCost": "0.0900", "EffectiveCost": "0.0900"}])
     with pytest.raises(DataProblems) as raised:
-        refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(once, twice)))
-    assert "one-again.csv and one.csv both hold billing account 999988887777's bill for 2026-09 " \
-        "and they disagree" in str(raised.value.problems)
+        refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(once, other)))
+    assert "one-early.csv and one-restated.csv both hold billing account 999988887777's bill " \
+        "for 2026-09 and they disagree" in str(raised.value.problems)
