@@ -688,9 +688,11 @@ def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | No
                 click.echo(f"{r.outgoing.agency_id}: {r.status} ({r.error})", err=True)
         done = (f"Saved {outcome.drafted} draft(s) in the mailbox" if mailbox_drafts
                 else f"Sent {outcome.sent}")
+        logged = (f"logged in the Deliveries table of {workbook.name}" if outcome.results
+                  else "nothing to log")
         _say(as_json, f"{done}, failed {outcome.failed}"
                       + (f", not attempted {outcome.left}" if outcome.left else "")
-                      + f"; logged in the Deliveries table of {workbook.name}")
+                      + f"; {logged}")
         if not outcome.complete:
             if as_json:
                 click.echo(json.dumps({"ok": False, "sent": outcome.sent,

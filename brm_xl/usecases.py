@@ -148,17 +148,20 @@ def send_emails(path: Path, period: str | None, agencies: Iterable[str] = (), *,
                                    mailbox_drafts, say, interactive)
         if not confirm(batch, route):
             return Sending(batch, declined=True)
-        if batch.agencies:
-            route.check()
-        when = when or dt.datetime.now().astimezone().replace(microsecond=0)
-        messages = delivery.build(batch, attach_xlsx, when) if batch.agencies else []
-        done = [0]
+        try:
+            if batch.agencies:
+                route.check()
+            when = when or dt.datetime.now().astimezone().replace(microsecond=0)
+            messages = delivery.build(batch, attach_xlsx, when) if batch.agencies else []
+            done = [0]
 
-        def counted(result: Result) -> None:
-            done[0] += 1
-            progress(done[0], len(messages))
-            on_result(result)
-        # with no messages this still writes a stopped run's journal into Deliveries
-        results = delivery.send(batch, messages, route, on_result=counted, write=write,
-                                held=held)
+            def counted(result: Result) -> None:
+                done[0] += 1
+                progress(done[0], len(messages))
+                on_result(result)
+            # with no messages this still writes a stopped run's journal into Deliveries
+            results = delivery.send(batch, messages, route, on_result=counted, write=write,
+                                    held=held)
+        finally:
+            route.close()
         return Sending(batch, results)

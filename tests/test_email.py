@@ -10,7 +10,6 @@ import subprocess
 import sys
 from decimal import Decimal as D
 
-import pytest
 from aiosmtpd.smtp import AuthResult
 from pypdf import PdfReader
 
@@ -174,8 +173,7 @@ def test_addresses_are_checked_first(tmp_path):
     assert "Settings: sender_email is not set" in done.stderr
 
 
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-def test_tls_and_passwords(tmp_path, smtp):
+def test_tls_and_passwords(tmp_path, smtp, loopback_tls):
     plain = smtp(Recorder())
     settings = [("sender_email", "brm@cio.example"), ("smtp_password", "hunter2")]
     path = book(tmp_path, settings=settings)
@@ -188,11 +186,21 @@ def test_tls_and_passwords(tmp_path, smtp):
         users.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == b"s3cret")
 
-    port = smtp(Recorder(), auth_required=True, auth_require_tls=False, authenticator=authenticate)
-    env = {"BRM_SMTP_PASSWORD": "", "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    missing = send(path, port, "--smtp-host", "127.0.0.1", "--smtp-user", "brm", env=env)
+    port = smtp(Recorder(), auth_required=True, authenticator=authenticate,
+                tls_context=loopback_tls.server_context())  # STARTTLS, then the login
+    env = {**loopback_tls.env(), "BRM_SMTP_PASSWORD": "",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+
+    def tls_send(*extra, env):
+        return cli("email", path, "--period", "2026-09", "--send", "--yes", "--smtp-port", port,
+                   "--as-of", "2026-10-01", "--smtp-host", "127.0.0.1", *extra, env=env)
+    missing = tls_send("--smtp-user", "brm", env=env)
     assert missing.returncode == 1 and "no password for brm: set BRM_SMTP_PASSWORD" in missing.stderr
-    ok = send(path, port, "--smtp-host", "127.0.0.1", "--smtp-user", "brm",
-              env={**env, "BRM_SMTP_PASSWORD": "s3cret"})
+    ok = tls_send("--smtp-user", "brm", env={**env, "BRM_SMTP_PASSWORD": "s3cret"})
     assert ok.returncode == 0, ok.stderr
     assert users and all(pw == b"s3cret" for _u, pw in users)  # never hunter2 from Settings
+    # a login is never sent in clear: --no-tls with a user is refused before connecting
+    clear = send(path, port, "--smtp-host", "127.0.0.1", "--smtp-user", "brm", "--resend",
+                 env={**env, "BRM_SMTP_PASSWORD": "s3cret"})
+    assert clear.returncode == 1 and "would send the password in clear" in clear.stderr
+    assert len(users) == 1

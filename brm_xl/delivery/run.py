@@ -179,6 +179,7 @@ class Transport:
     graph: GraphMail | None = None
     drafts: bool = False  # Graph: drafts in the mailbox, nothing sent
     outlook: bool = False  # drafts in classic Outlook (Windows)
+    _server: smtplib.SMTP | None = None  # the connection the check made, used to send
 
     @property
     def tls(self) -> bool:
@@ -201,11 +202,16 @@ class Transport:
             self.graph.check()
             return
         assert self.smtp is not None
-        server = connect(self.smtp)
-        try:
-            server.quit()
-        except (smtplib.SMTPException, OSError):
-            server.close()
+        self._server = connect(self.smtp)  # kept for the send: one login a run
+
+    def close(self) -> None:
+        """The checked connection, if nothing used it (the build stopped)."""
+        server, self._server = self._server, None
+        if server is not None:
+            try:
+                server.quit()
+            except (smtplib.SMTPException, OSError):
+                server.close()
 
     def send_all(self, messages: list[Outgoing], now: Callable[[], dt.datetime],
                  record: Callable[[Result], None], before: Callable[[Outgoing], None]) -> None:
@@ -215,7 +221,8 @@ class Transport:
             graph_send_all(messages, self.graph, now, record, before, drafts=self.drafts)
         else:
             assert self.smtp is not None
-            send_all(messages, self.smtp, now, record, before)
+            server, self._server = self._server, None
+            send_all(messages, self.smtp, now, record, before, server)
 
 
 def send(batch: Batch, messages: list[Outgoing], config: SmtpConfig | Transport,

@@ -149,22 +149,33 @@ class SignIn:
     def __init__(self, app: App, scope: str, workbook: Path,
                  say: Callable[[str], None] = lambda text: None,
                  interactive: bool = True):
+        self.app, self.scope, self.say, self.interactive = app, scope, say, interactive
+        self.workbook = workbook
+        self._made: Any = None
+
+    @property
+    def _client(self) -> Any:
+        """msal's application, made at the first token (a run with nothing to send asks
+        the sign-in service nothing)."""
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def _make(self) -> Any:
         import msal
 
-        self.app, self.scope, self.say, self.interactive = app, scope, say, interactive
+        app, workbook = self.app, self.workbook
         discovery = app.authority_host.rstrip("/") == PUBLIC_AUTHORITY
-        self._client: Any
         try:
             if app.delegated:
                 broker = sys.platform == "win32" and _has_broker()
-                self._client = msal.PublicClientApplication(
+                return msal.PublicClientApplication(
                     app.client_id, authority=app.authority, token_cache=token_cache(),
                     instance_discovery=discovery, enable_broker_on_windows=broker)
-            else:
-                self._client = msal.ConfidentialClientApplication(
-                    app.client_id, authority=app.authority,
-                    client_credential=client_credential(app, workbook),
-                    instance_discovery=discovery)
+            return msal.ConfidentialClientApplication(
+                app.client_id, authority=app.authority,
+                client_credential=client_credential(app, workbook),
+                instance_discovery=discovery)
         except DeliveryError:
             raise
         except Exception as exc:  # discovery: the authority cannot be reached or is wrong

@@ -61,6 +61,11 @@ def password_for(user: str | None) -> str | None:
 
 
 def connect(config: SmtpConfig) -> smtplib.SMTP:
+    if not config.tls and (config.oauth is not None or config.user):
+        what = "Microsoft 365 token" if config.oauth is not None else "password"
+        raise DeliveryError(f"a login without TLS would send the {what} in clear: remove "
+                            "--no-tls (a relay that takes mail without a login is smtp_auth "
+                            "none, where --no-tls is allowed)")
     try:
         if config.port == 465 and config.tls:
             server: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
@@ -71,9 +76,11 @@ def connect(config: SmtpConfig) -> smtplib.SMTP:
             if config.tls:
                 if not server.has_extn("starttls"):
                     server.quit()
-                    raise DeliveryError(
-                        f"{config.host}:{config.port} does not offer STARTTLS; use a server that "
-                        "does, or --no-tls for a trusted internal relay")
+                    advice = ("use a server that does" if config.oauth is not None or config.user
+                              else "use a server that does, or --no-tls for a trusted internal "
+                              "relay")
+                    raise DeliveryError(f"{config.host}:{config.port} does not offer STARTTLS; "
+                                        f"{advice}")
                 server.starttls(context=ssl.create_default_context())
                 server.ehlo()
         if config.oauth is not None:
@@ -135,10 +142,17 @@ def _reason(exc: BaseException) -> str:
 
 def send_all(batch: Iterable[Outgoing], config: SmtpConfig,
              now: Callable[[], dt.datetime], on_result: Callable[[Result], None],
-             before: Callable[[Outgoing], None] = lambda o: None) -> None:
+             before: Callable[[Outgoing], None] = lambda o: None,
+             server: smtplib.SMTP | None = None) -> None:
     """Send each message; `before` is told just before a message goes to the server, and
-    every outcome is reported through `on_result` as it happens."""
-    server = connect(config)
+    every outcome is reported through `on_result` as it happens. `server`: a connection
+    already made (and logged in) when the transport was checked."""
+    if server is not None:  # a long build may outlast the server's patience: ask first
+        try:
+            server.noop()
+        except (smtplib.SMTPException, OSError):
+            server = None
+    server = server or connect(config)
     try:
         for outgoing in batch:
             before(outgoing)
