@@ -88,10 +88,19 @@ def compile_pdf(source: str) -> bytes:
 
     try:
         # (the stub binds input and root to one type; bytes of source with a str root is fine)
+        # PDF/UA-1: Typst checks the document as it compiles (a title, alternative text for
+        # every figure, headings in order) and writes the identification and
+        # DisplayDocTitle; a template that breaks it does not compile
         pdf = typst.compile(source.encode("utf-8"), root=_empty_root(),  # type: ignore[type-var]
-                            pdf_tags=True)
+                            pdf_tags=True, pdf_standards=PDF_STANDARDS)
         assert isinstance(pdf, bytes)
         return pdf
     except Exception as exc:  # typst's TypstError: a template that does not compile
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        if "PDF/UA" in str(exc) or "ua-1" in str(exc).lower():
+            raise TemplateError(f"the PDF report template breaks PDF/UA-1, the standard for "
+                                f"accessible PDF, so no PDF was written ({first})") from None
         raise TemplateError(f"the PDF report template does not compile ({first})") from None
+
+
+PDF_STANDARDS = ["ua-1"]  # every PDF brm_xl writes
