@@ -159,7 +159,10 @@ def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
     if service_credits and inputs.settings.pass_through_credits:
         from .vendors import credit_adjustments
 
-        parts.append(adjustment_lines(credit_adjustments(service_credits), rates))
+        vendors = {str(v).upper(): n for v, n in inputs.frame("Vendors").select(
+            "vendor_id", "vendor_name").iter_rows()} if inputs.has("Vendors") else {}
+        parts.append(adjustment_lines(credit_adjustments(
+            service_credits, {k: n or k for k, n in vendors.items()}), rates))
     if inputs.focus is not None:
         from .focus import charge_lines
 

@@ -531,7 +531,7 @@ def log(workbook: Path, agency: str, channel: str, topic: str, date_: str | None
 @click.option("--vendors", is_flag=True, help="One scorecard per vendor instead (the quarterly "
               "business review pack).")
 @click.option("--as-of", callback=_date, help="The day health and overdue actions are judged "
-              "(YYYY-MM-DD; default today).")
+              "(YYYY-MM-DD; default the period's last day, or today while it is not over).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @_file_options
 def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
@@ -546,7 +546,7 @@ def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
             wanted = parse_formats(formats)
             bar = _ReportBar(not as_json)
             written = make_reports(workbook, period, agencies, wanted, out, portfolio,
-                                   as_of or dt.date.today(), progress=bar.update,
+                                   as_of, progress=bar.update,
                                    sources=_sources(usage, focus), manager=manager,
                                    vendors=vendors)
             bar.close()
@@ -609,7 +609,8 @@ class _ReportBar:
 @click.option("--smtp-user", envvar="BRM_SMTP_USER", help="Login (or BRM_SMTP_USER); the "
               "password comes from BRM_SMTP_PASSWORD or the system keyring.")
 @click.option("--no-tls", is_flag=True, help="Send without STARTTLS (trusted internal relays only).")
-@click.option("--as-of", callback=_date, help="The day health is judged (default today).")
+@click.option("--as-of", callback=_date, help="The day health is judged (default the period's last "
+              "day, or today while it is not over).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @_file_options
 def email(workbook: Path, period: str, agencies: tuple[str, ...], out: Path | None,

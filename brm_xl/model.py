@@ -55,6 +55,29 @@ def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = ()
     return model_of(inputs, problems, as_of, progress)
 
 
+def model_for_period(path: Path, period_text: str | None, as_of: dt.date | None,
+                     previous: tuple[TableSpec, ...] = (), sources: Sources | None = None,
+                     default: Callable[[Model], str] | None = None) -> Model:
+    """The model a report or an email of a period is made from: judged on `as_of`, or
+    without one on the period's last day (`periods.judged_on`). `default` names the period
+    when none is given (the buttons' Settings report_period, else the latest month)."""
+    from .periods import judged_on, parse_period
+
+    today = dt.date.today()
+    inputs, problems = load_inputs(Path(path), previous=previous, sources=sources)
+    if as_of is not None:
+        return model_of(inputs, problems, as_of)
+    fiscal = inputs.settings.fiscal_year_start_month
+    if period_text is None:
+        model = model_of(inputs, problems, today)
+        if default is None:
+            return model
+        period_text = default(model)
+        day = judged_on(parse_period(period_text, fiscal), today)
+        return model if day == today else model_of(inputs, problems, day)
+    return model_of(inputs, problems, judged_on(parse_period(period_text, fiscal), today))
+
+
 def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date,
              progress: Callable[[str], None] = lambda stage: None) -> Model:
     """The computed model of inputs already loaded (with the problems found loading them)."""

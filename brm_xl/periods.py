@@ -201,3 +201,12 @@ def month_list(months: list[str]) -> str:
         else:
             runs.append([m])
     return ", ".join(month_span(run) for run in runs)
+
+
+def judged_on(period: Period, today: dt.date) -> dt.date:
+    """The day a period's report is judged on when no --as-of is given: its last day, or
+    today while it is not over (an October report shows October's world: no November
+    meeting, no action overdue in November)."""
+    year, month = map(int, month_of(period.last).split("-"))
+    last = dt.date(year, month, calendar.monthrange(year, month)[1])
+    return min(last, today)

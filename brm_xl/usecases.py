@@ -26,7 +26,7 @@ from .additions import import_survey, log_contact
 from .delivery import run as delivery
 from .delivery.smtp import Result
 from .filenames import outbox_folder
-from .model import Model, build_model
+from .model import Model, model_for_period
 from .refresh import check, refresh
 from .reports.run import Written, default_period, make_reports
 from .sources import Sources
@@ -41,7 +41,7 @@ def make_all_reports(path: Path, period: str | None = None, as_of: dt.date | Non
                      model: Model | None = None) -> tuple[str, list[Written], list[Written]]:
     """Every agency's reports and the portfolio for `period` (None: Settings report_period,
     else the latest month with charges), from one model: (period, agency files, portfolio)."""
-    model = model or build_model(Path(path), as_of or dt.date.today())
+    model = model or model_for_period(Path(path), period, as_of, default=default_period)
     chosen = period or default_period(model)
     agencies = make_reports(path, chosen, model=model)
     portfolio = make_reports(path, chosen, portfolio=True, model=model)
@@ -57,7 +57,7 @@ def draft_emails(path: Path, period: str | None, agencies: Iterable[str] = (),
                  ) -> tuple[delivery.Batch, list[Path]]:
     """One `.eml` draft per agency head (X-Unsent, for Outlook) into `out` (default
     outbox/<period>/ beside the workbook); `rendered` reuses reports already made."""
-    batch = delivery.prepare(Path(path), period, tuple(agencies), as_of or dt.date.today(),
+    batch = delivery.prepare(Path(path), period, tuple(agencies), as_of,
                              model=model, sources=sources)
     when = when or dt.datetime.now().astimezone().replace(microsecond=0)
     messages = delivery.build(batch, attach_xlsx, when, progress, rendered=rendered)
@@ -70,7 +70,7 @@ def plan_emails(path: Path, period: str | None, agencies: Iterable[str] = (),
                 sources: Sources | None = None) -> tuple[delivery.Batch, list[dict[str, Any]]]:
     """Who would get what, building and sending nothing; `sending` leaves out what the
     Deliveries log says was sent (or may have been) unless `resend`."""
-    batch = delivery.prepare(Path(path), period, tuple(agencies), as_of or dt.date.today(),
+    batch = delivery.prepare(Path(path), period, tuple(agencies), as_of,
                              resend, only_unsent=sending, sources=sources)
     return batch, delivery.describe(batch)
 
@@ -142,7 +142,7 @@ def send_emails(path: Path, period: str | None, agencies: Iterable[str] = (), *,
     path = Path(path)
     hold = locked(path) if write is None else contextlib.nullcontext()
     with hold as held:
-        batch = delivery.prepare(path, period, tuple(agencies), as_of or dt.date.today(),
+        batch = delivery.prepare(path, period, tuple(agencies), as_of,
                                  resend, only_unsent=True, sources=sources)
         route = delivery.transport(batch.model, smtp.host, smtp.port, smtp.user, smtp.tls,
                                    mailbox_drafts, say, interactive)

@@ -270,10 +270,15 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
     return scorecard, credits
 
 
-def credit_adjustments(credits: list[CreditRow]) -> pl.DataFrame:
-    """Each agency's share of a passed-through credit as an Adjustments row."""
+def credit_adjustments(credits: list[CreditRow], names: dict[str, str] | None = None,
+                       ) -> pl.DataFrame:
+    """Each agency's share of a passed-through credit as an Adjustments row. Its reason is
+    the agency's to read: the vendor by name and the service level missed, never the
+    office's contract id (`names`: vendor id -> name, as Vendors types it)."""
+    names = names or {}
     rows = [(c.credited_in, c.agency_id, None, -c.share,
-             f"Service credit: {c.sl_name} missed in {c.period} ({c.contract_id})", -(10_000 + i))
+             f"Service credit: {c.sl_name} missed in {c.period} "
+             f"({names.get(c.vendor_id, c.vendor_id)})", -(10_000 + i))
             for i, c in enumerate(credits) if c.credited_in and c.share]
     return pl.DataFrame(rows, schema={"period": pl.String, "agency_id": pl.String,
                                       "service_id": pl.String, "amount": pl.Decimal(38, 2),

@@ -35,3 +35,65 @@ def test_an_office_template_that_breaks_pdf_ua_is_refused_with_typsts_reason(tmp
     assert done.returncode == 1
     assert "breaks PDF/UA-1" in done.stderr and "missing document title" in done.stderr
     assert not list(tmp_path.rglob("*.pdf"))
+
+
+def test_a_past_periods_report_is_judged_on_its_last_day(tmp_path):
+    import datetime as dt
+
+    from brm_xl.model import model_for_period
+
+    from .test_relationships import contact, engagements
+
+    book = minimal_book(Engagements=engagements(
+        contact(dt.date(2026, 9, 10), action="Send the roadmap", due=dt.date(2026, 10, 20)),
+        contact(dt.date(2026, 11, 5))))  # a November meeting, after the September report
+    path = write_book(tmp_path / "b.xlsx", book)
+    assert model_for_period(path, "2026-09", None).as_of == dt.date(2026, 9, 30)
+    assert model_for_period(path, "FY2027-Q1", None).as_of == dt.date(2026, 9, 30)
+    assert model_for_period(path, "2026-09", dt.date(2026, 12, 1)).as_of == dt.date(2026, 12, 1)
+    today = dt.date.today()
+    assert model_for_period(path, today.strftime("%Y-%m"), None).as_of == today
+    done = cli_in_process("report", path, "--period", "2026-09", "--format", "html",
+                          "--agency", "DOT")
+    assert done.returncode == 0, done.stderr
+    html = next((tmp_path / "reports").rglob("*DOT*.html")).read_text()
+    assert "2026-11-05" not in html and "Nov 5" not in html  # not a meeting of September's
+    due = re.search(r'<td class="num ([^"]*)">2026-10-20</td>', html)
+    assert due is not None and "bad" not in due.group(1)  # not overdue on 30 September
+
+
+def test_an_agency_report_tells_one_vendor_story_in_html_and_pdf_and_nothing_internal(tmp_path):
+    """Grade B with an at-minimum level and an open corrective action: both formats say
+    "below expected", neither says the corrective action, which the portfolio keeps."""
+    import datetime as dt
+    import io
+    from decimal import Decimal as D
+
+    from brm_xl.model import build_model
+    from brm_xl.periods import parse_period
+    from brm_xl.reports import data
+    from brm_xl.reports.render import environment, render_all
+
+    from .test_vendors import vendor_book
+
+    results = [("2026-08", "AVAIL", D("99.95"), None), ("2026-08", "RESP", D("4"), None)]
+    actions = [("CAP1", "V1", dt.date(2026, 8, 2), "Slow tickets", None, "Add staff", "Sam",
+                dt.date(2026, 12, 1), None)]
+    path = vendor_book(tmp_path / "b.xlsx", results=results, actions=actions)
+    model = build_model(path, dt.date(2026, 8, 31))
+    period = parse_period("2026-08")
+    report = data.agency_report(model, "DOT", period)
+    (line,) = report.vendors
+    assert "corrective action" in line.reasons  # the office's own word
+    assert line.stood_out == "below expected: Incident response"
+    rendered = render_all(environment(), report, ["html", "pdf"])
+    html = rendered["html"].decode()
+    text = " ".join("".join(p.extract_text() for p in pypdf.PdfReader(
+        io.BytesIO(rendered["pdf"])).pages).split())
+    for shown in (html, text):
+        assert "below expected: Incident response" in shown
+        assert "corrective action" not in shown and "met its service levels" not in shown
+        assert "C1" not in re.sub(r"<[^>]+>", " ", shown).split()  # no contract id
+    assert "Open actions" not in html  # the office's columns stay in the portfolio
+    portfolio = render_all(environment(), data.portfolio(model, period), ["html"])["html"]
+    assert b"open corrective action" in portfolio

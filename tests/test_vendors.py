@@ -90,6 +90,11 @@ def test_scorecard_credits_and_pass_through(tmp_path):
              if (r["reason"] or "").startswith("Service credit: Email availability")]
     assert sorted(lines) == [("2026-08", "DOR", D("-20")), ("2026-08", "DOT", D("-40")),
                              ("2026-09", "DOR", D("-20")), ("2026-09", "DOT", D("-40"))]
+    # the agency's bill names the vendor, never the office's contract id
+    reasons = {r["reason"] for r in output_rows(path, "Charges")
+               if (r["reason"] or "").startswith("Service credit")}
+    assert reasons == {"Service credit: Email availability missed in 2026-08 (Acme Mail Co)",
+                       "Service credit: Email availability missed in 2026-09 (Acme Mail Co)"}
     summary = {(r["period"][:7], r["agency_id"]): D(r["charges"]) for r in output_rows(path, "AgencySummary")}
     assert summary[("2026-08", "DOT")] == D("360")  # the credit is on the agency's bill
     from brm_xl.excel import cache, vba_gen

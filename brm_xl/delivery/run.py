@@ -20,7 +20,7 @@ from typing import Any
 
 from ..filenames import report_file
 from ..kinds import EMAIL_PATTERN
-from ..model import Model, build_model
+from ..model import Model, model_for_period
 from ..outputs import DELIVERIES, DELIVERIES_SPEC, AuditEntry, previous_rows, seal_book
 from ..periods import Period, parse_period
 from ..problems import BrmError, DataProblems, Problem, UsageError
@@ -54,12 +54,14 @@ class Batch:
     drafted: list[str] = field(default_factory=list)  # a draft is in the mailbox already
 
 
-def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...], as_of: dt.date,
-            resend: bool = False, only_unsent: bool = False, model: Model | None = None,
-            sources: Sources | None = None) -> Batch:
-    """The batch for a period (None: the buttons' default); `model` saves reading the
-    workbook again when the caller has it (it must carry the Deliveries log to skip sent)."""
-    model = model or build_model(path, as_of, previous=(DELIVERIES_SPEC,), sources=sources)
+def prepare(path: Path, period_text: str | None, agencies: tuple[str, ...],
+            as_of: dt.date | None, resend: bool = False, only_unsent: bool = False,
+            model: Model | None = None, sources: Sources | None = None) -> Batch:
+    """The batch for a period (None: the buttons' default), judged on `as_of` or else the
+    period's last day; `model` saves reading the workbook again when the caller has it (it
+    must carry the Deliveries log to skip sent)."""
+    model = model or model_for_period(path, period_text, as_of, previous=(DELIVERIES_SPEC,),
+                                      sources=sources, default=default_period)
     period = parse_period(period_text or default_period(model),
                           model.inputs.settings.fiscal_year_start_month)
     chosen = plan(model, period, agencies)

@@ -188,7 +188,16 @@ class VendorLine:
     change: Decimal | None  # score against the month before (points)
     credits: Decimal  # in the period: the agency's shares (agency report) or all (portfolio)
     open_actions: int
-    reasons: str
+    reasons: str  # the office's: service levels and corrective actions
+    stood_out: str = ""  # the agency's: what its report says (no corrective actions)
+
+
+def agency_reasons(reasons: str) -> str:
+    """What an agency head is told of a vendor: its service levels, never the office's
+    corrective actions with it (one rule, for every format of the agency's report)."""
+    parts = [p for p in reasons.split("; ") if "corrective action" not in p
+             and not p.startswith("grade capped")]
+    return "; ".join(parts) or "all service levels met"
 
 
 @dataclass(frozen=True)
@@ -647,7 +656,8 @@ def vendor_lines(model: Model, period: Period, agency: str | None = None) -> tup
         shown = [s for s in services if used is None or s in used]
         out.append(VendorLine(vendor, last.vendor_name, ", ".join(shown), last.grade, last.score,
                               change, sum((c.share for c in credits if c.vendor_id == vendor),
-                                          Decimal("0.00")), last.open_actions, last.reasons))
+                                          Decimal("0.00")), last.open_actions, last.reasons,
+                              agency_reasons(last.reasons)))
     return tuple(out)
 
 

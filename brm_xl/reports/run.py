@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..filenames import report_file, reports_folder
-from ..model import Model, build_model
+from ..model import Model, model_for_period
 from ..periods import Period, parse_period
 from ..problems import BrmError, UsageError
 from ..sources import Sources, beside
@@ -102,7 +102,7 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
     """Reports for `period`; a period with no data, or a manager with no agencies in it, is
     a sentence (BrmError), never zero files and success."""
     path = Path(path)
-    model = model or build_model(path, as_of or dt.date.today(), sources=sources)
+    model = model or model_for_period(path, period_text, as_of, sources=sources)
     period = parse_period(period_text, model.inputs.settings.fiscal_year_start_month)
     formats = formats or list(FORMATS)
     out = Path(out) if out else reports_folder(path, period.label)

@@ -103,4 +103,4 @@ def compile_pdf(source: str) -> bytes:
         raise TemplateError(f"the PDF report template does not compile ({first})") from None
 
 
-PDF_STANDARDS = ["ua-1"]  # every PDF brm_xl writes
+PDF_STANDARDS: Any = ["ua-1"]  # every PDF brm_xl writes
