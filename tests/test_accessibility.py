@@ -97,3 +97,37 @@ def test_an_agency_report_tells_one_vendor_story_in_html_and_pdf_and_nothing_int
     assert "Open actions" not in html  # the office's columns stay in the portfolio
     portfolio = render_all(environment(), data.portfolio(model, period), ["html"])["html"]
     assert b"open corrective action" in portfolio
+
+
+def test_the_palette_meets_wcag_aa():
+    from brm_xl.reports import palette
+
+    for name in ("ink", "navy", "muted", "good", "watch", "bad", "statewide"):
+        assert palette.contrast(palette.COLORS[name]) >= 4.5, name  # text on white
+    for badge in (palette.GOOD, palette.WATCH, palette.BAD):
+        assert palette.contrast("#ffffff", badge) >= 4.5  # a badge's white text
+    for mark in (*palette.SERIES, *palette.LINES, palette.BLUE):
+        assert palette.contrast(mark) >= 3  # chart marks against the page
+    assert palette.contrast("#7f7f7f") < 4.5 and palette.contrast("#bf9000") < 3  # the old
+
+
+def test_the_email_says_its_chart_in_words_and_its_money_one_way(tmp_path):
+    import datetime as dt
+    import email
+    import email.policy
+
+    from brm_xl.usecases import draft_emails
+
+    from .test_email import book
+
+    path = book(tmp_path)
+    _, drafts = draft_emails(path, "2026-09", ["ZEBRA"], as_of=dt.date(2026, 10, 1))
+    message = email.message_from_bytes(drafts[0].read_bytes(), policy=email.policy.default)
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    alt = re.search(r'<img [^>]*alt="([^"]+)"', html).group(1)
+    assert alt.startswith("Line chart of cost per user per month") and "bars" not in alt.lower()
+    assert re.search(r"Sep 2026: \$\d", alt)  # the figures, month by month
+    paid = re.search(r"You paid (\$[\d,]+\.\d\d)", text).group(1)
+    assert paid in html  # to the cent in both parts
+    assert "<h1" in html and "<h2" in html and 'name="viewport"' in html

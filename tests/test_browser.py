@@ -5,8 +5,10 @@ browser is installed (.ci/run installs Debian's chromium and chromium-driver).""
 
 from __future__ import annotations
 
+import os
 import shutil
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +114,84 @@ def test_the_agency_report_reads_at_phone_and_desktop_widths(browser, written, w
         assert len(lefts) == 4  # side by side
     text = browser.find_element("tag name", "body").text
     assert "Your bill of IT" in text and "Relationship health" not in text
+
+
+AXE = Path(__file__).resolve().parent.parent / ".ci" / "node" / "node_modules" / "axe-core" / \
+    "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+def axe_violations(driver, page: Path) -> list[tuple[str, str, list[str]]]:
+    """axe-core's violations of WCAG 2.1 A and AA (and its best practices) on a page."""
+    if not AXE.is_file():
+        if os.environ.get("BRM_REQUIRE_AXE"):
+            pytest.fail(f"axe-core is not installed at {AXE} (.ci/run installs it with npm)")
+        pytest.skip("axe-core is not installed (npm install --prefix .ci/node axe-core@4.14.1)")
+    driver.get(page.as_uri())
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    found = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
+        ".then(r => done(r.violations.map(v => [v.id, v.impact,"
+        " v.nodes.map(n => n.target.join(' '))])));", AXE_TAGS)
+    return [tuple(v) for v in found]
+
+
+@pytest.fixture(scope="module")
+def demo_pages(tmp_path_factory):
+    """The demo's reports as agency heads and the CIO get them: two agencies, the
+    portfolio, two vendor scorecards and an email body."""
+    import email
+    import email.policy
+
+    from brm_xl import demo
+    from brm_xl.template import build_workbook
+    from brm_xl.usecases import draft_emails
+
+    folder = tmp_path_factory.mktemp("axe")
+    path = folder / "demo.xlsx"
+    build_workbook(path, demo.demo_rows(), demo.DEMO_SETTINGS)
+    model = build_model(path, demo.AS_OF)
+    pages = [w.path for w in make_reports(path, "2026-10", ["DOT", "DHS"], ["html"], model=model)]
+    pages += [w.path for w in make_reports(path, "2026-10", portfolio=True, formats=["html"],
+                                           model=model)]
+    pages += [w.path for w in make_reports(path, "2026-10", vendors=True, formats=["html"],
+                                           model=model)][:2]
+    _, drafts = draft_emails(path, "2026-10", ["DOT"], as_of=demo.AS_OF, model=model)
+    message = email.message_from_bytes(drafts[0].read_bytes(), policy=email.policy.default)
+    body = folder / "email.html"
+    body.write_text(message.get_body(("html",)).get_content(), encoding="utf-8")
+    return pages + [body]
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_axe_finds_no_violation_on_any_report_or_email(browser, demo_pages, width):
+    browser.set_window_size(width, 900)
+    found = {page.name: axe_violations(browser, page) for page in demo_pages}
+    assert not any(found.values()), {k: v for k, v in found.items() if v}
+
+
+def test_every_report_and_the_email_reflow_at_320_px(browser, demo_pages):
+    browser.set_window_size(320, 900)
+    for page in demo_pages:
+        browser.get(page.as_uri())
+        inner = browser.execute_script("return window.innerWidth")
+        scroll = browser.execute_script("return document.documentElement.scrollWidth")
+        assert scroll <= inner + 1, f"{page.name} is {scroll} px wide in a {inner} px window"
+
+
+def test_the_portfolio_sorts_by_keyboard(browser, written):
+    from selenium.webdriver.common.keys import Keys
+
+    browser.set_window_size(1280, 900)
+    browser.get(written[1].as_uri())
+    buttons = browser.find_elements("css selector", "#portfolio th button")
+    headers = browser.find_elements("css selector", "#portfolio th")
+    assert len(buttons) == len(headers) == 10  # every heading is a button
+    charges = next(i for i, h in enumerate(headers) if h.text.startswith("Charges"))
+    buttons[charges].send_keys(Keys.ENTER)
+    assert headers[charges].get_attribute("aria-sort") == "ascending"
+    assert ordered(browser, charges, True, False)
+    buttons[charges].send_keys(Keys.SPACE)
+    assert headers[charges].get_attribute("aria-sort") == "descending"
+    assert ordered(browser, charges, True, True)

@@ -15,6 +15,7 @@ from email.utils import format_datetime, make_msgid
 import jinja2
 
 from ..filenames import report_file, safe_name
+from ..reports.charts import trend_text
 from ..reports.data import AgencyReport
 from ..reports.render import SYMBOLS, render_template
 from .chart_png import cost_per_user_png
@@ -62,7 +63,10 @@ def build_message(env: jinja2.Environment, report: AgencyReport, attachments: di
     agency = report.agency
     period = report.period
     chart_cid = make_msgid(idstring="chart", domain=sender.domain or "brm-xl.local")
-    context = {"r": report, "chart_cid": chart_cid[1:-1]}
+    symbol = SYMBOLS.get(report.currency.upper(), "")
+    # the chart said in words, from its data: its alt text, in the HTML and text parts
+    context = {"r": report, "chart_cid": chart_cid[1:-1],
+               "chart_text": trend_text(report.trend, symbol)}
     subject = one_line(render_template(env, "email/subject.txt.j2", **context))
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = subject
@@ -83,7 +87,6 @@ def build_message(env: jinja2.Environment, report: AgencyReport, attachments: di
                                    domain=sender.domain or "brm-xl.local")
     msg.set_content(render_template(env, "email/body.txt.j2", **context))
     msg.add_alternative(render_template(env, "email/body.html.j2", **context), subtype="html")
-    symbol = SYMBOLS.get(report.currency.upper(), "")
     png = cost_per_user_png(report.trend, symbol)
     html_part = msg.get_body(("html",))
     assert isinstance(html_part, EmailMessage)

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-PALETTE = ["#1f4e79", "#2e75b6", "#9dc3e6", "#548235", "#a9d18e", "#bf9000", "#ffd966",
-           "#7f6084"]
+from .palette import LINES, SERIES
+
+PALETTE = list(SERIES)
 
 
 def nice_max(value: float) -> float:
@@ -63,7 +64,7 @@ def nice_range(low: float, high: float, steps: int = 4) -> tuple[float, float, f
     return bottom, top, step
 
 
-LINE_COLORS = ("#1f4e79", "#c55a11")  # the agency (navy, solid), statewide (orange, dashed)
+LINE_COLORS = LINES  # the agency (navy, solid), statewide (orange, dashed)
 
 
 def lines(labels: Sequence[str], series: dict[str, Sequence[Decimal | None]],
@@ -116,3 +117,22 @@ def columns(labels: Sequence[str], values: Sequence[Decimal | None], width: int 
                      "value": v, "no_data": v is None})
     return {"width": width, "height": height, "bars": bars, "baseline": top_pad + plot_h,
             "left": left, "top": top_pad}
+
+
+def trend_text(points: Sequence[Any], symbol: str = "$") -> str:
+    """A cost-per-user chart said in words, from its data (its alternative text and its
+    caption are never written by hand): the kind of chart, then every month's figures."""
+    def shown(value: Any) -> str:
+        return "no figure" if value is None else f"{symbol}{value:,.2f}"
+    if not points:
+        return "Cost per user by month: no months to show."
+    months = "; ".join(f"{_month_words(p.period)}: {shown(p.agency)} against "
+                       f"{shown(p.statewide)} statewide" for p in points)
+    return (f"Line chart of cost per user per month, your agency (solid line) against the "
+            f"statewide figure (dashed line). {months}.")
+
+
+def _month_words(period: str) -> str:
+    import calendar
+
+    return f"{calendar.month_abbr[int(period[5:7])]} {period[:4]}"

@@ -29,6 +29,7 @@ from ..problems import TemplateError
 from . import charts
 from .data import SEVERITY, Report
 from .limits import BoundedSandbox, Exceeded, TemplateLimits, bound_filters, rendering
+from .palette import COLORS
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "report_templates"
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "\u20ac", "GBP": "\u00a3"}
@@ -79,7 +80,7 @@ def environment(office: Path | None = None, limits: TemplateLimits | None = None
         undefined=jinja2.StrictUndefined, limits=limits, label=label)
     env.filters.update(money=money, rate=rate, pct=pct, signed_pct=signed_pct, number=number,
                        day=day, month_label=month_label)
-    env.globals.update(charts=CHARTS, version=__version__, severity=SEVERITY)
+    env.globals.update(charts=CHARTS, version=__version__, severity=SEVERITY, palette=COLORS)
     return env
 
 
