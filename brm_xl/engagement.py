@@ -80,6 +80,11 @@ def _csat_concern(now: Decimal | None, prior: Decimal | None, n_now: int, n_prio
     return []
 
 
+# An agency with no contact and no survey response recorded is not judged at all
+NOT_RATED = "Not rated"
+NOT_RATED_REASON = "no surveys or contacts recorded yet"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -124,6 +129,8 @@ def relationship(agency: dict[str, Any], engagements: list[dict[str, Any]],
         concerns.append(_plural(len(late_ups), "overdue follow-up"))
     concerns.extend(_csat_concern(csat_now, csat_prior, len(now), len(prior), rules))
     health = "Healthy" if not concerns else "Watch" if len(concerns) == 1 else "At risk"
+    if not past and not answered:  # nothing to judge by: a chargeback-only workbook so far
+        health, concerns = NOT_RATED, [NOT_RATED_REASON]
     notes = list(concerns)
     if 0 < len(now) < rules.csat_min_responses:
         # a rating can look healthy only because there is too little to judge by: say so

@@ -131,3 +131,26 @@ def test_the_email_says_its_chart_in_words_and_its_money_one_way(tmp_path):
     paid = re.search(r"You paid (\$[\d,]+\.\d\d)", text).group(1)
     assert paid in html  # to the cent in both parts
     assert "<h1" in html and "<h2" in html and 'name="viewport"' in html
+
+
+def test_a_chargeback_only_workbook_is_not_rated_and_sorts_after_healthy(tmp_path):
+    import datetime as dt
+
+    from brm_xl.model import build_model
+    from brm_xl.periods import parse_period
+    from brm_xl.reports import data
+
+    from .test_relationships import contact, engagements, survey
+
+    # the tables a new workbook has, with nothing in them yet
+    path = write_book(tmp_path / "b.xlsx", minimal_book(Engagements=engagements(),
+                                                        Survey=survey()))
+    model = build_model(path, dt.date(2026, 9, 30))
+    health = {r.agency_id: (r.health, r.reasons) for r in model.view.relationships}
+    assert set(health.values()) == {("Not rated", "no surveys or contacts recorded yet")}
+    (tmp_path / "met").mkdir()
+    met = write_book(tmp_path / "met" / "b.xlsx", minimal_book(Engagements=engagements(
+        contact(dt.date(2026, 9, 20)))))  # DOT met in person; DOR never contacted
+    model = build_model(met, dt.date(2026, 9, 30))
+    rows = data.portfolio(model, parse_period("2026-09")).rows
+    assert [(r.agency_id, r.health) for r in rows] == [("DOT", "Healthy"), ("DOR", "Not rated")]

@@ -162,7 +162,7 @@ def BRM_LAST_CONTACT(agency, channel=None, caller=None):
 @func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
 def BRM_HEALTH(agency, caller):
-    """The relationship's health today: Healthy, Watch or At risk."""
+    """The relationship's health today: Healthy, Watch, At risk, or Not rated (no contact and no survey response recorded yet)."""
     return answer(caller, lambda ix: ix.health(agency))
 
 

@@ -257,7 +257,7 @@ class PortfolioRow:
 
 
 # Health by severity, for sorting the portfolio: what needs the CIO first
-SEVERITY = {"At risk": 0, "Watch": 1, "Healthy": 2, None: 3}
+SEVERITY = {"At risk": 0, "Watch": 1, "Healthy": 2, "Not rated": 3, None: 4}
 
 
 @dataclass(frozen=True)
