@@ -154,3 +154,34 @@ def test_a_chargeback_only_workbook_is_not_rated_and_sorts_after_healthy(tmp_pat
     model = build_model(met, dt.date(2026, 9, 30))
     rows = data.portfolio(model, parse_period("2026-09")).rows
     assert [(r.agency_id, r.health) for r in rows] == [("DOT", "Healthy"), ("DOR", "Not rated")]
+
+
+def test_every_chart_says_its_figures_in_html_and_pdf(tmp_path):
+    import datetime as dt
+
+    from brm_xl.model import build_model
+    from brm_xl.periods import parse_period
+    from brm_xl.reports import data
+    from brm_xl.reports.render import environment, render_all
+    from brm_xl.reports.typst_pdf import render_typst
+
+    from .test_reports import AS_OF, report_book
+    from .test_vendors import vendor_book
+
+    path = write_book(tmp_path / "b.xlsx", report_book())
+    model = build_model(path, AS_OF)
+    report = data.agency_report(model, "DOT", parse_period("2026-09"))
+    html = render_all(environment(), report, ["html"])["html"].decode()
+    labels = re.findall(r'role="img" aria-label="([^"]+)"', html)
+    assert len(labels) >= 3 and all(": " in label for label in labels)  # figures, not a title
+    assert html.count('<details class="figures">') >= 2  # trend and satisfaction tables
+    assert "bars" not in " ".join(labels).lower()  # the trend is two lines
+    source = render_typst(environment(), report, dt.date(2026, 10, 1))
+    alts = re.findall(r'alt: "([^"]+)"', source)
+    assert alts and all(": " in alt for alt in alts)
+    # a vendor scorecard names its own chart, not the satisfaction chart
+    vendor_model = build_model(vendor_book(tmp_path / "v.xlsx"), dt.date(2026, 10, 1))
+    card = data.vendor_report(vendor_model, "V1", parse_period("2026-09"))
+    page = render_all(environment(), card, ["html"])["html"].decode()
+    assert 'aria-label="Weighted service level score by month, 0 to 100.' in page
+    assert "Share of responses" not in page

@@ -131,7 +131,7 @@ def test_portfolio_by_severity_with_reasons_and_an_xlsx_table(tmp_path):
     assert sheet["A4"].value == "Agency id" and sheet["J4"].value == "Why"
     assert isinstance(sheet["D5"].value, float) and sheet["D5"].number_format.startswith("#,##0.00")
     html = next(w.path for w in written if w.path.suffix == ".html").read_text()
-    assert 'aria-sort="ascending">Health' in html and "screen-only" in html
+    assert 'aria-sort="ascending"><button type="button">Health</button>' in html and "screen-only" in html
     pdf = next(w.path for w in written if w.path.suffix == ".pdf").read_bytes()
     assert "Click a column heading" not in pdf_text(pdf)
 

@@ -44,9 +44,13 @@ def stacked_comparison(components: Sequence[tuple[str, Decimal]], charged: Decim
         x += w
     ticks = [{"x": round(left + top * f * scale, 1), "value": top * f} for f in (0, .25, .5, .75, 1)]
     legend_rows = (len(segments) + 3) // 4
+    figures = [[label, amount] for label, amount in components] + [
+        ["On your own", Decimal(str(total)).quantize(Decimal("0.01"))], ["Charged by us", charged]]
     return {"width": width, "height": 2 * bar + 56 + 13 * legend_rows, "left": left, "bar": bar,
             "segments": segments, "charged_w": round(float(charged) * scale, 1),
-            "ticks": ticks, "total": total}
+            "ticks": ticks, "total": total,
+            **said("Bar chart of what running the services alone would cost, by component, "
+                   "against what the shared service charged", ["", "Amount"], figures)}
 
 
 def nice_range(low: float, high: float, steps: int = 4) -> tuple[float, float, float]:
@@ -68,7 +72,7 @@ LINE_COLORS = LINES  # the agency (navy, solid), statewide (orange, dashed)
 
 
 def lines(labels: Sequence[str], series: dict[str, Sequence[Decimal | None]],
-          width: int = 640, height: int = 190) -> dict[str, Any]:
+          width: int = 640, height: int = 190, title: str = "") -> dict[str, Any]:
     """Line chart per series over `labels`, on an axis fitted to the data, each line
     labelled at its last point (no legend to match colours against)."""
     left, right, top_pad, bottom = 60, 150, 14, 34
@@ -97,13 +101,18 @@ def lines(labels: Sequence[str], series: dict[str, Sequence[Decimal | None]],
     count = int(round((high - low) / step))
     ticks = [{"y": y(low + k * step), "value": low + k * step} for k in range(count + 1)]
     xlabels = [{"x": round(left + j * x_step, 1), "label": label} for j, label in enumerate(labels)]
+    figures = [[label, *[points[j] if j < len(points) else None for points in series.values()]]
+               for j, label in enumerate(labels)]
     return {"width": width, "height": height, "left": left, "series": out, "ticks": ticks,
             "xlabels": xlabels, "baseline": height - bottom, "right": width - right,
-            "label_x": width - right + 8}
+            "label_x": width - right + 8,
+            **said(title or "Line chart of " + " and ".join(series) + " by month",
+                   ["Month", *series], figures, axis=(low, high))}
 
 
 def columns(labels: Sequence[str], values: Sequence[Decimal | None], width: int = 640,
-            height: int = 140, top: float = 100.0) -> dict[str, Any]:
+            height: int = 140, top: float = 100.0, title: str = "",
+            name: str = "Value") -> dict[str, Any]:
     """Vertical bars (CSAT by month, 0 to 100); a month without responses is marked as no
     data, not drawn as 0. Value labels sit inside the chart's own top margin."""
     left, bottom, top_pad = 40, 30, 18
@@ -116,7 +125,31 @@ def columns(labels: Sequence[str], values: Sequence[Decimal | None], width: int 
                      "y": round(top_pad + plot_h - h, 1), "h": round(h, 1), "label": label,
                      "value": v, "no_data": v is None})
     return {"width": width, "height": height, "bars": bars, "baseline": top_pad + plot_h,
-            "left": left, "top": top_pad}
+            "left": left, "top": top_pad,
+            **said(title or f"Column chart of {name} by month", ["Month", name],
+                   [[label, v] for label, v in zip(labels, values)])}
+
+
+def said(title: str, header: list[str], rows: list[list[Any]],
+         axis: tuple[float, float] | None = None) -> dict[str, Any]:
+    """A chart's words, made from its data (never written by hand): its title, its
+    figures as a table (`figures`: the header and rows, shown beside the chart for those
+    who cannot see it) and one sentence of them (`text`, the alternative text)."""
+    def shown(value: Any) -> str:
+        if value is None:
+            return "no data"
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, Decimal | float) \
+            else str(value)
+    parts = []
+    for row in rows:
+        label, values = row[0], row[1:]
+        named = [f"{h} {shown(v)}" if h and len(values) > 1 else shown(v)
+                 for h, v in zip(header[1:], values)]
+        parts.append(f"{label}: {', '.join(named)}")
+    cut = (f" The axis runs from {shown(axis[0])} to {shown(axis[1])}, not from zero."
+           if axis and axis[0] > 0 else "")
+    return {"title": title, "figures": {"header": header, "rows": rows},
+            "text": f"{title}.{cut} " + "; ".join(parts) + "."}
 
 
 def trend_text(points: Sequence[Any], symbol: str = "$") -> str:

@@ -62,7 +62,11 @@ def environment_for(html_env: jinja2.Environment) -> jinja2.Environment:
     env.globals.update(html_env.globals)
 
     def chart(template: str, c: Any, r: Any, alt: str, width: str = "100%") -> Raw:
+        """The chart as an image whose alternative text is the caption and the chart's
+        figures in words (`charts.said`), for a screen reader in the PDF too."""
         svg = html_env.get_template(template).render(c=c, r=r)
+        words = c.get("text") if isinstance(c, dict) else None
+        alt = f"{alt}. {words.split('. ', 1)[-1]}" if words else alt
         return Raw(f"#image(bytes({literal(svg)}), format: \"svg\", width: {width}, "
                    f"alt: {literal(alt)})")
 
