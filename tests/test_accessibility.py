@@ -185,3 +185,43 @@ def test_every_chart_says_its_figures_in_html_and_pdf(tmp_path):
     page = render_all(environment(), card, ["html"])["html"].decode()
     assert 'aria-label="Weighted service level score by month, 0 to 100.' in page
     assert "Share of responses" not in page
+
+
+def test_the_bill_of_it_xlsx_has_excel_tables_chart_alt_text_and_titles(tmp_path):
+    import datetime as dt
+    import zipfile
+
+    import openpyxl
+
+    from brm_xl.model import build_model
+    from brm_xl.reports.run import make_reports
+
+    from .test_vendors import vendor_book
+
+    path = write_book(tmp_path / "b.xlsx", minimal_book())
+    written = make_reports(path, "2026-09", ["DOT"], ["xlsx"],
+                           model=build_model(path, dt.date(2026, 10, 1)))
+    book = openpyxl.load_workbook(written[0].path)
+    sheet = book["Bill of IT"]
+    assert {"Charges", "Towers"} <= set(sheet.tables)
+    assert book.properties.title
+    with zipfile.ZipFile(written[0].path) as z:
+        drawing = next(z.read(n) for n in z.namelist() if n.startswith("xl/drawings/drawing"))
+    assert b'descr="Column chart of charges by tower. ' in drawing
+    vendor_path = vendor_book(tmp_path / "v.xlsx")
+    cards = make_reports(vendor_path, "2026-09", formats=["xlsx"], vendors=True,
+                         model=build_model(vendor_path, dt.date(2026, 10, 1)))
+    assert openpyxl.load_workbook(cards[0].path).properties.title == \
+        "Acme Mail Co: service levels, September 2026"
+
+
+def test_month_labels_never_run_into_each_other():
+    from decimal import Decimal as D
+
+    from brm_xl.reports import charts
+
+    labels = [f"M{i:02d}" for i in range(24)]
+    c = charts.lines(labels, {"Your agency": [D(i) for i in range(24)]})
+    xs = [x["x"] for x in c["xlabels"]]
+    assert all(b - a >= 40 for a, b in zip(xs, xs[1:]))
+    assert c["xlabels"][-1]["label"] == "M23"  # the latest month is always named

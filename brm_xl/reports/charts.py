@@ -100,7 +100,12 @@ def lines(labels: Sequence[str], series: dict[str, Sequence[Decimal | None]],
         upper["label_y"], lower["label_y"] = round(middle - 7, 1), round(middle + 7, 1)
     count = int(round((high - low) / step))
     ticks = [{"y": y(low + k * step), "value": low + k * step} for k in range(count + 1)]
-    xlabels = [{"x": round(left + j * x_step, 1), "label": label} for j, label in enumerate(labels)]
+    # a month label is about 40 px wide: where months sit closer, every other one is named
+    # (from the last, so the latest month always is), and labels never run into each other
+    every = max(1, math.ceil(44 / x_step)) if len(labels) > 1 else 1
+    final = len(labels) - 1
+    xlabels = [{"x": round(left + j * x_step, 1), "label": label} for j, label in enumerate(labels)
+               if (final - j) % every == 0]
     figures = [[label, *[points[j] if j < len(points) else None for points in series.values()]]
                for j, label in enumerate(labels)]
     return {"width": width, "height": height, "left": left, "series": out, "ticks": ticks,

@@ -10,6 +10,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from .charts import said
 from .data import AgencyReport, Bill, Portfolio, VendorReport
 
 
@@ -43,10 +44,14 @@ def bill_workbook(report: AgencyReport) -> bytes:
             sheet.write_number(row, 6, float(line.amount), f["money"])
             row += 1
     last = row - 1
+    _as_table(sheet, 3, first, last, headers, "Charges")
     usage_total = _sum_cell(sheet, row, 6, first, last, bill.usage_total, f)
     sheet.write_string(row, 0, "Charges for services", f["total_label"])
     row += 2
-    sheet.write_row(row, 0, ["Adjustments", "Service", "Reason", "", "", "", "Amount"], f["head"])
+    # the columns of the charges above, so every amount is in one column (G)
+    adj_headers = ["Adjustment month", "Service", "Reason", "Unit", "Quantity", "Rate", "Amount"]
+    sheet.write_row(row, 0, adj_headers, f["head"])
+    adj_head = row
     row += 1
     adj_first = row
     for adj in bill.adjustments:
@@ -55,6 +60,7 @@ def bill_workbook(report: AgencyReport) -> bytes:
         sheet.write_string(row, 2, adj.reason or "")
         sheet.write_number(row, 6, float(adj.amount), f["money"])
         row += 1
+    _as_table(sheet, adj_head, adj_first, row - 1, adj_headers, "Adjustments")
     adjust_total = _sum_cell(sheet, row, 6, adj_first, row - 1, bill.adjustments_total, f)
     sheet.write_string(row, 0, "Adjustments", f["total_label"])
     row += 2
@@ -125,6 +131,8 @@ def vendor_workbook(report: VendorReport) -> bytes:
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
                                      "strings_to_numbers": False, "strings_to_urls": False})
+    book.set_properties({"title": f"{report.vendor_name}: service levels, {report.period.title}",
+                         "company": report.organization})
     f = _formats(book)
     sheet = book.add_worksheet("Service levels")
     sheet.write_string(0, 0, f"{report.vendor_name}: service levels, {report.period.title}",
@@ -186,6 +194,7 @@ def _tower_summary(book: Any, sheet: Any, bill: Bill, first: int, last: int,
                             f["money"], float(total))
     if not towers:
         return
+    _as_table(sheet, 3, 4, 3 + len(towers), ["Tower", "Amount"], "Towers", first_col=8)
     chart = book.add_chart({"type": "column"})
     chart.add_series({
         "name": "Charges by tower",
@@ -196,7 +205,22 @@ def _tower_summary(book: Any, sheet: Any, bill: Bill, first: int, last: int,
     chart.set_title({"name": "Charges by tower"})
     chart.set_legend({"none": True})
     chart.set_y_axis({"num_format": "#,##0"})
-    sheet.insert_chart(5 + len(towers), 8, chart, {"x_scale": 1.1, "y_scale": 1.0})
+    # its alternative text, from its data (charts.said), as every chart of every format
+    words = said("Column chart of charges by tower", ["Tower", "Amount"],
+                 [[tower or "", total] for tower, _lines, total in towers])["text"]
+    sheet.insert_chart(5 + len(towers), 8, chart, {"x_scale": 1.1, "y_scale": 1.0,
+                                                   "description": words})
+
+
+def _as_table(sheet: Any, header: int, first: int, last: int, headers: list[str], name: str,
+              first_col: int = 0) -> None:
+    """Rows already written made an Excel table (its header, filters, a name a screen
+    reader announces); none when it has no rows."""
+    if last < first:
+        return
+    sheet.add_table(header, first_col, last, first_col + len(headers) - 1, {
+        "name": name, "style": "Table Style Light 9", "autofilter": False,
+        "columns": [{"header": h} for h in headers]})
 
 
 def _formats(book: Any) -> dict[str, Any]:
