@@ -327,6 +327,29 @@ INPUT_TABLES = CHARGEBACK_TABLES + RELATIONSHIP_TABLES + (FOCUS_MAP, EXCHANGE_RA
                                                           DISPUTES, BUDGETS, *VENDOR_TABLES)
 TABLES_BY_NAME = {t.name: t for t in INPUT_TABLES}
 
+# The tables brm_xl writes, and what each is for (the Instructions sheet, the README)
+OUTPUT_TABLES: dict[str, str] = {
+    "Charges": "every bill line: usage priced by the rate card, cloud costs, adjustments, "
+               "credits and allocations, with the reason",
+    "AgencySummary": "each agency's month: charges, users, cost per user, value, satisfaction",
+    "Recovery": "each service's month: what it cost the office against what it charged",
+    "FollowUps": "every score below the follow-up line, and whether it was called back",
+    "Relationships": "each agency's relationship health and the reasons for it",
+    "Unallocated": "cloud costs no agency could be found for (FOCUS bills)",
+    "Sources": "the usage files and cloud bills a refresh read, known by their content",
+    "DisputeLog": "each dispute's age, status and credit",
+    "Scorecard": "each vendor's monthly score and grade against its service levels",
+    "ServiceCredits": "credits vendors owe for missed critical service levels, by agency",
+    "RefreshLog": "one row per refresh (appended)",
+    "Closes": "each month closed or reopened, with its seal (written by close)",
+    "PublishedCharges": "the bill lines of closed months as published (written by close)",
+    "PublishedHeadcount": "the users of closed months as published (written by close)",
+    "AuditLog": "every close, reopen, journal and send (appended; never edit it)",
+    "Deliveries": "every value-report email sent or drafted (written by email)",
+    "RateProposal": "next year's rates that recover each service's cost (brm-xl rates)",
+    "RateEffect": "what those rates would change for each agency (brm-xl rates)",
+}
+
 MAIL_TRANSPORTS = ("smtp", "graph", "outlook")
 SMTP_AUTHS = ("password", "oauth2", "none")
 

@@ -24,34 +24,43 @@ _FORMATS = {
 }
 _WIDTHS = {C.TEXT: 28, C.EMAIL: 28, C.ID: 12}
 
-INSTRUCTIONS = [
-    ("brm_xl chargeback workbook", "title"),
-    ("Each month: paste usage and headcount, then run Refresh (or `brm-xl refresh FILE`).", ""),
-    ("", ""),
-    ("Input tables (you keep these)", "head"),
-    ("Agencies: one row per customer agency; its head gets the value report, its BRM manager "
-     "keeps the relationship.", ""),
-    ("RateCard: price per unit of each service; add a new row with effective_from to change a "
-     "rate, and set effective_to on the old one.", ""),
-    ("Usage: units consumed per month, agency and service; repeated rows are added together.", ""),
-    ("Headcount: users each agency's IT serves per month (the divisor of cost per user).", ""),
-    ("Adjustments: credits (negative) and corrections, each with a reason.", ""),
-    ("CostPools: what each service cost the office per month (gives the Recovery table).", ""),
-    ("StandaloneCosts: what an agency would pay per unit on its own, by component.", ""),
-    ("Survey: satisfaction responses (1 to 5); fill followed_up_on when you have called back.",
-     ""),
-    ("Engagements: every contact with an agency, its channel, and any action agreed.", ""),
-    ("Outcomes: what each initiative with an agency set out to change, and the result.", ""),
-    ("Settings: organization, currency, fiscal_year_start_month and other options as "
-     "key | value rows. Never put a password here.", ""),
-    ("", ""),
-    ("Output tables (refresh rewrites these; do not type in them)", "head"),
-    ("Charges, AgencySummary, Recovery, FollowUps, Relationships and RefreshLog (appended).",
-     ""),
-    ("", ""),
-    ("Months may be typed as 2026-09 or as any Excel date in that month. Ids compare "
-     "ignoring case. Problems are listed as Sheet!Cell: what is wrong.", ""),
-]
+def instructions(macros: bool, specs: Sequence[C.TableSpec] = C.INPUT_TABLES,
+                 ) -> list[tuple[str, str]]:
+    """The Instructions sheet, made from the contract (every input table, every output,
+    the monthly steps), in the words of the file it is in: buttons in a macro workbook
+    (.xlsm), commands in a plain one (.xlsx)."""
+    def act(button: str, command: str) -> str:
+        return f"press {button} (or run {command})" if macros else f"run {command}"
+    steps = [
+        f"1. Paste the month's usage and headcount (or name usage files), then "
+        f"{act('Refresh', '`brm-xl refresh FILE`')}. Problems are listed as Sheet!Cell: "
+        "what is wrong, all at once; nothing is written until they are fixed.",
+        f"2. Check the bills, then {act('Close month', '`brm-xl close FILE --period YYYY-MM`')}"
+        ": the month's bills are sealed as published; a later change goes through "
+        "Adjustments in an open month.",
+        "3. Post the journal to the ledger: `brm-xl journal FILE --period YYYY-MM`.",
+        f"4. {act('Reports', '`brm-xl report FILE --period YYYY-MM`')[:1].upper()}"
+        f"{act('Reports', '`brm-xl report FILE --period YYYY-MM`')[1:]} and "
+        f"{act('Email drafts', '`brm-xl email FILE --period YYYY-MM`')} for the agency heads.",
+        "5. Import survey exports (`brm-xl import-survey FILE EXPORT`) and log contacts "
+        "(`brm-xl log FILE ...`); call back everyone who scores below 4.",
+        "6. Once a year: `brm-xl rates FILE` proposes rates that recover each service's cost.",
+    ]
+    rows: list[tuple[str, str]] = [("brm_xl chargeback workbook", "title"),
+                                   ("Each month", "head"), *[(t, "") for t in steps],
+                                   ("", ""), ("Input tables (you keep these)", "head")]
+    for spec in specs:
+        required = ", ".join(c.name for c in spec.columns if c.required)
+        rows.append((f"{spec.name}: {spec.help}" + (f" Needs: {required}." if required else ""),
+                     ""))
+    rows.append(("Settings: options as key | value rows (organization, currency, "
+                 "fiscal_year_start_month, sender_email, ...). Never put a password or a "
+                 "secret here: brm_xl ignores them.", ""))
+    rows += [("", ""), ("Output tables (brm_xl writes these; do not type in them)", "head")]
+    rows += [(f"{name}: {what}.", "") for name, what in C.OUTPUT_TABLES.items()]
+    rows += [("", ""), ("Months may be typed as 2026-09 or as any Excel date in that month. "
+                        "Ids compare ignoring case.", "")]
+    return rows
 
 
 Extras = Callable[[Any, dict[str, Any]], None]
@@ -77,7 +86,8 @@ def _write(out: Any, rows: dict[str, Sequence[Sequence[Any]]],
     book.set_properties({"created": dt.datetime(2026, 1, 1), "author": "brm_xl"})
     fmt = {kind: book.add_format({"num_format": code}) for kind, code in _FORMATS.items()}
     fmt["as_text"] = book.add_format({"num_format": "@"})
-    sheets = {"Instructions": _instructions(book)}
+    macros = extras is not None  # the .xlsm template adds its VBA and buttons through extras
+    sheets = {"Instructions": _instructions(book, macros, specs)}
     for spec in specs:
         sheets[spec.name] = _table_sheet(book, spec, rows.get(spec.name, ()), fmt)
     sheet = book.add_worksheet("Settings")
@@ -96,13 +106,25 @@ def _write(out: Any, rows: dict[str, Sequence[Sequence[Any]]],
     book.close()
 
 
-def _instructions(book: Any) -> Any:
+def _instructions(book: Any, macros: bool, specs: Sequence[C.TableSpec]) -> Any:
     sheet = book.add_worksheet("Instructions")
+    wrap = {"text_wrap": True, "valign": "top"}
     styles = {"title": book.add_format({"bold": True, "font_size": 16}),
-              "head": book.add_format({"bold": True, "font_size": 12}), "": None}
-    for i, (text, style) in enumerate(INSTRUCTIONS):
+              "head": book.add_format({"bold": True, "font_size": 12, **wrap}),
+              "": book.add_format(wrap)}
+    rows = instructions(macros, specs)
+    for i, (text, style) in enumerate(rows):
         sheet.write_string(i, 0, text, styles[style])
-    sheet.set_column(0, 0, 110)
+        # a wrapped row is as tall as its lines (not every program grows it on opening)
+        lines = max(1, -(-len(text) // 80))
+        if lines > 1 or style == "title":
+            sheet.set_row(i, 22 if style == "title" else 15 * lines)
+    # one column that wraps: printed one page wide on A4 or Letter, portrait
+    sheet.set_column(0, 0, 75)
+    sheet.fit_to_pages(1, 0)
+    sheet.set_portrait()
+    sheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    sheet.print_area(0, 0, len(rows) - 1, 0)
     return sheet
 
 

@@ -225,3 +225,26 @@ def test_month_labels_never_run_into_each_other():
     xs = [x["x"] for x in c["xlabels"]]
     assert all(b - a >= 40 for a, b in zip(xs, xs[1:]))
     assert c["xlabels"][-1]["label"] == "M23"  # the latest month is always named
+
+
+def test_the_instructions_sheet_is_made_from_the_contract_in_the_files_words(tmp_path):
+    import openpyxl
+
+    from brm_xl import contract as C
+    from brm_xl.template import build_workbook, instructions
+
+    plain = [text for text, _ in instructions(macros=False)]
+    for spec in C.INPUT_TABLES:
+        assert any(t.startswith(f"{spec.name}: ") for t in plain), spec.name
+    for name in C.OUTPUT_TABLES:
+        assert any(t.startswith(f"{name}: ") for t in plain), name
+    words = " ".join(plain)
+    assert "press" not in words and "brm-xl close" in words and "brm-xl journal" in words
+    assert "press Refresh" in " ".join(t for t, _ in instructions(macros=True))
+    path = tmp_path / "new.xlsx"
+    build_workbook(path)
+    sheet = openpyxl.load_workbook(path)["Instructions"]
+    # one page wide (fitToWidth defaults to 1), as many pages down as it needs
+    assert sheet.page_setup.fitToHeight == 0 and sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet["A3"].alignment.wrap_text
+    assert "`brm-xl report FILE --period YYYY-MM`" in words
