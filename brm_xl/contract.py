@@ -385,6 +385,9 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "report_period": (TEXT, None),  # what the Excel report and email buttons cover
     # the office's working view (health, reasons, follow-ups) in agency heads' reports too
     "show_health_to_agencies": (FLAG, False),
+    # the office's own details in agency heads' reports too: vendors' corrective actions,
+    # scores and changes, the tool's version (the two audiences: reports.data.AgencyReport)
+    "show_internal_to_agencies": (FLAG, False),
     # usage beyond a sheet, and cloud bills (see README "Usage files and FOCUS")
     "usage_files": (TEXT, None),  # globs relative to the workbook, separated by ;
     "focus_files": (TEXT, None),

@@ -64,6 +64,7 @@ class Settings:
     report_templates: str | None = _default("report_templates")
     report_period: str | None = _default("report_period")
     show_health_to_agencies: bool = _default("show_health_to_agencies")
+    show_internal_to_agencies: bool = _default("show_internal_to_agencies")
     usage_files: str | None = _default("usage_files")
     focus_files: str | None = _default("focus_files")
     focus_agency_tag: str | None = _default("focus_agency_tag")

@@ -248,3 +248,29 @@ def test_the_instructions_sheet_is_made_from_the_contract_in_the_files_words(tmp
     assert sheet.page_setup.fitToHeight == 0 and sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet["A3"].alignment.wrap_text
     assert "`brm-xl report FILE --period YYYY-MM`" in words
+
+
+def test_the_office_details_reach_an_agency_only_when_settings_say_so(tmp_path):
+    import datetime as dt
+    from decimal import Decimal as D
+
+    from brm_xl.model import build_model
+    from brm_xl.periods import parse_period
+    from brm_xl.reports import data
+    from brm_xl.reports.render import environment, render_all
+
+    from .test_vendors import vendor_book
+
+    results = [("2026-08", "AVAIL", D("99.95"), None), ("2026-08", "RESP", D("4"), None)]
+    actions = [("CAP1", "V1", dt.date(2026, 8, 2), "Slow tickets", None, "Add staff", "Sam",
+                dt.date(2026, 12, 1), None)]
+    for shown in (False, True):
+        folder = tmp_path / str(shown)
+        folder.mkdir()
+        path = vendor_book(folder / "b.xlsx", results=results, actions=actions,
+                           settings=[("show_internal_to_agencies", shown)])
+        report = data.agency_report(build_model(path, dt.date(2026, 8, 31)), "DOT",
+                                    parse_period("2026-08"))
+        html = render_all(environment(), report, ["html"])["html"].decode()
+        assert ("open corrective action" in html) is shown
+        assert ("with brm_xl" in html) is shown

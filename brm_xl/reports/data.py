@@ -236,7 +236,13 @@ class AgencyReport(ReportHead):
     outcomes: tuple[Outcome, ...]
     disputes: tuple[Dispute, ...] = ()  # the agency's disputes, open and resolved
     vendors: tuple[VendorLine, ...] = ()  # the vendors behind the services it used
-    internal: bool = False  # show the office's working view (health, follow-ups) too
+    # The two audiences, declared once: an agency head sees its own figures, statewide
+    # aggregates, its vendors' grades, its own credits and what stood out. Beyond that:
+    internal: bool = False  # the office's working view (health, follow-ups): Settings
+    #                         show_health_to_agencies
+    office_view: bool = False  # the office's own details (vendors' corrective actions,
+    #                            scores and changes, the tool's version): Settings
+    #                            show_internal_to_agencies
     seal: str = ""  # the seal of the close of a one-month period, once it is closed
 
 
@@ -694,6 +700,7 @@ def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
         disputes=disputes(model, agency),
         vendors=vendor_lines(model, period, agency),
         internal=settings.show_health_to_agencies,
+        office_view=settings.show_internal_to_agencies,
         seal=_seal_of(model, period),
     )
 
