@@ -274,3 +274,59 @@ def test_the_office_details_reach_an_agency_only_when_settings_say_so(tmp_path):
         html = render_all(environment(), report, ["html"])["html"].decode()
         assert ("open corrective action" in html) is shown
         assert ("with brm_xl" in html) is shown
+
+
+def test_one_view_model_tells_the_same_story_in_html_pdf_xlsx_and_email(tmp_path):
+    """Every section's figures and words, from the one view model, appear alike in each
+    format an agency head gets."""
+    import datetime as dt
+    import email
+    import email.policy
+    import io
+
+    import openpyxl
+
+    from brm_xl import demo
+    from brm_xl.delivery.messages import build_message
+    from brm_xl.delivery.run import address
+    from brm_xl.model import build_model
+    from brm_xl.periods import parse_period
+    from brm_xl.reports import data
+    from brm_xl.reports.render import environment, money, render_all
+    from brm_xl.template import build_workbook
+
+    path = tmp_path / "demo.xlsx"
+    build_workbook(path, demo.demo_rows(), demo.DEMO_SETTINGS)
+    model = build_model(path, demo.AS_OF)
+    report = data.agency_report(model, "DOT", parse_period("2026-10"))
+    files = render_all(environment(), report, ["html", "pdf", "xlsx"])
+    html = " ".join(re.sub(r"<[^>]+>", " ", files["html"].decode()).replace("&amp;", "&").split())
+    pdf = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(
+        io.BytesIO(files["pdf"])).pages).split())
+    h, c = report.headline, report.currency
+    said = [money(h.paid, c), money(h.cost_per_user, c), money(h.statewide_cost_per_user, c),
+            money(h.net_value, c, whole=True)]
+    for _tower, lines, total in report.bill.towers:
+        said += [money(total, c)] + [money(line.amount, c) for line in lines]
+    said += [v.vendor_name for v in report.vendors] + [v.stood_out for v in report.vendors]
+    said += [money(v.credits, c) for v in report.vendors]
+    if report.satisfaction and report.satisfaction.responses:
+        said.append(f"{report.satisfaction.average} / 5")
+    said += [o.initiative for o in report.outcomes]
+    assert len(said) > 15
+    for text in said:
+        assert text in html, ("html", text)
+        assert text in pdf, ("pdf", text)
+    sheet = openpyxl.load_workbook(io.BytesIO(files["xlsx"]))["Bill of IT"]
+    amounts = {round(c.value, 2) for row in sheet.iter_rows() for c in row
+               if isinstance(c.value, int | float) and not isinstance(c.value, bool)}
+    for _tower, lines, _total in report.bill.towers:
+        assert {round(float(line.amount), 2) for line in lines} <= amounts
+    env = environment()
+    message = build_message(env, report, {"pdf": files["pdf"]}, address("CIO", "brm@cio.example"),
+                            None, dt.datetime(2026, 11, 15, 9, 0), "DOT").message
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    for part in ("html", "plain"):
+        body = parsed.get_body((part,)).get_content()
+        for text in said[:3]:  # the headline: paid, cost per user, statewide
+            assert text in body, (part, text)
