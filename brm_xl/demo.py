@@ -514,8 +514,8 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
     if view.relationships:
         health = {h: [r.agency_id for r in view.relationships if r.health == h]
                   for h in ("Healthy", "Watch", "At risk")}
-        yield (f"Relationships: {len(health['Healthy'])} healthy, {len(health['Watch'])} to "
-               f"watch, {len(health['At risk'])} at risk")
+        yield (f"Relationships as of {as_of or AS_OF:%Y-%m-%d}: {len(health['Healthy'])} "
+               f"healthy, {len(health['Watch'])} to watch, {len(health['At risk'])} at risk")
         for rel in view.relationships:  # every one counted above is named
             if rel.health == "At risk":
                 yield f"  {rel.agency_id:<8} at risk: {rel.reasons}"
@@ -543,10 +543,12 @@ def _close(path: Path, latest: str) -> Iterator[str]:
 
 
 def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
-    from .model import build_model
+    from .model import model_for_period
+    from .outputs import DELIVERIES_SPEC
     from .usecases import draft_emails, make_all_reports
 
-    model = build_model(path, as_of)
+    # the month's reports are judged on its last day, as `brm-xl report` judges them
+    model = model_for_period(path, period, None, previous=(DELIVERIES_SPEC,))
     _, written, portfolio = make_all_reports(path, period, model=model)
     folder = written[0].path.parent if written else path.parent
     agencies = len({w.agency for w in written})

@@ -330,3 +330,25 @@ def test_one_view_model_tells_the_same_story_in_html_pdf_xlsx_and_email(tmp_path
         body = parsed.get_body((part,)).get_content()
         for text in said[:3]:  # the headline: paid, cost per user, statewide
             assert text in body, (part, text)
+
+
+def test_overdue_is_said_in_words_and_months_in_full(tmp_path):
+    import datetime as dt
+    from decimal import Decimal as D
+
+    from brm_xl.reports import charts
+
+    from .test_relationships import contact, engagements
+
+    book = minimal_book(Engagements=engagements(
+        contact(dt.date(2026, 9, 10), action="Send the roadmap", due=dt.date(2026, 9, 20))))
+    path = write_book(tmp_path / "b.xlsx", book)
+    done = cli_in_process("report", path, "--period", "2026-09", "--format", "html,pdf",
+                          "--agency", "DOT")
+    assert done.returncode == 0, done.stderr
+    html = next((tmp_path / "reports").rglob("*DOT*.html")).read_text()
+    assert "2026-09-20 (overdue)" in html  # not by colour alone
+    pdf = next((tmp_path / "reports").rglob("*DOT*.pdf"))
+    assert "(overdue)" in " ".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages)
+    c = charts.columns(["Nov 25"], [D("50")], name="Satisfied (%)")
+    assert "Nov 2025: 50" in c["text"] and c["figures"]["rows"][0][0] == "Nov 2025"

@@ -7,6 +7,7 @@ report, and the templates keep the look in the office's hands.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -117,7 +118,7 @@ def lines(labels: Sequence[str], series: dict[str, Sequence[Decimal | None]],
 
 def columns(labels: Sequence[str], values: Sequence[Decimal | None], width: int = 640,
             height: int = 140, top: float = 100.0, title: str = "",
-            name: str = "Value") -> dict[str, Any]:
+            name: str = "Value", unit: str = "%") -> dict[str, Any]:
     """Vertical bars (CSAT by month, 0 to 100); a month without responses is marked as no
     data, not drawn as 0. Value labels sit inside the chart's own top margin."""
     left, bottom, top_pad = 40, 30, 18
@@ -130,7 +131,7 @@ def columns(labels: Sequence[str], values: Sequence[Decimal | None], width: int 
                      "y": round(top_pad + plot_h - h, 1), "h": round(h, 1), "label": label,
                      "value": v, "no_data": v is None})
     return {"width": width, "height": height, "bars": bars, "baseline": top_pad + plot_h,
-            "left": left, "top": top_pad,
+            "left": left, "top": top_pad, "unit": unit,
             **said(title or f"Column chart of {name} by month", ["Month", name],
                    [[label, v] for label, v in zip(labels, values)])}
 
@@ -145,6 +146,7 @@ def said(title: str, header: list[str], rows: list[list[Any]],
             return "no data"
         return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, Decimal | float) \
             else str(value)
+    rows = [[_spoken(str(row[0])), *row[1:]] for row in rows]  # read as months, in full
     parts = []
     for row in rows:
         label, values = row[0], row[1:]
@@ -168,6 +170,12 @@ def trend_text(points: Sequence[Any], symbol: str = "$") -> str:
                        f"{shown(p.statewide)} statewide" for p in points)
     return (f"Line chart of cost per user per month, your agency (solid line) against the "
             f"statewide figure (dashed line). {months}.")
+
+
+def _spoken(label: str) -> str:
+    """`Nov 25` (a month label) as `Nov 2025`, so it is not read as the 25th of November."""
+    found = re.fullmatch(r"([A-Z][a-z]{2}) (\d\d)", label)
+    return f"{found.group(1)} 20{found.group(2)}" if found else label
 
 
 def _month_words(period: str) -> str:
