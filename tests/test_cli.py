@@ -85,7 +85,7 @@ def test_demo_writes_and_refreshes_a_recognisable_workbook(tmp_path):
     assert follow_ups and all(int(f["score"]) < 4 for f in follow_ups)
     months = {r["period"][:7] for r in summary if r["responses"] not in (None, "0")}
     assert len(months) >= 20  # survey responses across the 24 months
-    assert "Relationships:" in done.stdout and "at risk:" in done.stdout
+    assert "Relationships as of 2026-11-15:" in done.stdout and "at risk:" in done.stdout
     # the monthly close: 24 months published, the latest month's journal balanced
     closes = output_rows(path, "Closes")
     assert len(closes) == 24 and {r["status"] for r in closes} == {"closed"}
