@@ -204,7 +204,7 @@ def test_the_bill_of_it_xlsx_has_excel_tables_chart_alt_text_and_titles(tmp_path
     book = openpyxl.load_workbook(written[0].path)
     sheet = book["Bill of IT"]
     assert {"Charges", "Towers"} <= set(sheet.tables)
-    assert book.properties.title
+    assert book.properties.title == "Bill of IT: Agency DOT, September 2026"  # whose
     with zipfile.ZipFile(written[0].path) as z:
         drawing = next(z.read(n) for n in z.namelist() if n.startswith("xl/drawings/drawing"))
     assert b'descr="Column chart of charges by tower. ' in drawing

@@ -12,13 +12,14 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .charts import said
 from .data import AgencyReport, Bill, Portfolio, VendorReport
+from .palette import BLUE, MUTED
 
 
 def bill_workbook(report: AgencyReport) -> bytes:
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
                                      "strings_to_numbers": False, "strings_to_urls": False})
-    book.set_properties({"title": f"Bill of IT {report.period.label}",
+    book.set_properties({"title": f"Bill of IT: {report.agency.agency_name}, {report.period.title}",
                          "company": report.organization})
     f = _formats(book)
     sheet = book.add_worksheet("Bill of IT")
@@ -200,7 +201,7 @@ def _tower_summary(book: Any, sheet: Any, bill: Bill, first: int, last: int,
         "name": "Charges by tower",
         "categories": ["Bill of IT", 4, 8, 3 + len(towers), 8],
         "values": ["Bill of IT", 4, 9, 3 + len(towers), 9],
-        "fill": {"color": "#2e75b6"},
+        "fill": {"color": BLUE},
     })
     chart.set_title({"name": "Charges by tower"})
     chart.set_legend({"none": True})
@@ -227,7 +228,7 @@ def _formats(book: Any) -> dict[str, Any]:
     money = "#,##0.00_);(#,##0.00)"
     return {
         "title": book.add_format({"bold": True, "font_size": 14}),
-        "note": book.add_format({"italic": True, "font_color": "#595959"}),
+        "note": book.add_format({"italic": True, "font_color": MUTED}),
         "head": book.add_format({"bold": True, "bottom": 1, "bg_color": "#DDEBF7"}),
         "count": book.add_format({"num_format": "#,##0"}),
         "qty": book.add_format({"num_format": "#,##0.0##"}),
