@@ -74,7 +74,8 @@ def import_survey(path: Path, export: Path, maps: dict[str, str],
     for name, agency in (aliases or {}).items():
         agency = _known_agency(name, agency, agencies)
         key = f"{C.AGENCY_ALIAS_PREFIX}{' '.join(name.split())}"
-        if extra.get(key, "").strip().casefold() != agency.casefold():
+        kept = {k.casefold(): v for k, v in extra.items()}
+        if kept.get(key.casefold(), "").strip().casefold() != agency.casefold():
             keep.append((key, agency))
         extra[key] = agency
     match = matching([(a, n) for a, n in agencies.select(

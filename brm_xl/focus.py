@@ -95,7 +95,7 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
     problems += found
     for i, (path, _) in enumerate(delivered):
         if path in skips:
-            again, _found = _read_one(path, spec, cost_column, tag, None, inputs, skips[path])
+            again, _found = _read_one(path, spec, cost_column, tag, None, inputs, *skips[path])
             assert again is not None  # it was read once without a problem
             delivered[i] = (path, again)
     from .seal import closed_months
@@ -118,12 +118,12 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
 
 def _read_one(path: Path, spec: TableSpec, cost_column: str, tag: str | None,
               seen: dict[str, int] | None, inputs: Any, skip: dict[int, int] | None = None,
-              ) -> tuple[pl.DataFrame | None, list[Problem]]:
+              only: set[str] | None = None) -> tuple[pl.DataFrame | None, list[Problem]]:
     """One bill checked row by row and summed (None when a row is wrong: the problems say
     where). `skip`: rows (by `_row_digest`) charged from another file, and how many of each."""
     problems: list[Problem] = []
     raw = read_text_table(path, spec, lazy=True, keep=("Tags",),
-                          rows=None if skip is None else _without(skip))
+                          rows=None if skip is None else _without(skip, only))
     schema = raw.frame.collect_schema()
     present = [c.name for c in spec.columns if c.name in schema.names()]
     if "Tags" in present:
@@ -170,21 +170,28 @@ def _distinct(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
 _AMOUNT = re.compile(r"(?i)(cost|quantity|price)$")
 
 
-def _row_digest(schema: Any, amounts: bool = True) -> pl.Expr:
-    """A row's digest over all the file's columns as text (`amounts` False: all but the
-    amounts), the same for the same row in a CSV written by another tool."""
-    names = sorted((n for n in schema.names() if n != ROW and (amounts or not _AMOUNT.search(n))),
+def _row_digest(schema: Any, amounts: bool = True, only: set[str] | None = None) -> pl.Expr:
+    """A row's digest over its columns as text (`amounts` False: all but the amounts;
+    `only`: the header keys every file of the bill has, so a column one export adds does
+    not make its rows new), the same for the same row in a CSV written by another tool.
+    Times keep their full precision: two hours of one resource are two rows."""
+    names = sorted((n for n in schema.names() if n != ROW and (amounts or not _AMOUNT.search(n))
+                    and (only is None or header_key(n) in only)),
                    key=header_key)  # the columns by name: another tool's column order is the same row
+    def text(n: str) -> pl.Expr:
+        if schema[n] == pl.Date or isinstance(schema[n], pl.Datetime):
+            return pl.col(n).cast(pl.String)
+        return as_text(pl.col(n), schema[n])
     return pl.concat_str([pl.lit(header_key(n)) for n in names] +
-                         [as_text(pl.col(n), schema[n]).fill_null("") for n in names] or
+                         [text(n).fill_null("") for n in names] or
                          [pl.lit("")], separator="\x1f").hash(seed=7)
 
 
-def _without(skip: dict[int, int]) -> Any:
+def _without(skip: dict[int, int], only: set[str] | None = None) -> Any:
     """The rows of a file left once the first `skip[digest]` copies of each row are set
     aside (charged from another file)."""
     def where(scan: pl.LazyFrame) -> pl.LazyFrame:
-        digest = _row_digest(scan.collect_schema())
+        digest = _row_digest(scan.collect_schema(), only=only)
         counts = pl.DataFrame({"_d": list(skip), "_skip": list(skip.values())},
                               schema={"_d": pl.UInt64, "_skip": pl.Int64})
         return (scan.with_columns(digest.alias("_d"))
@@ -195,9 +202,14 @@ def _without(skip: dict[int, int]) -> Any:
     return where
 
 
-def _digests(path: Path, cost_column: str) -> pl.DataFrame:
-    """Each distinct row of a bill: its billing account and period, its digests with and
-    without amounts, how many times the file holds it and its cost (text)."""
+def _columns_of(path: Path) -> set[str]:
+    return {header_key(n) for n in scan_file(path).collect_schema().names()}
+
+
+def _digests(path: Path, cost_column: str, only: set[str] | None = None) -> pl.DataFrame:
+    """Each distinct row of a bill: its billing account and period (read as the bill's
+    checks read them), its digests with and without amounts, how many times the file
+    holds it and its cost (text)."""
     scan = scan_file(path)
     schema = scan.collect_schema()
     names = schema.names()
@@ -208,10 +220,11 @@ def _digests(path: Path, cost_column: str) -> pl.DataFrame:
         if source is None:
             return pl.lit(None, pl.String)
         return as_text(pl.col(source), schema[source]).str.strip_chars()
+    month, _why = kinds.parse(C.MONTH, text("BillingPeriodStart"))
     return scan.select(
-        text("BillingAccountId").alias("account"),
-        text("BillingPeriodStart").str.slice(0, 7).alias("period"),
-        _row_digest(schema).alias("_d"), _row_digest(schema, amounts=False).alias("_k"),
+        text("BillingAccountId").alias("account"), month.cast(pl.String).alias("period"),
+        _row_digest(schema, only=only).alias("_d"),
+        _row_digest(schema, amounts=False, only=only).alias("_k"),
         text(cost_column).alias("_cost"),
     ).group_by("account", "period", "_d", "_k").agg(
         pl.len().cast(pl.Int64).alias("n"), pl.col("_cost").first()).collect(engine="streaming")
@@ -231,7 +244,8 @@ def _groups(delivered: list[tuple[Path, pl.DataFrame]]) -> dict[tuple[str, str],
 
 
 def _shared_rows(delivered: list[tuple[Path, pl.DataFrame]], cost_column: str,
-                 ) -> tuple[dict[Path, dict[int, int]], set[tuple[str, str]], list[Problem]]:
+                 ) -> tuple[dict[Path, tuple[dict[int, int], set[str]]], set[tuple[str, str]],
+                            list[Problem]]:
     """Rows that two files of one bill both hold, equal in every column, charged from the
     first file given: for each later file, the rows to set aside, with a warning naming the
     files and the total set aside. Files that hold other rows of the bill (partitions of
@@ -242,7 +256,8 @@ def _shared_rows(delivered: list[tuple[Path, pl.DataFrame]], cost_column: str,
         return {}, set(), []
     order = {path: i for i, (path, _) in enumerate(delivered)}
     involved = sorted({p for files in shared.values() for p in files}, key=order.__getitem__)
-    rows = pl.concat([_digests(p, cost_column).with_columns(pl.lit(order[p]).alias("file"))
+    common = set.intersection(*(_columns_of(p) for p in involved))
+    rows = pl.concat([_digests(p, cost_column, common).with_columns(pl.lit(order[p]).alias("file"))
                       for p in involved])
     skips: dict[Path, dict[int, int]] = defaultdict(dict)
     conflicts: set[tuple[str, str]] = set()
@@ -275,7 +290,7 @@ def _shared_rows(delivered: list[tuple[Path, pl.DataFrame]], cost_column: str,
                                         f"holds ({total.normalize():f} set aside): charged once; "
                                         f"its other {mine - count} rows are charged",
                                         "same-rows", "warning"))
-    return dict(skips), conflicts, problems
+    return {p: (d, common) for p, d in skips.items()}, conflicts, problems
 
 
 def _restated(group: pl.DataFrame, files: list[int]) -> bool:

@@ -265,7 +265,10 @@ def parse_settings(sheet: str, rows: list[tuple[int, str, str | None]]) -> tuple
     problems = []
     for row, key, value in rows:
         hkey = C.header_key(key)
-        if any(word in hkey for word in C.SECRET_WORDS):
+        # an alias or a tool's date order names a thing, not a secret ("Secretary of State")
+        named = str(key).strip().casefold().startswith(
+            (C.AGENCY_ALIAS_PREFIX, C.SURVEY_DATE_ORDER_PREFIX))
+        if not named and any(word in hkey for word in C.SECRET_WORDS):
             problems.append(Problem(
                 f"{sheet}!A{row}",
                 f"'{shown(key)}' is ignored: brm_xl never reads a password or secret from a "

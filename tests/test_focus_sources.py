@@ -343,3 +343,51 @@ def test_a_row_a_file_holds_twice_is_charged_twice_and_a_snapshot_that_only_adds
         refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(once, other)))
     assert "one-early.csv and one-restated.csv both hold billing account 999988887777's bill " \
         "for 2026-09 and they disagree" in str(raised.value.problems)
+
+
+def test_a_later_snapshot_with_another_column_or_month_spelling_is_not_charged_twice(tmp_path):
+    path = book(tmp_path, focus_map=[(43210987654, None, "DOR")])
+    first = Path(shutil.copy(SAMPLES / "aws_focus_1.0.csv", tmp_path / "snap-0903.csv"))
+    refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(first,)))
+    expected = cloud_lines(path)
+    # the provider adds a column between snapshots (FOCUS 1.0 to 1.1), or writes the
+    # month without its zero: the same rows, charged once
+    wider = _rewritten(first, tmp_path / "snap-0910.csv",
+                       lambda rows: [{**r, "x_ServiceCode": ""} for r in rows])
+    bare = _rewritten(first, tmp_path / "bare-0903.csv", lambda rows: [
+        {**r, "BillingPeriodStart": "2026-9-01T00:00:00Z"} for r in rows])
+    bare_again = _rewritten(bare, tmp_path / "bare-0910.csv",
+                            lambda rows: [dict(reversed(list(r.items()))) for r in rows])
+    for given in ((first, wider), (bare, bare_again)):
+        done = refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=given))
+        assert cloud_lines(path) == expected, given[1].name
+        assert any("holds the same bill" in str(p) for p in done.warnings), given[1].name
+
+
+def test_hourly_parquet_parts_are_charged_in_full(tmp_path):
+    def part(name, hours):
+        stamp = pa.timestamp("us", tz="UTC")
+        n = len(hours)
+
+        def at(h):
+            return dt.datetime(2026, 9, 3, h, tzinfo=dt.UTC)
+        pq.write_table(pa.table({
+            "BilledCost": [0.0832] * n, "EffectiveCost": [0.0832] * n,
+            "BillingAccountId": ["999988887777"] * n, "BillingCurrency": ["USD"] * n,
+            "BillingPeriodStart": pa.array([dt.datetime(2026, 9, 1, tzinfo=dt.UTC)] * n,
+                                           type=stamp),
+            "ChargeCategory": ["Usage"] * n,
+            "ChargePeriodStart": pa.array([at(h) for h in hours], type=stamp),
+            "ServiceName": ["Amazon EC2"] * n, "SubAccountId": ["012345678901"] * n,
+            "ProviderName": ["AWS"] * n, "ResourceId": ["i-0abc"] * n,
+            "Tags": pa.array([[("user:agency", "DOT")]] * n,
+                             type=pa.map_(pa.string(), pa.string())),
+        }), tmp_path / name)
+        return tmp_path / name
+    path = book(tmp_path)
+    refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(part("all.parquet",
+                                                                          [0, 1, 2, 3]),)))
+    whole = cloud_lines(path)
+    refresh(path, as_of=dt.date(2026, 10, 1), sources=Sources(focus=(
+        part("part-00000.parquet", [0, 1]), part("part-00001.parquet", [2, 3]))))
+    assert cloud_lines(path) == whole == {("DOT", "Amazon EC2"): D("0.33")}

@@ -32,7 +32,12 @@ def graph_book(tmp_path: Path, g: GraphEmulator, mailbox: str | None = None, **m
 
 
 def env_for(tls: LoopbackTLS, g: GraphEmulator, **more: str) -> dict[str, str]:
-    return {**tls.env(), "BRM_GRAPH_CLIENT_SECRET": g.secret, **more}
+    return {**tls.env(), "BRM_GRAPH_CLIENT_SECRET": g.secret, **trust(g), **more}
+
+
+def trust(g: GraphEmulator) -> dict[str, str]:
+    """The loopback emulator stands in for Microsoft's hosts: this machine lists it."""
+    return {"BRM_GRAPH_TRUST_HOSTS": "127.0.0.1"}
 
 
 def email(path: Path, *args: str, env: dict[str, str]) -> object:
@@ -90,6 +95,7 @@ def test_mailbox_drafts_leave_one_draft_per_agency_and_send_nothing(tmp_path, lo
 
 def test_throttling_and_an_expired_token_are_survived(tmp_path, loopback_tls, monkeypatch):
     loopback_tls.trust(monkeypatch)
+    monkeypatch.setenv("BRM_GRAPH_TRUST_HOSTS", "127.0.0.1")
     with GraphEmulator(loopback_tls) as g:
         monkeypatch.setenv("BRM_GRAPH_CLIENT_SECRET", g.secret)
         path = graph_book(tmp_path, g)
@@ -117,7 +123,7 @@ def test_a_refused_secret_stops_before_any_message_is_built(tmp_path, loopback_t
         assert "was refused" in done.stderr and "AADSTS7000215" in done.stderr
         assert not g.sent and not [r for r in g.requests if "/v1.0/" in r[1]]
         assert deliveries(path) == []
-        missing = email(path, "--send", "--yes", env={**loopback_tls.env(),
+        missing = email(path, "--send", "--yes", env={**loopback_tls.env(), **trust(g),
                                                       "BRM_GRAPH_CLIENT_SECRET": ""})
         assert missing.returncode == 1 and "BRM_GRAPH_CLIENT_SECRET" in missing.stderr
 
@@ -138,7 +144,8 @@ def test_a_certificate_signs_in_and_one_in_the_workbooks_folder_is_refused(tmp_p
         path = graph_book(books, g)
         inside = books / "app.pem"
         inside.write_text(pem)
-        env = {**loopback_tls.env(), "BRM_GRAPH_CLIENT_SECRET": "", "BRM_GRAPH_CERT": str(inside)}
+        env = {**loopback_tls.env(), **trust(g), "BRM_GRAPH_CLIENT_SECRET": "",
+               "BRM_GRAPH_CERT": str(inside)}
         refused = email(path, "--send", "--yes", env=env)
         assert refused.returncode == 1 and "keep the certificate outside it" in refused.stderr
         env["BRM_GRAPH_CERT"] = str(outside)
@@ -152,6 +159,7 @@ def test_the_managers_own_mailbox_by_device_code_then_from_the_cache(tmp_path, l
     loopback_tls.trust(monkeypatch)
     monkeypatch.setenv("BRM_GRAPH_CACHE_DIR", str(tmp_path / "profile"))
     monkeypatch.setenv("BRM_GRAPH_PLAIN_CACHE", "1")  # no libsecret on a CI machine
+    monkeypatch.setenv("BRM_GRAPH_TRUST_HOSTS", "127.0.0.1")
     with GraphEmulator(loopback_tls, user="pat.manager@cio.example") as g:
         path = graph_book(tmp_path, g, mailbox="")
         told = []
@@ -232,3 +240,13 @@ def test_an_outlook_draft_carries_the_message_as_built(tmp_path):
     png = next(a for a in draft.attachments if a.content_id)
     assert f"cid:{png.content_id}" in draft.html and png.content[:4] == b"\x89PNG"
 
+
+
+def test_the_secret_goes_only_to_microsoft_or_a_host_this_machine_lists(tmp_path, loopback_tls):
+    with GraphEmulator(loopback_tls) as g:
+        path = graph_book(tmp_path, g)  # a workbook naming another sign-in host
+        done = email(path, "--send", "--yes", env={**loopback_tls.env(),
+                                                   "BRM_GRAPH_CLIENT_SECRET": g.secret,
+                                                   "BRM_GRAPH_TRUST_HOSTS": ""})
+        assert done.returncode == 1 and "is not a Microsoft 365 host" in done.stderr
+        assert not g.requests  # nothing, not even the discovery, reached it

@@ -472,3 +472,32 @@ def test_the_qualtrics_legacy_export_suggests_its_question_columns(tmp_path):
     assert "'Q3' (Is there anything we could do better?) and 'Q4' (Any other comments?) " \
         "read like comments" in done.stderr
     assert '--map comment="Q4"' in done.stderr and "ResponseSet\"" not in done.stderr
+
+
+def test_an_alias_with_a_word_like_secret_is_kept_and_read_and_a_settings_table_grows(tmp_path):
+    path = _survey_book(tmp_path, settings=[("survey_date_order", "mdy")])
+    export = tmp_path / "sos.csv"
+    export.write_text("Response ID,Submitted,Agency,Name,Score\n1,2026-11-03,Secretary of State,Ann,5\n")
+    imported(path, export, "--alias", "Secretary of State=DHS")
+    assert settings_rows(path)["agency_alias:Secretary of State"] == "DHS"  # not dropped
+    later = tmp_path / "sos2.csv"
+    later.write_text(export.read_text().replace("2026-11-03", "2026-12-03"))
+    assert "added 1" in imported(path, later)  # the kept alias reads it, no option needed
+
+    # Settings as an Excel table headed Setting | Value: the row goes below it, and it grows
+    def settings_table(wb, sheets):
+        ws = wb.add_worksheet("Settings")
+        ws.write_row(0, 0, ["Setting", "Value"])
+        ws.write_row(1, 0, ["survey_date_order", "mdy"])
+        ws.add_table(0, 0, 1, 1, {"name": "Settings", "header_row": True,
+                                  "columns": [{"header": "Setting"}, {"header": "Value"}]})
+    b = minimal_book(Agencies=Block("Agencies", AGENCY_HEADERS, [
+        ("DHS", "Department of Health", "H", "h@dhs.example", "P", "p@cio.example", 30)]),
+        Survey=Block("Survey", SURVEY_HEADERS + ["source"], []))
+    (tmp_path / "t").mkdir()
+    tabled = write_book(tmp_path / "t" / "brm.xlsx", b, extra=settings_table)
+    imported(tabled, export, "--alias", "Secretary of State=DHS")
+    assert settings_rows(tabled)["agency_alias:Secretary of State"] == "DHS"
+    import openpyxl
+
+    assert openpyxl.load_workbook(tabled)["Settings"].tables["Settings"].ref == "A1:B3"

@@ -83,8 +83,8 @@ class GraphMail:
         answer = self._post("messages", message)
         try:
             return str(answer.json()["id"])
-        except (ValueError, KeyError, TypeError):
-            raise GraphRefused(f"Graph answered {answer.status_code} without the draft's id") from None
+        except (ValueError, KeyError, TypeError):  # made, but unnamed: never made twice
+            return f"(Graph answered {answer.status_code} without the draft's id)"
 
     def _post(self, what: str, message: bytes) -> Any:
         import requests
@@ -114,7 +114,9 @@ class GraphMail:
                 renewed = True
                 self._token = self.signin.renew()
                 continue
-            if answer.status_code in (429, 503, 504) and attempt < self.config.tries:
+            if answer.status_code == 504:  # the gateway gave up waiting: it may have gone
+                raise MaybeSent(_error(answer))
+            if answer.status_code in (429, 503) and attempt < self.config.tries:
                 wait = _retry_after(answer, attempt)
                 if wait > self.config.longest_wait:
                     raise GraphRefused(f"Graph asks to wait {wait:.0f} s ({_error(answer)}); "

@@ -39,7 +39,7 @@ from .graph import send_all as graph_send_all
 from .journal import Journal
 from .messages import Outgoing, address, build_message
 from .outlook import save_drafts
-from .signin import App, SignIn
+from .signin import App, SignIn, trusted
 from .smtp import Result, SmtpConfig, connect, send_all
 
 
@@ -309,6 +309,7 @@ def smtp_config(model: Model, host: str | None, port: int | None, user: str | No
         raise UsageError("no SMTP server: set smtp_host in Settings or pass --smtp-host")
     if settings.smtp_auth == "oauth2":  # XOAUTH2 as the office mailbox: never a password
         app = office_app(model, "smtp_auth oauth2")
+        trusted(host, "smtp_host")  # the token goes there
         return SmtpConfig(host, port or settings.smtp_port, tls, settings.graph_mailbox or user,
                           oauth=SignIn(app, settings.smtp_oauth_scope, model.inputs.path, say,
                                        interactive))
@@ -325,6 +326,7 @@ def office_app(model: Model, needs: str) -> App:
         raise UsageError(f"{needs} needs the office's Microsoft 365 app: set "
                          f"{' and '.join(missing)} in Settings (README \"Email\")")
     assert settings.graph_tenant_id and settings.graph_client_id
+    trusted(settings.graph_authority_host, "graph_authority_host")  # the secret goes there
     return App(settings.graph_tenant_id.strip(), settings.graph_client_id.strip(),
                settings.graph_authority_host, (settings.graph_mailbox or "").strip() or None)
 
@@ -346,6 +348,7 @@ def transport(model: Model, host: str | None = None, port: int | None = None,
             raise UsageError("--mailbox-drafts saves drafts in a Microsoft 365 mailbox through "
                              "Graph: set mail_transport to graph in Settings (README \"Email\")")
         app = office_app(model, "mail_transport graph")
+        trusted(settings.graph_endpoint, "graph_endpoint")  # the token goes there
         signin = SignIn(app, f"{settings.graph_endpoint}/.default", model.inputs.path, say,
                         interactive)
         return Transport(graph=GraphMail(GraphConfig(settings.graph_endpoint, app.mailbox),

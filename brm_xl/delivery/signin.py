@@ -30,6 +30,31 @@ PLAIN_CACHE_ENV = "BRM_GRAPH_PLAIN_CACHE"
 CACHE_DIR_ENV = "BRM_GRAPH_CACHE_DIR"
 KEYRING_SERVICE = "brm-xl"
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
+TRUST_ENV = "BRM_GRAPH_TRUST_HOSTS"  # this machine's own list: never a workbook's
+# Where the app's secret and its tokens may go: Microsoft's clouds (commercial, GCC High,
+# DoD, 21Vianet), for sign-in, Graph and Exchange's SMTP
+MICROSOFT_HOSTS = frozenset({
+    "login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn",
+    "graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us",
+    "microsoftgraph.chinacloudapi.cn", "smtp.office365.com", "smtp.office365.us",
+})
+
+
+def trusted(host_or_url: str, what: str) -> None:
+    """A workbook names where mail goes, but not where the secret goes: the sign-in,
+    Graph and an OAuth SMTP server must be Microsoft's, or listed on this machine in
+    BRM_GRAPH_TRUST_HOSTS (host or host:port, comma-separated)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(host_or_url if "//" in host_or_url else f"//{host_or_url}")
+    host = (parts.hostname or "").lower()
+    named = {h.strip().lower() for h in os.environ.get(TRUST_ENV, "").split(",") if h.strip()}
+    if host in MICROSOFT_HOSTS or host in named or parts.netloc.lower() in named:
+        return
+    raise DeliveryError(f"{what} {host_or_url} is not a Microsoft 365 host, so brm_xl will not "
+                        "send the app's secret or a token there on a workbook's word; use "
+                        "Microsoft's (README \"Email\"), or list the host in "
+                        f"{TRUST_ENV} on this machine")
 
 
 @dataclass(frozen=True)

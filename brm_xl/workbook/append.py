@@ -184,16 +184,14 @@ def append_settings(edit: PackageEdit, pairs: Sequence[tuple[str, str]]) -> list
     from ..contract import SETTINGS_ROWS
 
     table = edit.pkg.table("Settings")
-    if table is not None:
-        root = edit.tree(table.sheet.part)
-        return append_rows(edit, SETTINGS_ROWS, [list(p) for p in pairs],
-                           _last_row(root, 0, 1) or table.bounds[0])
-    sheet = edit.pkg.sheet("Settings")
+    sheet = table.sheet if table is not None else edit.pkg.sheet("Settings")
     if sheet is None:
         edit.put_table(OutputTable("Settings", out_columns(SETTINGS_ROWS), pairs))
         return []
     root = edit.tree(sheet.part)
-    start = (_last_row(root, 0, 1) or 0) + 1
+    # columns A and B, as Settings is read, whatever a table there is headed; below the
+    # table when there is one (its ref grows), else below the last key
+    start = (table.bounds[2] if table is not None else (_last_row(root, 0, 1) or 0)) + 1
     end = start + len(pairs) - 1
     blocked = _occupied(root, start, end, 0, 1)
     if blocked:  # a filled cell beyond a gap is read as a setting too: never overwritten
@@ -204,6 +202,15 @@ def append_settings(edit: PackageEdit, pairs: Sequence[tuple[str, str]]) -> list
     _merge_rows(root, sheet_data(table_rows, edit.styles, start, 0, header=False))
     _extend_dimension(root, end, 1)
     edit.mark_dirty(sheet.part)
+    if table is not None:
+        r1, c1, _r2, c2 = table.bounds
+        ref = f"{col_letter(c1)}{r1}:{col_letter(c2)}{end}"
+        table_root = edit.tree(table.part)
+        table_root.set("ref", ref)
+        auto = table_root.find(q("autoFilter"))
+        if auto is not None:
+            auto.set("ref", ref)
+        edit.mark_dirty(table.part)
     return []
 
 
