@@ -81,14 +81,20 @@ def append_rows(edit: PackageEdit, spec: TableSpec, rows: Sequence[Sequence[Any]
     _extend_dimension(root, end, c2)
     edit.mark_dirty(sheet.part)
     if table is not None and end > r2:
-        table_root = edit.tree(table.part)
-        ref = f"{col_letter(c1)}{r1}:{col_letter(c2)}{end}"
-        table_root.set("ref", ref)
-        auto = table_root.find(q("autoFilter"))
-        if auto is not None:
-            auto.set("ref", ref)
-        edit.mark_dirty(table.part)
+        _grow(edit, table, end)
     return []
+
+
+def _grow(edit: PackageEdit, table: Any, end: int) -> None:
+    """A table's ref (and its filter's) extended down to row `end`."""
+    r1, c1, _r2, c2 = table.bounds
+    ref = f"{col_letter(c1)}{r1}:{col_letter(c2)}{end}"
+    table_root = edit.tree(table.part)
+    table_root.set("ref", ref)
+    auto = table_root.find(q("autoFilter"))
+    if auto is not None:
+        auto.set("ref", ref)
+    edit.mark_dirty(table.part)
 
 
 def _header_texts(edit: PackageEdit, part: str, row: int, c1: int, c2: int) -> list[str]:
@@ -203,14 +209,7 @@ def append_settings(edit: PackageEdit, pairs: Sequence[tuple[str, str]]) -> list
     _extend_dimension(root, end, 1)
     edit.mark_dirty(sheet.part)
     if table is not None:
-        r1, c1, _r2, c2 = table.bounds
-        ref = f"{col_letter(c1)}{r1}:{col_letter(c2)}{end}"
-        table_root = edit.tree(table.part)
-        table_root.set("ref", ref)
-        auto = table_root.find(q("autoFilter"))
-        if auto is not None:
-            auto.set("ref", ref)
-        edit.mark_dirty(table.part)
+        _grow(edit, table, end)
     return []
 
 
