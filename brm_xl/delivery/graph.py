@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from ..contract import SETTINGS_DEFAULTS
 from ..problems import DeliveryError
 from .messages import Outgoing
-from .signin import SignIn
+from .signin import SignIn, first_line
 from .smtp import Result
 
-PUBLIC_GRAPH = "https://graph.microsoft.com"
+PUBLIC_GRAPH = str(SETTINGS_DEFAULTS["graph_endpoint"][1])
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,13 @@ class GraphMail:
                 answer = self.session.post(url, data=body, headers=headers,
                                            timeout=self.config.timeout)
             except (requests.ConnectTimeout, requests.exceptions.SSLError) as exc:
-                raise Unreached(_first(exc)) from None
+                raise Unreached(first_line(exc)) from None
             except requests.ConnectionError as exc:
                 if "NewConnectionError" in repr(exc) or "Failed to resolve" in repr(exc):
-                    raise Unreached(_first(exc)) from None
-                raise MaybeSent(_first(exc)) from None
+                    raise Unreached(first_line(exc)) from None
+                raise MaybeSent(first_line(exc)) from None
             except requests.RequestException as exc:  # a read timeout: it may have gone
-                raise MaybeSent(_first(exc)) from None
+                raise MaybeSent(first_line(exc)) from None
             if answer.status_code in (200, 201, 202):
                 return answer
             if answer.status_code == 401 and not renewed:  # expired or revoked: once
@@ -144,10 +145,6 @@ def _error(answer: Any) -> str:
     detail = ": ".join(str(x) for x in (code, text) if x)
     return f"Graph answered {answer.status_code}" + (f" {' '.join(detail.split())[:300]}"
                                                       if detail else "")
-
-
-def _first(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def send_all(batch: Iterable[Outgoing], mail: GraphMail, now: Callable[[], dt.datetime],

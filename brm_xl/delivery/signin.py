@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..contract import SETTINGS_DEFAULTS
 from ..problems import DeliveryError
 
 SECRET_ENV = "BRM_GRAPH_CLIENT_SECRET"
 CERT_ENV = "BRM_GRAPH_CERT"
 PLAIN_CACHE_ENV = "BRM_GRAPH_PLAIN_CACHE"
 CACHE_DIR_ENV = "BRM_GRAPH_CACHE_DIR"
-KEYRING_SERVICE = "brm-xl"
-PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
+KEYRING_SERVICE = "brm-xl"  # the SMTP password, the Graph app's secret or certificate
+PUBLIC_AUTHORITY = str(SETTINGS_DEFAULTS["graph_authority_host"][1])
 TRUST_ENV = "BRM_GRAPH_TRUST_HOSTS"  # this machine's own list: never a workbook's
 # Where the app's secret and its tokens may go: Microsoft's clouds (commercial, GCC High,
 # DoD, 21Vianet), for sign-in, Graph and Exchange's SMTP
@@ -78,7 +79,7 @@ class App:
 def client_credential(app: App, workbook: Path) -> str | dict[str, str]:
     """The app's secret or certificate: from the environment, else the keyring; a
     certificate file inside the workbook's folder is refused (it would travel with it)."""
-    secret = os.environ.get(SECRET_ENV) or _keyring(f"graph:{app.client_id}")
+    secret = os.environ.get(SECRET_ENV) or keyring_secret(f"graph:{app.client_id}")
     if secret:
         return secret
     cert_path = os.environ.get(CERT_ENV)
@@ -94,7 +95,7 @@ def client_credential(app: App, workbook: Path) -> str | dict[str, str]:
         except (OSError, UnicodeDecodeError) as exc:
             raise DeliveryError(f"{CERT_ENV} {path}: cannot be read as a PEM file "
                                 f"({getattr(exc, 'strerror', None) or exc})") from None
-    pem = pem or _keyring(f"graph-cert:{app.client_id}")
+    pem = pem or keyring_secret(f"graph-cert:{app.client_id}")
     if pem:
         return certificate_credential(pem)
     raise DeliveryError(f"no secret or certificate for the app {app.client_id}: set "
@@ -127,7 +128,8 @@ def certificate_credential(pem: str) -> dict[str, str]:
             "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode()}
 
 
-def _keyring(name: str) -> str | None:
+def keyring_secret(name: str) -> str | None:
+    """A secret from the system's credential store (service 'brm-xl'), if it has one."""
     try:
         import keyring
 
@@ -204,7 +206,7 @@ class SignIn:
         except DeliveryError:
             raise
         except Exception as exc:  # discovery: the authority cannot be reached or is wrong
-            raise DeliveryError(f"cannot reach the sign-in service {app.authority} ({_first(exc)}); "
+            raise DeliveryError(f"cannot reach the sign-in service {app.authority} ({first_line(exc)}); "
                                 "check graph_authority_host and graph_tenant_id") from None
 
     def token(self, renew: bool = False) -> str:
@@ -213,7 +215,7 @@ class SignIn:
         except DeliveryError:
             raise
         except Exception as exc:  # the network, TLS, a broken answer
-            raise DeliveryError(f"sign-in at {self.app.authority} failed ({_first(exc)})") from None
+            raise DeliveryError(f"sign-in at {self.app.authority} failed ({first_line(exc)})") from None
         if not result or "access_token" not in result:
             error = (result or {}).get("error_description") or (result or {}).get("error") or \
                 "no token"
@@ -259,5 +261,6 @@ def _has_broker() -> bool:
     return True
 
 
-def _first(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, short: what a delivery message quotes of a library."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 from ..problems import DeliveryError
 from .messages import Outgoing
-from .signin import SignIn
+from .signin import KEYRING_SERVICE, SignIn, keyring_secret
 
 PASSWORD_ENV = "BRM_SMTP_PASSWORD"
 USER_ENV = "BRM_SMTP_USER"
-KEYRING_SERVICE = "brm-xl"
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,7 @@ def password_for(user: str | None) -> str | None:
         return None
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV]
-    try:
-        import keyring
-
-        return keyring.get_password(KEYRING_SERVICE, user)
-    except Exception:  # no keyring backend on this machine
-        return None
+    return keyring_secret(user)
 
 
 def connect(config: SmtpConfig) -> smtplib.SMTP:
