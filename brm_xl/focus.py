@@ -230,15 +230,21 @@ def _digests(path: Path, cost_column: str, only: set[str] | None = None) -> pl.D
         pl.len().cast(pl.Int64).alias("n"), pl.col("_cost").first()).collect(engine="streaming")
 
 
+def _bills(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each billing account's bill for each billing period a file holds: its rows and cost."""
+    if not {"BillingAccountId", "BillingPeriodStart"} <= set(frame.columns) or not frame.height:
+        return pl.DataFrame()
+    return frame.filter(
+        pl.col("BillingAccountId").is_not_null() & pl.col("BillingPeriodStart").is_not_null()
+    ).group_by("BillingAccountId", "BillingPeriodStart", maintain_order=True).agg(
+        pl.col("_lines").sum(), pl.col("cost").sum())
+
+
 def _groups(delivered: list[tuple[Path, pl.DataFrame]]) -> dict[tuple[str, str], list[Path]]:
     """The files holding each billing account's bill for each billing period."""
     cover: dict[tuple[str, str], list[Path]] = defaultdict(list)
     for path, frame in delivered:
-        if not {"BillingAccountId", "BillingPeriodStart"} <= set(frame.columns) or not frame.height:
-            continue
-        for account, period in frame.filter(
-                pl.col("BillingAccountId").is_not_null() & pl.col("BillingPeriodStart").is_not_null()
-        ).select("BillingAccountId", "BillingPeriodStart").unique(maintain_order=True).iter_rows():
+        for account, period, _lines, _cost in _bills(frame).iter_rows():
             cover[(account, period)].append(path)
     return cover
 
@@ -332,12 +338,7 @@ def _once(delivered: list[tuple[Path, pl.DataFrame]], conflicts: set[tuple[str, 
     problems: list[Problem] = []
     cover: dict[tuple[str, str], list[tuple[Path, int, Decimal, float]]] = defaultdict(list)
     for path, frame in delivered:
-        if not {"BillingAccountId", "BillingPeriodStart"} <= set(frame.columns) or not frame.height:
-            continue
-        for account, period, lines, cost in frame.filter(
-                pl.col("BillingAccountId").is_not_null() & pl.col("BillingPeriodStart").is_not_null()
-        ).group_by("BillingAccountId", "BillingPeriodStart").agg(
-                pl.col("_lines").sum(), pl.col("cost").sum()).iter_rows():
+        for account, period, lines, cost in _bills(frame).iter_rows():
             if (account, period) in conflicts:
                 cover[(account, period)].append((path, int(lines), cost, path.stat().st_mtime))
     drop: dict[Path, set[tuple[str, str]]] = defaultdict(set)
