@@ -31,6 +31,7 @@ def instructions(macros: bool, specs: Sequence[C.TableSpec] = C.INPUT_TABLES,
     (.xlsm), commands in a plain one (.xlsx)."""
     def act(button: str, command: str) -> str:
         return f"press {button} (or run {command})" if macros else f"run {command}"
+    reports = act("Reports", "`brm-xl report FILE --period YYYY-MM`")
     steps = [
         f"1. Paste the month's usage and headcount (or name usage files), then "
         f"{act('Refresh', '`brm-xl refresh FILE`')}. Problems are listed as Sheet!Cell: "
@@ -39,8 +40,7 @@ def instructions(macros: bool, specs: Sequence[C.TableSpec] = C.INPUT_TABLES,
         ": the month's bills are sealed as published; a later change goes through "
         "Adjustments in an open month.",
         "3. Post the journal to the ledger: `brm-xl journal FILE --period YYYY-MM`.",
-        f"4. {act('Reports', '`brm-xl report FILE --period YYYY-MM`')[:1].upper()}"
-        f"{act('Reports', '`brm-xl report FILE --period YYYY-MM`')[1:]} and "
+        f"4. {reports[:1].upper()}{reports[1:]} and "
         f"{act('Email drafts', '`brm-xl email FILE --period YYYY-MM`')} for the agency heads.",
         "5. Import survey exports (`brm-xl import-survey FILE EXPORT`) and log contacts "
         "(`brm-xl log FILE ...`); call back everyone who scores below 4.",
