@@ -39,7 +39,7 @@ print(time.perf_counter() - t, result.tables["Charges"], result.tables.get("Unal
 
 
 def workbook(path: Path) -> None:
-    from brm_xl.template import build_workbook
+    from brm_xl.app.template import build_workbook
 
     agencies = [(f"AG{i:03d}", f"Agency {i}", "Head", f"head@ag{i:03d}.example", "Manager",
                  "brm@cio.example", 30) for i in range(100)]

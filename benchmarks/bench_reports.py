@@ -14,10 +14,10 @@ import resource
 import time
 from pathlib import Path
 
-from brm_xl import demo
-from brm_xl.model import build_model
+from brm_xl.app import demo
+from brm_xl.app.template import build_workbook
+from brm_xl.pipeline.model import build_model
 from brm_xl.reports.run import make_reports
-from brm_xl.template import build_workbook
 
 OUT = Path(__file__).parent / "out"
 

@@ -1,6 +1,6 @@
 """brm_xl: chargeback and business relationship management in Excel workbooks.
 
-`brm_xl.load(path, as_of=...)` gives analysts the computed workbook (see `brm_xl.api`).
+`brm_xl.load(path, as_of=...)` gives analysts the computed workbook (see `brm_xl.app.api`).
 """
 
 from typing import Any
@@ -11,7 +11,7 @@ __all__ = ["__version__", "load"]
 
 def __getattr__(name: str) -> Any:  # `load` imports pandas and polars only when asked for
     if name == "load":
-        from .api import load
+        from brm_xl.app.api import load
 
         return load
     raise AttributeError(name)

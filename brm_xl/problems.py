@@ -14,7 +14,7 @@ reports them together. Exceptions form one small tree under `BrmError`, all in t
                              closed already, a journal of an open month): exit 1
     +-- UsageError           the command was called wrongly (exit 2)
 
-`brm_xl.supervisor.Stopped` (SIGTERM, SIGHUP) is a BaseException, like KeyboardInterrupt.
+`brm_xl.cli.supervisor.Stopped` (SIGTERM, SIGHUP) is a BaseException, like KeyboardInterrupt.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def parts(path: Path) -> dict[str, bytes]:
 
 def output_rows(path: Path, table: str) -> list[dict[str, Any]]:
     """An output table read back with the engine's own reader, as text."""
-    from brm_xl.contract import TEXT, Column, TableSpec
+    from brm_xl.contract.tables import TEXT, Column, TableSpec
     from brm_xl.workbook.reader import WorkbookReader
 
     with WorkbookReader(path) as reader:

@@ -40,7 +40,7 @@ def test_an_office_template_that_breaks_pdf_ua_is_refused_with_typsts_reason(tmp
 def test_a_past_periods_report_is_judged_on_its_last_day(tmp_path):
     import datetime as dt
 
-    from brm_xl.model import model_for_period
+    from brm_xl.pipeline.model import model_for_period
 
     from .test_relationships import contact, engagements
 
@@ -69,8 +69,8 @@ def test_an_agency_report_tells_one_vendor_story_in_html_and_pdf_and_nothing_int
     import io
     from decimal import Decimal as D
 
-    from brm_xl.model import build_model
-    from brm_xl.periods import parse_period
+    from brm_xl.contract.periods import parse_period
+    from brm_xl.pipeline.model import build_model
     from brm_xl.reports import data
     from brm_xl.reports.render import environment, render_all
 
@@ -116,7 +116,7 @@ def test_the_email_says_its_chart_in_words_and_its_money_one_way(tmp_path):
     import email
     import email.policy
 
-    from brm_xl.usecases import draft_emails
+    from brm_xl.app.usecases import draft_emails
 
     from .test_email import book
 
@@ -136,8 +136,8 @@ def test_the_email_says_its_chart_in_words_and_its_money_one_way(tmp_path):
 def test_a_chargeback_only_workbook_is_not_rated_and_sorts_after_healthy(tmp_path):
     import datetime as dt
 
-    from brm_xl.model import build_model
-    from brm_xl.periods import parse_period
+    from brm_xl.contract.periods import parse_period
+    from brm_xl.pipeline.model import build_model
     from brm_xl.reports import data
 
     from .test_relationships import contact, engagements, survey
@@ -159,8 +159,8 @@ def test_a_chargeback_only_workbook_is_not_rated_and_sorts_after_healthy(tmp_pat
 def test_every_chart_says_its_figures_in_html_and_pdf(tmp_path):
     import datetime as dt
 
-    from brm_xl.model import build_model
-    from brm_xl.periods import parse_period
+    from brm_xl.contract.periods import parse_period
+    from brm_xl.pipeline.model import build_model
     from brm_xl.reports import data
     from brm_xl.reports.render import environment, render_all
     from brm_xl.reports.typst_pdf import render_typst
@@ -193,7 +193,7 @@ def test_the_bill_of_it_xlsx_has_excel_tables_chart_alt_text_and_titles(tmp_path
 
     import openpyxl
 
-    from brm_xl.model import build_model
+    from brm_xl.pipeline.model import build_model
     from brm_xl.reports.run import make_reports
 
     from .test_vendors import vendor_book
@@ -230,8 +230,8 @@ def test_month_labels_never_run_into_each_other():
 def test_the_instructions_sheet_is_made_from_the_contract_in_the_files_words(tmp_path):
     import openpyxl
 
-    from brm_xl import contract as C
-    from brm_xl.template import build_workbook, instructions
+    from brm_xl.app.template import build_workbook, instructions
+    from brm_xl.contract import tables as C
 
     plain = [text for text, _ in instructions(macros=False)]
     for spec in C.INPUT_TABLES:
@@ -254,8 +254,8 @@ def test_the_office_details_reach_an_agency_only_when_settings_say_so(tmp_path):
     import datetime as dt
     from decimal import Decimal as D
 
-    from brm_xl.model import build_model
-    from brm_xl.periods import parse_period
+    from brm_xl.contract.periods import parse_period
+    from brm_xl.pipeline.model import build_model
     from brm_xl.reports import data
     from brm_xl.reports.render import environment, render_all
 
@@ -286,14 +286,14 @@ def test_one_view_model_tells_the_same_story_in_html_pdf_xlsx_and_email(tmp_path
 
     import openpyxl
 
-    from brm_xl import demo
+    from brm_xl.app import demo
+    from brm_xl.app.template import build_workbook
+    from brm_xl.contract.periods import parse_period
     from brm_xl.delivery.messages import build_message
     from brm_xl.delivery.run import address
-    from brm_xl.model import build_model
-    from brm_xl.periods import parse_period
+    from brm_xl.pipeline.model import build_model
     from brm_xl.reports import data
     from brm_xl.reports.render import environment, money, render_all
-    from brm_xl.template import build_workbook
 
     path = tmp_path / "demo.xlsx"
     build_workbook(path, demo.demo_rows(), demo.DEMO_SETTINGS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from brm_xl.contract import ENGAGEMENTS, SURVEY
-from brm_xl.inputs import load_inputs
+from brm_xl.contract.tables import ENGAGEMENTS, SURVEY
+from brm_xl.pipeline.read import load_inputs
 
 from .helpers import Block, cli_in_process, digest, minimal_book, parts, write_book
 from .test_relationships import ENGAGEMENT_HEADERS, SURVEY_HEADERS

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from brm_xl.model import build_model
+from brm_xl.pipeline.model import build_model
 from brm_xl.reports.run import make_reports
 
 from .helpers import write_book
@@ -144,9 +144,9 @@ def demo_pages(tmp_path_factory):
     import email
     import email.policy
 
-    from brm_xl import demo
-    from brm_xl.template import build_workbook
-    from brm_xl.usecases import draft_emails
+    from brm_xl.app import demo
+    from brm_xl.app.template import build_workbook
+    from brm_xl.app.usecases import draft_emails
 
     folder = tmp_path_factory.mktemp("axe")
     path = folder / "demo.xlsx"

@@ -7,10 +7,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from brm_xl.chargeback import cents, compute, previous_month
-from brm_xl.inputs import load_inputs
+from brm_xl.app.refresh import refresh
+from brm_xl.billing.chargeback import cents, compute, previous_month
+from brm_xl.pipeline.read import load_inputs
 from brm_xl.problems import errors, warnings
-from brm_xl.refresh import refresh
 
 from .helpers import (
     Block,

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 import openpyxl
 import pytest
 
-from brm_xl.contract import INPUT_TABLES
+from brm_xl.contract.tables import INPUT_TABLES
 from brm_xl.workbook.package import Package
 
 from .helpers import minimal_book, output_rows, write_book

@@ -103,7 +103,7 @@ def test_a_closed_month_stands_as_published(tmp_path):
 def test_the_journal_of_a_closed_month_balances_and_names_missing_accounts(tmp_path):
     import csv
 
-    from brm_xl.journal import cell
+    from brm_xl.billing.journal import cell
 
     from .helpers import Block
 
@@ -195,8 +195,8 @@ def test_an_accepted_dispute_is_credited_in_the_next_open_month(tmp_path):
 
 
 def test_budgets_year_to_date_and_projection(tmp_path):
-    from brm_xl.model import build_model
-    from brm_xl.periods import parse_period
+    from brm_xl.contract.periods import parse_period
+    from brm_xl.pipeline.model import build_model
     from brm_xl.reports import data
 
     from .helpers import Block
@@ -253,7 +253,7 @@ def test_rates_what_if_recovers_cost_with_the_carry_forward(tmp_path):
     assert effects == {"DOT": (D("4800"), D("3800.04")), "DOR": (D("2400"), D("1900.02"))}
     rates_now = output_rows(path, "RateProposal")
     assert rates_now and digest(path) != rate_card_before  # written beside, RateCard untouched
-    from brm_xl.inputs import load_inputs
+    from brm_xl.pipeline.read import load_inputs
 
     inputs, _ = load_inputs(path)
     assert inputs.frame("RateCard")["rate"].to_list() == [D("4.00")]

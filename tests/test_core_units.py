@@ -9,13 +9,13 @@ from decimal import Decimal as D
 import polars as pl
 import pytest
 
-from brm_xl import contract as C
-from brm_xl import kinds
-from brm_xl.chargeback import as_money, cents, previous_month, product_cents, tenths
+from brm_xl.billing.chargeback import as_money, cents, previous_month, product_cents, tenths
+from brm_xl.contract import kinds
+from brm_xl.contract import tables as C
 from brm_xl.delivery.messages import address, one_line
-from brm_xl.outputs import _typed
+from brm_xl.pipeline.outputs import _typed
+from brm_xl.relationships.satisfaction import average, csat, follow_ups, is_open, known_by
 from brm_xl.reports.charts import nice_max, stacked_comparison
-from brm_xl.satisfaction import average, csat, follow_ups, is_open, known_by
 from brm_xl.workbook.cells import MAX_TEXT, escape, text_cell
 
 

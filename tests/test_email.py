@@ -13,8 +13,8 @@ from decimal import Decimal as D
 from aiosmtpd.smtp import AuthResult
 from pypdf import PdfReader
 
-from brm_xl.inputs import load_inputs
-from brm_xl.outputs import DELIVERIES_SPEC
+from brm_xl.pipeline.outputs import DELIVERIES_SPEC
+from brm_xl.pipeline.read import load_inputs
 
 from .conftest import Recorder, free_port  # noqa: F401
 from .helpers import (

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from brm_xl.app.usecases import send_emails
 from brm_xl.delivery.outlook import as_draft
 from brm_xl.problems import DeliveryError
-from brm_xl.usecases import send_emails
 
 from .graph_emulator import GraphEmulator
 from .loopback_tls import LoopbackTLS
@@ -208,7 +208,7 @@ def test_smtp_xoauth2_delivers_every_message_and_never_tries_a_password(tmp_path
 def test_a_server_without_starttls_stops_the_send_before_anything_is_built(tmp_path, smtp,
                                                                            monkeypatch):
     import brm_xl.delivery.run as run
-    from brm_xl.usecases import SmtpOptions
+    from brm_xl.app.usecases import SmtpOptions
 
     from .conftest import Recorder
 
@@ -224,7 +224,7 @@ def test_a_server_without_starttls_stops_the_send_before_anything_is_built(tmp_p
 
 
 def test_an_outlook_draft_carries_the_message_as_built(tmp_path):
-    from brm_xl.usecases import draft_emails
+    from brm_xl.app.usecases import draft_emails
 
     path = book(tmp_path)
     _, drafts = draft_emails(path, "2026-09", as_of=dt.date(2026, 10, 1))

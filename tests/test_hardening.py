@@ -20,9 +20,9 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
+from brm_xl.app.refresh import refresh
 from brm_xl.delivery.journal import Journal, journal_path
 from brm_xl.problems import WorkbookError
-from brm_xl.refresh import refresh
 from brm_xl.workbook import guard
 
 from .conftest import Recorder
@@ -149,7 +149,7 @@ def test_two_logs_and_two_refreshes_at_once_lose_nothing(tmp_path):
 
 def test_a_workbook_changed_while_brm_xl_works_is_not_overwritten(tmp_path, monkeypatch):
     path = write_book(tmp_path / "b.xlsx", minimal_book())
-    from brm_xl import refresh as refresh_module
+    from brm_xl.app import refresh as refresh_module
 
     real = refresh_module.refresh_tables
 
@@ -327,7 +327,7 @@ def test_usage_files_named_in_a_workbook_stay_beside_it(tmp_path):
 # ---- 7. no user text as formula criteria -------------------------------------------------
 
 def test_tower_totals_match_tower_names_exactly(tmp_path):
-    from brm_xl.model import build_model
+    from brm_xl.pipeline.model import build_model
     from brm_xl.reports.run import make_reports
 
     rates = Block("RateCard", ["service_id", "service_name", "tower", "unit", "rate",

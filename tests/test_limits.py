@@ -92,7 +92,7 @@ def test_settings_may_lower_the_limits_never_raise_them(tmp_path):
     assert done.returncode == 1 and "larger than 1 MB" in done.stderr
     assert "Settings template_max_mb" in done.stderr
 
-    from brm_xl.inputs import parse_settings
+    from brm_xl.pipeline.read import parse_settings
 
     settings, problems = parse_settings("Settings", [(1, "template_seconds", "600"),
                                                      (2, "template max mb", "10")])
@@ -173,7 +173,7 @@ def test_a_file_that_is_not_a_usage_file_is_never_quoted(tmp_path):
 
 
 def test_a_sources_row_pointing_outside_the_folder_is_not_read_nor_advised(tmp_path):
-    from brm_xl.sources import Sources, recorded
+    from brm_xl.sources.files import Sources, recorded
 
     path = write_book(tmp_path / "b.xlsx", minimal_book())
     sources, problems = recorded(path, [{"kind": "usage", "path": "/etc/passwd"}], Sources())
@@ -185,7 +185,7 @@ def test_a_sources_row_pointing_outside_the_folder_is_not_read_nor_advised(tmp_p
 
 
 def test_a_save_by_another_program_during_log_says_what_happened(tmp_path, monkeypatch):
-    from brm_xl import additions
+    from brm_xl.app import additions
 
     values = {"date": "2026-11-10", "agency_id": "DOT", "brm_manager": None, "channel": "Phone",
               "topic": "rates", "attendees": None, "notes": None, "action_item": None,

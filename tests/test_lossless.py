@@ -16,8 +16,8 @@ import openpyxl
 import pytest
 import xlwings
 
+from brm_xl.app.refresh import refresh
 from brm_xl.problems import WorkbookError
-from brm_xl.refresh import refresh
 from brm_xl.workbook import guard
 from brm_xl.workbook.package import Package
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal as D
 
-from brm_xl.inputs import load_inputs
-from brm_xl.model import build_model
+from brm_xl.pipeline.model import build_model
+from brm_xl.pipeline.read import load_inputs
 
 from .helpers import Block, minimal_book, usage, write_book
 
@@ -37,7 +37,7 @@ def test_one_excel_error_cell_is_one_problem(tmp_path):
 
 
 def test_the_value_section_and_the_headline_give_one_net_value(tmp_path):
-    from brm_xl.periods import parse_period
+    from brm_xl.contract.periods import parse_period
     from brm_xl.reports import data
 
     b = minimal_book()
@@ -56,8 +56,8 @@ def test_the_value_section_and_the_headline_give_one_net_value(tmp_path):
 
 
 def test_a_late_response_counts_nowhere_until_it_has_happened(tmp_path):
-    from brm_xl.periods import parse_period
-    from brm_xl.queries import Index
+    from brm_xl.contract.periods import parse_period
+    from brm_xl.excel.queries import Index
     from brm_xl.reports import data
 
     b = minimal_book()
@@ -80,7 +80,7 @@ def test_a_late_response_counts_nowhere_until_it_has_happened(tmp_path):
 
 
 def test_a_partial_fiscal_year_is_compared_with_the_same_months(tmp_path):
-    from brm_xl.periods import parse_period
+    from brm_xl.contract.periods import parse_period
     from brm_xl.reports import data
 
     months = [f"{y}-{m:02d}" for y, m in [(2025, 7), (2025, 8), (2025, 9), (2025, 10), (2025, 11),
@@ -109,7 +109,7 @@ def test_usage_files_given_to_refresh_belong_to_the_workbook(tmp_path):
     import openpyxl
 
     from brm_xl.excel import cache
-    from brm_xl.queries import Index
+    from brm_xl.excel.queries import Index
 
     from .helpers import output_rows
 
@@ -167,13 +167,13 @@ def test_every_consumer_gives_the_same_figure_for_every_agency_and_period(tmp_pa
     answer, for a workbook with adjustments, a usage file, a partial fiscal year and a
     response that arrives after --as-of."""
 
+    from brm_xl.app.refresh import refresh
+    from brm_xl.contract.periods import parse_period
     from brm_xl.delivery import run as delivery
-    from brm_xl.periods import parse_period
-    from brm_xl.queries import Index
-    from brm_xl.refresh import refresh
+    from brm_xl.excel.queries import Index
     from brm_xl.reports import data
     from brm_xl.reports.render import money
-    from brm_xl.sources import Sources
+    from brm_xl.sources.files import Sources
 
     from .helpers import headcount, output_rows, rate_card
 

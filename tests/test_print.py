@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from brm_xl.model import build_model
-from brm_xl.periods import parse_period
+from brm_xl.contract.periods import parse_period
+from brm_xl.pipeline.model import build_model
 from brm_xl.problems import BrmError
 from brm_xl.reports import charts, data
 from brm_xl.reports.render import environment, render_all, render_html, signed_pct

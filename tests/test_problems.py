@@ -9,8 +9,8 @@ from decimal import Decimal as D
 
 import pytest
 
+from brm_xl.app.refresh import check, refresh
 from brm_xl.problems import DataProblems, errors
-from brm_xl.refresh import check, refresh
 
 from .helpers import (
     AGENCY_HEADERS,

@@ -12,10 +12,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from brm_xl.chargeback import compute
-from brm_xl.inputs import load_inputs
+from brm_xl.app.refresh import refresh
+from brm_xl.billing.chargeback import compute
+from brm_xl.pipeline.read import load_inputs
 from brm_xl.problems import errors
-from brm_xl.refresh import refresh
 
 from .helpers import (
     agencies,
@@ -108,7 +108,7 @@ survey_rows = st.lists(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(responses=survey_rows, below=st.integers(2, 5))
 def test_csat_bounds_and_follow_ups_are_exactly_the_low_unanswered(responses, below):
-    from brm_xl.relationships import compute as relate
+    from brm_xl.relationships.view import compute as relate
 
     from .helpers import Block
     from .test_relationships import SURVEY_HEADERS
@@ -140,9 +140,9 @@ def test_csat_bounds_and_follow_ups_are_exactly_the_low_unanswered(responses, be
 @given(responses=st.lists(st.tuples(st.sampled_from(AGENCY_IDS), st.integers(1, 5)),
                           min_size=1, max_size=12))
 def test_import_twice_adds_nothing(responses):
-    from brm_xl.additions import add_rows
-    from brm_xl.contract import SURVEY
-    from brm_xl.survey_import import survey_table
+    from brm_xl.app.additions import add_rows
+    from brm_xl.contract.tables import SURVEY
+    from brm_xl.sources.surveys import survey_table
 
     with tempfile.TemporaryDirectory() as tmp:
         path = write_book(Path(tmp) / "p.xlsx", book_for([("2026-09", "DOT", "EMAIL", 1)],

@@ -7,11 +7,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from brm_xl.engagement import relationship
-from brm_xl.inputs import Settings
+from brm_xl.app.refresh import check, refresh
+from brm_xl.pipeline.read import Settings
 from brm_xl.problems import DataProblems
-from brm_xl.refresh import check, refresh
-from brm_xl.relationships import rules_from_settings
+from brm_xl.relationships.engagement import relationship
+from brm_xl.relationships.view import rules_from_settings
 
 from .helpers import Block, digest, minimal_book, output_rows, write_book
 

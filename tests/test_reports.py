@@ -17,9 +17,9 @@ import pytest
 from pypdf import PdfReader
 
 from brm_xl import __version__
+from brm_xl.contract.periods import parse_period
 from brm_xl.filenames import safe_name
-from brm_xl.model import build_model
-from brm_xl.periods import parse_period
+from brm_xl.pipeline.model import build_model
 from brm_xl.problems import UsageError
 from brm_xl.reports import data
 from brm_xl.reports.render import environment, render_all, render_html

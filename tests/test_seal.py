@@ -1,4 +1,4 @@
-"""The books hold: a closed month stays as published, provably (brm_xl.seal); every edit of
+"""The books hold: a closed month stays as published, provably (brm_xl.books.seal); every edit of
 the closed books made as Excel saves it is named at its cell; the journal is built from a
 verified publication only; the close publishes exactly what refresh computes."""
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from brm_xl.close import close, reopen
-from brm_xl.journal import write_journal
+from brm_xl.app.refresh import check, refresh
+from brm_xl.billing.close import close, reopen
+from brm_xl.billing.journal import write_journal
 from brm_xl.problems import DataProblems, StateError, UsageError, errors
-from brm_xl.refresh import check, refresh
 
 from .helpers import (
     Block,
@@ -418,10 +418,10 @@ def test_tamper_campaign_no_edit_passes_silently(closed, tmp_path):
 def forge(path: Path, amount: str) -> None:
     """A forgery with this program's source at hand: the first close's first amount changed
     and every seal, and the visible tables, recomputed to agree."""
-    from brm_xl.inputs import load_inputs
-    from brm_xl.outputs import audit_rows, book_tables
-    from brm_xl.refresh import write_tables
-    from brm_xl.seal import verified_of
+    from brm_xl.app.refresh import write_tables
+    from brm_xl.books.seal import verified_of
+    from brm_xl.pipeline.outputs import audit_rows, book_tables
+    from brm_xl.pipeline.read import load_inputs
     from brm_xl.workbook.guard import locked
 
     inputs, _ = load_inputs(path, checks=())
@@ -446,7 +446,7 @@ def test_a_recomputed_forgery_is_caught_by_verify_and_the_ledger(closed, tmp_pat
     assert problems_of(path) == []
     forge(path, "1.00")
     # the seals agree with themselves: only the evidence outside the workbook can tell
-    from brm_xl.verify import verify
+    from brm_xl.app.verify import verify
 
     found = problems_of(path)
     assert any("in the ledger" in p for p in found), found

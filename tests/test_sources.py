@@ -11,10 +11,10 @@ from decimal import Decimal as D
 import polars as pl
 import pytest
 
-from brm_xl.inputs import load_inputs
+from brm_xl.app.refresh import refresh
+from brm_xl.pipeline.read import load_inputs
 from brm_xl.problems import DataProblems, errors
-from brm_xl.refresh import refresh
-from brm_xl.sources import Sources
+from brm_xl.sources.files import Sources
 
 from .helpers import Block, digest, minimal_book, output_rows, write_book
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from brm_xl.contract import SURVEY
-from brm_xl.inputs import load_inputs
+from brm_xl.contract.tables import SURVEY
+from brm_xl.pipeline.read import load_inputs
 
 from .helpers import (
     AGENCY_HEADERS,

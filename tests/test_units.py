@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
+from brm_xl.contract.periods import comparison, month_list, parse_period
 from brm_xl.delivery.journal import UNKNOWN_ERROR, Journal
 from brm_xl.filenames import agency_stems, report_file, safe_name
-from brm_xl.periods import comparison, month_list, parse_period
 from brm_xl.problems import WorkbookError
 from brm_xl.workbook import guard, zipraw
 
@@ -114,7 +114,7 @@ def test_a_folder_that_cannot_be_written_is_a_sentence(tmp_path, monkeypatch):
 
 
 def test_one_header_rule_for_reading_and_appending():
-    from brm_xl.contract import header_positions
+    from brm_xl.contract.tables import header_positions
 
     assert header_positions(["Agency ID", "agency_id", "Score"]) == {"agencyid": 0, "score": 2}
 
@@ -122,8 +122,8 @@ def test_one_header_rule_for_reading_and_appending():
 def test_output_columns_are_the_record_fields_in_order():
     from typing import NamedTuple
 
-    from brm_xl import outputs
-    from brm_xl.relationships import AgencyMonth
+    from brm_xl.pipeline import outputs
+    from brm_xl.relationships.view import AgencyMonth
 
     assert [c.name for c in outputs.AGENCY_SUMMARY] == list(AgencyMonth._fields)
     assert [c.name for c in outputs.UNALLOCATED] == list(outputs.Unallocated._fields)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from decimal import Decimal as D
 
-from brm_xl.vendors import grade_of, split, status_of
+from brm_xl.vendors.scorecards import grade_of, split, status_of
 
 from .helpers import Block, digest, headcount, minimal_book, output_rows, usage, write_book
 
@@ -138,8 +138,8 @@ def test_bad_vendor_input_is_named_at_its_cells(tmp_path):
 
 
 def test_the_agency_report_and_the_portfolio_show_the_vendors(tmp_path):
-    from brm_xl.model import build_model
-    from brm_xl.periods import parse_period
+    from brm_xl.contract.periods import parse_period
+    from brm_xl.pipeline.model import build_model
     from brm_xl.reports import data
     from brm_xl.reports.render import environment, render_all
 

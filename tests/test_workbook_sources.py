@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from brm_xl.refresh import check, refresh, refresh_tables
+from brm_xl.app.refresh import check, refresh, refresh_tables
 from brm_xl.workbook.package import NS_MAIN, Package
 
 from .helpers import (

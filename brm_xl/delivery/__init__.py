@@ -1,1 +1,2 @@
-"""Email delivery of value reports: reviewable drafts, SMTP sending, a delivery log."""
+"""Email delivery of value reports: reviewable drafts, SMTP sending, a delivery log.
+"""

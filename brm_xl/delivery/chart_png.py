@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..reports.data import TrendPoint
+from brm_xl.reports.data import TrendPoint
 
 FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf", "arial.ttf")
 
@@ -27,7 +27,7 @@ def cost_per_user_png(points: Sequence[TrendPoint], currency_symbol: str = "$",
                       width: int = 600, height: int = 200) -> bytes:
     """The report's trend chart as a PNG (mail clients do not show SVG): the same geometry
     (reports.charts.lines: an axis fitted to the data, each line labelled at its end)."""
-    from ..reports.charts import lines
+    from brm_xl.reports.charts import lines
 
     chart = lines([f"{p.period[5:7]}/{p.period[2:4]}" for p in points],
                   {"Your agency": [p.agency for p in points],

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from ..contract import SETTINGS_DEFAULTS
-from ..problems import DeliveryError
-from .messages import Outgoing
-from .signin import SignIn, first_line
-from .smtp import Result
+from brm_xl.contract.tables import SETTINGS_DEFAULTS
+from brm_xl.delivery.messages import Outgoing
+from brm_xl.delivery.signin import SignIn, first_line
+from brm_xl.delivery.smtp import Result
+from brm_xl.problems import DeliveryError
 
 PUBLIC_GRAPH = str(SETTINGS_DEFAULTS["graph_endpoint"][1])
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..problems import DeliveryError
+from brm_xl.problems import DeliveryError
 
 UNKNOWN_ERROR = ("the run stopped while this message was with the mail server, so whether it "
                  "went out is not known; check the recipient's mailbox or the server's log, "

@@ -14,11 +14,11 @@ from email.utils import format_datetime, make_msgid
 
 import jinja2
 
-from ..filenames import report_file, safe_name
-from ..reports.charts import trend_text
-from ..reports.data import AgencyReport
-from ..reports.render import SYMBOLS, render_template
-from .chart_png import cost_per_user_png
+from brm_xl.delivery.chart_png import cost_per_user_png
+from brm_xl.filenames import report_file, safe_name
+from brm_xl.reports.charts import trend_text
+from brm_xl.reports.data import AgencyReport
+from brm_xl.reports.render import SYMBOLS, render_template
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 

@@ -17,9 +17,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from ..problems import DeliveryError
-from .messages import Outgoing
-from .smtp import Result
+from brm_xl.delivery.messages import Outgoing
+from brm_xl.delivery.smtp import Result
+from brm_xl.problems import DeliveryError
 
 # MAPI's PR_ATTACH_CONTENT_ID: how an attachment becomes the image an HTML body's cid: shows
 ATTACH_CONTENT_ID = "http://schemas.microsoft.com/mapi/proptag/0x3712001F"

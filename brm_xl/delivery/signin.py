@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..contract import SETTINGS_DEFAULTS
-from ..problems import DeliveryError
+from brm_xl.contract.tables import SETTINGS_DEFAULTS
+from brm_xl.problems import DeliveryError
 
 SECRET_ENV = "BRM_GRAPH_CLIENT_SECRET"
 CERT_ENV = "BRM_GRAPH_CERT"

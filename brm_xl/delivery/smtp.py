@@ -16,9 +16,9 @@ import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..problems import DeliveryError
-from .messages import Outgoing
-from .signin import KEYRING_SERVICE, SignIn, keyring_secret
+from brm_xl.delivery.messages import Outgoing
+from brm_xl.delivery.signin import KEYRING_SERVICE, SignIn, keyring_secret
+from brm_xl.problems import DeliveryError
 
 PASSWORD_ENV = "BRM_SMTP_PASSWORD"
 USER_ENV = "BRM_SMTP_USER"

@@ -13,8 +13,8 @@ import os
 import threading
 from pathlib import Path
 
-from ..model import build_model
-from ..queries import Index
+from brm_xl.excel.queries import Index
+from brm_xl.pipeline.model import build_model
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, tuple[tuple[int, int, dt.date], Index]] = {}

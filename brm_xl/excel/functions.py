@@ -1,7 +1,7 @@
 """BRM worksheet functions for Excel (xlwings UDFs, category "BRM").
 
 Each function is a shell: it finds the calling workbook, takes its cached model, and asks
-`brm_xl.queries.Index` one question. A problem makes the cell Excel's #N/A error, so a
+`brm_xl.excel.queries.Index` one question. A problem makes the cell Excel's #N/A error, so a
 SUM over it is an error too, never a silently short total; `=BRM_WHY(A1)` gives the
 sentence for the cell A1 (`unknown agency 'DXX'`). No traceback ever reaches a cell.
 
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ._decorators import arg, func
-from .cache import index_for
+from brm_xl.excel._decorators import arg, func
+from brm_xl.excel.cache import index_for
 
 PERIOD_DOC = "A month (2026-06 or a date), fiscal year (FY2026), fiscal quarter (FY2026-Q4) " \
              "or range (2026-01..2026-06)"

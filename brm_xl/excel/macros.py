@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..problems import BrmError, DataProblems, Problem, errors, summarize
-from ..refresh import check as run_check
-from ..refresh import refresh_tables, write_tables
-from ..workbook.cells import OutColumn, OutputTable
-from ..workbook.guard import Held, locked
-from . import cache
+from brm_xl.app.refresh import check as run_check
+from brm_xl.app.refresh import refresh_tables, write_tables
+from brm_xl.excel import cache
+from brm_xl.problems import BrmError, DataProblems, Problem, errors, summarize
+from brm_xl.workbook.cells import OutColumn, OutputTable
+from brm_xl.workbook.guard import Held, locked
 
 PROBLEMS = (OutColumn("where", "text"), OutColumn("problem", "text"),
             OutColumn("severity", "text"), OutColumn("code", "text"))
@@ -72,7 +72,7 @@ def _target(book: Any = None, path: str | Path | None = None) -> Any:
         import xlwings as xw
 
         book = xw.Book.caller()
-    from .xlbook import BookTarget
+    from brm_xl.excel.xlbook import BookTarget
 
     return BookTarget(book)
 
@@ -144,7 +144,7 @@ def make_reports(book: Any = None, path: str | Path | None = None,
                  period: str | None = None) -> Any:
     """Reports button: value reports for every agency (Settings report_period, else the
     latest month), and the CIO's portfolio."""
-    from ..usecases import make_all_reports
+    from brm_xl.app.usecases import make_all_reports
 
     target = _target(book, path)
 
@@ -164,8 +164,8 @@ def make_email_drafts(book: Any = None, path: str | Path | None = None,
     """Email drafts button: one draft per agency head, to review and send from Outlook:
     in classic Outlook's Drafts (Settings mail_transport outlook), in the Microsoft 365
     mailbox (graph), else as .eml files beside the workbook."""
-    from ..model import build_model
-    from ..usecases import draft_emails, send_emails
+    from brm_xl.app.usecases import draft_emails, send_emails
+    from brm_xl.pipeline.model import build_model
 
     target = _target(book, path)
 
@@ -192,9 +192,9 @@ def close_month(book: Any = None, path: str | Path | None = None, period: str | 
                 answer: bool | None = None) -> Any:
     """Close month button: asks first, then publishes the month's bills (Settings
     report_period, else the latest month with charges)."""
-    from ..close import close
-    from ..model import build_model
-    from ..reports.run import default_period
+    from brm_xl.billing.close import close
+    from brm_xl.pipeline.model import build_model
+    from brm_xl.reports.run import default_period
 
     target = _target(book, path)
     if answer is not None:
@@ -222,7 +222,7 @@ def close_month(book: Any = None, path: str | Path | None = None, period: str | 
 def send_emails(book: Any = None, path: str | Path | None = None, period: str | None = None,
                 answer: bool | None = None) -> Any:
     """Send emails button: asks first, then sends by SMTP (Settings smtp_host) and logs."""
-    from ..usecases import send_emails
+    from brm_xl.app.usecases import send_emails
 
     target = _target(book, path)
     if answer is not None:

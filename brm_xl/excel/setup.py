@@ -56,7 +56,7 @@ def checks(workbook: Path | None = None, windows: bool | None = None) -> list[Ch
 
 def _pdf_check() -> Check:
     try:
-        from ..reports.typst_pdf import compile_pdf
+        from brm_xl.reports.typst_pdf import compile_pdf
 
         compile_pdf('#set document(title: "check")\n= PDF\n')
         return Check("ok", "PDF reports (Typst)")

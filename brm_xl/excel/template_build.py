@@ -15,9 +15,9 @@ from typing import Any
 
 import xlwings
 
-from .. import contract as C
-from ..template import build_workbook
-from .vbaproject import Module, vba_project
+from brm_xl.app.template import build_workbook
+from brm_xl.contract import tables as C
+from brm_xl.excel.vbaproject import Module, vba_project
 
 WORKBOOKS = Path(__file__).resolve().parent.parent.parent / "workbooks"
 SOURCES = WORKBOOKS / "vba"

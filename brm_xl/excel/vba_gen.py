@@ -30,7 +30,7 @@ def functions_module() -> Any:
     win32_stand_ins()
     import xlwings.udfs  # noqa: F401  (imports now that the stand-ins exist)
 
-    from . import _decorators
+    from brm_xl.excel import _decorators
 
     importlib.reload(_decorators)
     module = importlib.import_module(UDF_MODULE)

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from ..workbook.cells import FORMATS, OutputTable
+from brm_xl.workbook.cells import FORMATS, OutputTable
 
 TEXT_FORMAT = "@"
 

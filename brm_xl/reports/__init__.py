@@ -1,1 +1,2 @@
-"""Value-of-IT reports for agency heads and the CIO's portfolio view."""
+"""Value-of-IT reports for agency heads and the CIO's portfolio view.
+"""

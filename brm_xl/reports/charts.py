@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from .palette import LINES, SERIES
+from brm_xl.reports.palette import LINES, SERIES
 
 PALETTE = list(SERIES)
 

@@ -15,12 +15,12 @@ from typing import Any, ClassVar, NamedTuple
 
 import polars as pl
 
-from ..chargeback import ZERO, as_money, cents, tenths
-from ..contract import CHANNELS
-from ..engagement import IN_PERSON
-from ..model import Model
-from ..periods import Comparison, Period, comparison, month_of
-from ..satisfaction import average, csat, is_open, known_by
+from brm_xl.billing.chargeback import ZERO, as_money, cents, tenths
+from brm_xl.contract.periods import Comparison, Period, comparison, month_of
+from brm_xl.contract.tables import CHANNELS
+from brm_xl.pipeline.model import Model
+from brm_xl.relationships.engagement import IN_PERSON
+from brm_xl.relationships.satisfaction import average, csat, is_open, known_by
 
 # The report model: what templates, the bill workbook, emails, the API and the worksheet
 # functions read. Frozen records of plain values (they also travel to render workers).
@@ -343,7 +343,7 @@ def vendor_ids(model: Model, period: Period) -> list[str]:
 
 def vendor_report(model: Model, vendor: str, period: Period) -> VendorReport:
     """Everything a vendor's review shows: its levels, scores, credits and actions."""
-    from ..vendors import services_of, status_of
+    from brm_xl.vendors.scorecards import services_of, status_of
 
     inputs, settings = model.inputs, model.inputs.settings
     key = vendor.upper()
@@ -485,7 +485,7 @@ def headline(model: Model, agency: str, period: Period) -> Headline:
 def budget_of(model: Model, agency: str, period: Period) -> Budget | None:
     """The budget of the fiscal year the period ends in, from AgencySummary's columns for
     the period's last month with charges (the one home of the projection)."""
-    from ..periods import fiscal_year_of
+    from brm_xl.contract.periods import fiscal_year_of
 
     rows = [r for r in model.view.summary if r.agency_id == agency and r.period in period
             and r.fy_budget is not None and r.fy_projected is not None]
@@ -633,7 +633,7 @@ def outcomes(model: Model, agency: str) -> tuple[Outcome, ...]:
 def vendor_lines(model: Model, period: Period, agency: str | None = None) -> tuple[VendorLine, ...]:
     """Vendors' standing in the period: every vendor (agency None), or only those whose
     contracts deliver services the agency was billed for, with only its own credits."""
-    from ..vendors import services_of
+    from brm_xl.vendors.scorecards import services_of
 
     cards = model.chargeback.scorecard or []
     if not cards:
@@ -706,7 +706,7 @@ def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
 
 
 def _seal_of(model: Model, period: Period) -> str:
-    from ..seal import closed_months
+    from brm_xl.books.seal import closed_months
 
     if len(period.months) != 1:
         return ""

@@ -34,7 +34,7 @@ from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import LoopContext
 
-from .. import contract as C
+from brm_xl.contract import tables as C
 
 MB = 1024 * 1024
 MAX_RANGE = jinja2.sandbox.MAX_RANGE

@@ -24,12 +24,12 @@ from typing import Any
 import jinja2
 import jinja2.sandbox
 
-from .. import __version__
-from ..problems import TemplateError
-from . import charts
-from .data import SEVERITY, Report
-from .limits import BoundedSandbox, Exceeded, TemplateLimits, bound_filters, rendering
-from .palette import COLORS
+from brm_xl import __version__
+from brm_xl.problems import TemplateError
+from brm_xl.reports import charts
+from brm_xl.reports.data import SEVERITY, Report
+from brm_xl.reports.limits import BoundedSandbox, Exceeded, TemplateLimits, bound_filters, rendering
+from brm_xl.reports.palette import COLORS
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "report_templates"
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "\u20ac", "GBP": "\u00a3"}
@@ -186,7 +186,7 @@ def render_html(env: jinja2.Environment, report: Report) -> str:
 
 def render_pdf(env: jinja2.Environment, report: Report) -> bytes:
     """The print view: the same report model through the Typst templates (typst_pdf)."""
-    from .typst_pdf import compile_pdf, render_typst
+    from brm_xl.reports.typst_pdf import compile_pdf, render_typst
 
     return compile_pdf(render_typst(env, report, dt.date.today()))
 
@@ -208,8 +208,8 @@ def _pdf(env: jinja2.Environment, report: Report, html: str) -> bytes:
 
 def _xlsx(env: jinja2.Environment, report: Report, html: str) -> bytes:
     """An agency's bill of IT, or the portfolio as one table for finance."""
-    from .data import AgencyReport, Portfolio
-    from .xlsx import bill_workbook, portfolio_workbook, vendor_workbook
+    from brm_xl.reports.data import AgencyReport, Portfolio
+    from brm_xl.reports.xlsx import bill_workbook, portfolio_workbook, vendor_workbook
 
     if isinstance(report, AgencyReport):
         return bill_workbook(report)

@@ -15,15 +15,15 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from ..filenames import report_file, reports_folder
-from ..model import Model, model_for_period
-from ..periods import Period, parse_period
-from ..problems import BrmError, UsageError
-from ..sources import Sources, beside
-from ..workbook.guard import write_bytes_atomic
-from . import data
-from .limits import TemplateLimits
-from .render import FORMATS, environment, render_all
+from brm_xl.contract.periods import Period, parse_period
+from brm_xl.filenames import report_file, reports_folder
+from brm_xl.pipeline.model import Model, model_for_period
+from brm_xl.problems import BrmError, UsageError
+from brm_xl.reports import data
+from brm_xl.reports.limits import TemplateLimits
+from brm_xl.reports.render import FORMATS, environment, render_all
+from brm_xl.sources.files import Sources, beside
+from brm_xl.workbook.guard import write_bytes_atomic
 
 
 @dataclass
@@ -139,7 +139,7 @@ def _vendor_reports(model: Model, path: Path, period: Period, formats: list[str]
                     office: Path | None, progress: Callable[[int, int], None],
                     workers: int | None) -> list[Written]:
     """One scorecard per vendor with results in the period (the quarterly review pack)."""
-    from ..filenames import vendor_report_file
+    from brm_xl.filenames import vendor_report_file
 
     ids = data.vendor_ids(model, period)
     if not ids:

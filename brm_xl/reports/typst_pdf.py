@@ -18,9 +18,9 @@ from typing import Any
 
 import jinja2
 
-from ..problems import TemplateError
-from .data import Report
-from .limits import BoundedSandbox
+from brm_xl.problems import TemplateError
+from brm_xl.reports.data import Report
+from brm_xl.reports.limits import BoundedSandbox
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
@@ -81,7 +81,7 @@ def _empty_root() -> str:
 
 
 def render_typst(html_env: jinja2.Environment, report: Report, generated: Any) -> str:
-    from .render import render_template
+    from brm_xl.reports.render import render_template
 
     name = f"{'agency_report' if report.kind == 'agency' else report.kind}.typ.j2"
     return render_template(environment_for(html_env), name, r=report, generated=generated)

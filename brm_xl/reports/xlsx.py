@@ -10,9 +10,9 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .charts import said
-from .data import AgencyReport, Bill, Portfolio, VendorReport
-from .palette import BLUE, MUTED
+from brm_xl.reports.charts import said
+from brm_xl.reports.data import AgencyReport, Bill, Portfolio, VendorReport
+from brm_xl.reports.palette import BLUE, MUTED
 
 
 def bill_workbook(report: AgencyReport) -> bytes:

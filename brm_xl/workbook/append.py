@@ -12,11 +12,11 @@ from typing import Any
 
 from lxml import etree
 
-from ..contract import TableSpec, header_key, header_positions
-from ..problems import Problem
-from .cells import OutColumn, OutputTable, sheet_data
-from .package import NS_MAIN, col_letter, parse_xml, q, split_cell, split_range
-from .writer import PackageEdit
+from brm_xl.contract.tables import TableSpec, header_key, header_positions
+from brm_xl.problems import Problem
+from brm_xl.workbook.cells import OutColumn, OutputTable, sheet_data
+from brm_xl.workbook.package import NS_MAIN, col_letter, parse_xml, q, split_cell, split_range
+from brm_xl.workbook.writer import PackageEdit
 
 _KIND_FORMAT = {"date": "date", "month": "month", "count": "int", "score": "int",
                 "money": "money", "signed_money": "money", "rate": "rate",
@@ -187,7 +187,7 @@ def append_settings(edit: PackageEdit, pairs: Sequence[tuple[str, str]]) -> list
     table grows with them."""
     if not pairs:
         return []
-    from ..contract import SETTINGS_ROWS
+    from brm_xl.contract.tables import SETTINGS_ROWS
 
     table = edit.pkg.table("Settings")
     sheet = table.sheet if table is not None else edit.pkg.sheet("Settings")

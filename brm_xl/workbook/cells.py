@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from .package import col_letter
+from brm_xl.workbook.package import col_letter
 
 # format name -> (Excel number format code or None for General, column width)
 FORMATS: dict[str, tuple[str | None, float]] = {

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ..problems import WorkbookError
+from brm_xl.problems import WorkbookError
 
 LOCK_WAIT_SECONDS = 120.0
 _TMP = ".tmp"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..problems import WorkbookError
-from . import zipraw
+from brm_xl.problems import WorkbookError
+from brm_xl.workbook import zipraw
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

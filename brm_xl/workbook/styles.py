@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from .cells import FORMATS
-from .package import NS_MAIN, parse_xml
+from brm_xl.workbook.cells import FORMATS
+from brm_xl.workbook.package import NS_MAIN, parse_xml
 
 MINIMAL_STYLES = (
     f'<styleSheet xmlns="{NS_MAIN}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
@@ -98,7 +98,7 @@ def _int(text: str | None) -> int:
 def _check(root: etree._Element, tag: Callable[[str], str], out: dict[str, int],
            wanted: dict[str, int]) -> None:
     """Each handed-out index is an xf of the wanted format, in the stylesheet as written."""
-    from ..problems import WorkbookError
+    from brm_xl.problems import WorkbookError
 
     cell_xfs = root.find(tag("cellXfs"))
     xfs = cell_xfs.findall(tag("xf")) if cell_xfs is not None else []

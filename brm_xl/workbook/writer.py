@@ -16,11 +16,11 @@ import threading
 
 from lxml import etree
 
-from ..problems import WorkbookError
-from . import zipraw
-from .cells import OutputTable, sheet_data, table_range
-from .guard import Held, write_atomic
-from .package import (
+from brm_xl.problems import WorkbookError
+from brm_xl.workbook import zipraw
+from brm_xl.workbook.cells import OutputTable, sheet_data, table_range
+from brm_xl.workbook.guard import Held, write_atomic
+from brm_xl.workbook.package import (
     CT_RELS,
     CT_TABLE,
     CT_WORKSHEET,
@@ -40,7 +40,7 @@ from .package import (
     rels_path,
     to_xml,
 )
-from .styles import ensure_formats
+from brm_xl.workbook.styles import ensure_formats
 
 _MARK = "brmSheetData"
 

@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ..problems import WorkbookError
+from brm_xl.problems import WorkbookError
 
 _EOCD = b"PK\x05\x06"
 _CENTRAL = b"PK\x01\x02"

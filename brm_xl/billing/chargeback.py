@@ -1,0 +1,359 @@
+"""The chargeback engine: rate card x usage -> charges, cost per user, value and recovery.
+
+Pure functions over validated inputs; no files, no clock. Money is exact: quantities and
+rates are fixed-point decimals, each line is rounded half up to cents in integer
+arithmetic (no binary floats anywhere), and every total is a sum of rounded lines, so
+Charges, AgencySummary and Recovery cross-foot to the cent. The per-line work runs
+column-wise in polars, so a million usage rows cost well under a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
+
+import polars as pl
+
+from brm_xl.contract.kinds import DECIMAL
+from brm_xl.contract.validate import Typed
+from brm_xl.pipeline.read import Inputs, find_rate, rate_lookup
+from brm_xl.problems import Problem
+from brm_xl.workbook.reader import ROW
+
+CENT = Decimal("0.01")
+TENTH = Decimal("0.1")
+ZERO = Decimal("0.00")
+MONEY = pl.Decimal(38, 2)
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round half up to cents: 0.125 -> 0.13, 21.735 -> 21.74 (not banker's rounding)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def tenths(value: Decimal) -> Decimal:
+    return value.quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def as_money(cents_count: int) -> Decimal:
+    return Decimal(cents_count).scaleb(-2)
+
+
+def previous_month(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def product_cents(quantity: pl.Expr, price: pl.Expr) -> pl.Expr:
+    """quantity x price rounded half up to whole cents, exactly (both >= 0, 9 decimals)."""
+    q = (quantity * 1_000_000_000).cast(pl.Int128)
+    p = (price * 1_000_000_000).cast(pl.Int128)
+    return ((q * p + 5 * 10**15) // 10**16).cast(pl.Int64)
+
+
+def cents_to_money(cents_col: pl.Expr) -> pl.Expr:
+    """Whole cents (Int64) as an exact decimal with two places."""
+    size = cents_col.abs()
+    sign = pl.when(cents_col < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.concat_str([sign, (size // 100).cast(pl.String), pl.lit("."),
+                          (size % 100).cast(pl.String).str.zfill(2)]).cast(MONEY)
+
+
+class ChargeLine(NamedTuple):
+    period: str
+    agency_id: str
+    service_id: str | None
+    service_name: str | None
+    tower: str | None
+    unit: str | None
+    quantity: Decimal | None
+    rate: Decimal | None
+    amount: Decimal
+    reason: str | None
+
+
+CHARGE_COLUMNS = list(ChargeLine._fields)
+
+
+class SummaryRow(NamedTuple):
+    period: str
+    agency_id: str
+    agency_name: str
+    users: int | None
+    charges: Decimal
+    cost_per_user: Decimal | None
+    prior_cost_per_user: Decimal | None
+    change_pct: Decimal | None
+    statewide_cost_per_user: Decimal | None
+    standalone_cost: Decimal | None
+    net_value: Decimal | None
+
+
+class RecoveryRow(NamedTuple):
+    period: str
+    service_id: str | None
+    cost: Decimal | None  # None: no cost pool for it that month (unknown, not zero)
+    charged: Decimal
+    variance: Decimal | None
+    recovery_pct: Decimal | None
+
+
+@dataclass
+class Chargeback:
+    charges: pl.DataFrame  # CHARGE_COLUMNS + cents (Int64)
+    summary: list[SummaryRow]
+    recovery: list[RecoveryRow] | None
+    value_lines: pl.DataFrame  # period, agency_id, service_id, component, amount, cents
+    warnings: list[Problem] = field(default_factory=list)
+    disputes: list[Any] | None = None  # DisputeLog rows (brm_xl.billing.disputes), if any
+    scorecard: list[Any] | None = None  # Scorecard rows (brm_xl.vendors.scorecards), if any
+    service_credits: list[Any] | None = None  # ServiceCredits rows, if any
+
+    def charge_lines(self) -> list[ChargeLine]:
+        return [ChargeLine(*row) for row in self.charges.select(CHARGE_COLUMNS).iter_rows()]
+
+
+def vendor_performance(inputs: Inputs, priced: pl.DataFrame, as_of: dt.date,
+                       ) -> tuple[list[Any], list[Any]]:
+    """Vendor scorecards and service credits (brm_xl.vendors.scorecards), from the priced usage;
+    corrective actions open and overdue as of `as_of`."""
+    if not inputs.has("ServiceLevels"):
+        return [], []
+    from brm_xl.books.seal import closed_months
+    from brm_xl.vendors.scorecards import compute as score
+
+    return score(inputs, priced, set(closed_months(inputs)), as_of)
+
+
+def dispute_credits(inputs: Inputs, as_of: dt.date,
+                    ) -> tuple[list[Any] | None, pl.DataFrame | None, list[Problem]]:
+    """The DisputeLog (ages counted to `as_of`), and accepted disputes as adjustment lines
+    in open months (brm_xl.billing.disputes)."""
+    if not inputs.has("Disputes"):
+        return None, None, []
+    from brm_xl.billing.disputes import credit_adjustments, dispute_log
+    from brm_xl.books.seal import closed_months
+
+    log, problems = dispute_log(inputs, set(closed_months(inputs)), as_of)
+    return log, credit_adjustments(log), problems
+
+
+def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
+    """All chargeback outputs from validated inputs; `as_of` is the command's day (disputes'
+    ages, vendors' open corrective actions), never the clock."""
+    names = display_names(inputs)
+    usage = aggregate_usage(inputs.frame("Usage"))
+    adjustments = inputs.frame("Adjustments") if inputs.has("Adjustments") else None
+    dispute_rows, disputes, dispute_warnings = dispute_credits(inputs, as_of)
+    if disputes is not None and disputes.height:
+        columns = ["period", "agency_id", "service_id", "amount", "reason", ROW]
+        adjustments = pl.concat([adjustments.select(columns), disputes.select(columns)],
+                                how="vertical_relaxed") if adjustments is not None else disputes
+    rates = rate_frame(inputs, usage, adjustments)
+    priced = price_usage(usage, rates)
+    parts = [priced, adjustment_lines(adjustments, rates)]
+    scorecard, service_credits = vendor_performance(inputs, priced, as_of)
+    if service_credits and inputs.settings.pass_through_credits:
+        from brm_xl.vendors.scorecards import credit_adjustments
+
+        vendors = {str(v).upper(): n for v, n in inputs.frame("Vendors").select(
+            "vendor_id", "vendor_name").iter_rows()} if inputs.has("Vendors") else {}
+        parts.append(adjustment_lines(credit_adjustments(
+            service_credits, {k: n or k for k, n in vendors.items()}), rates))
+    if inputs.focus is not None:
+        from brm_xl.sources.focus import charge_lines
+
+        parts.append(charge_lines(inputs.focus, inputs.settings.currency))
+    charges = pl.concat(parts, how="vertical_relaxed")
+    charges = _with_display(charges, names).sort(
+        "period", "agency_id", pl.col("quantity").is_null(), "service_id", nulls_last=True,
+        maintain_order=True)
+    value_lines = _with_display(standalone_lines(usage, inputs), names)
+    summary, warnings = agency_summary(inputs, charges, value_lines, names)
+    recovery = None
+    if inputs.has("CostPools") or inputs.focus is not None:
+        recovery, unpooled = recovery_rows(inputs, charges, names)
+        warnings += unpooled
+    warnings += dispute_warnings
+    return Chargeback(charges, summary, recovery, value_lines, warnings, dispute_rows,
+                      scorecard or None, service_credits or None)
+
+
+def display_names(inputs: Inputs) -> dict[str, dict[str, str]]:
+    """Ids as users typed them in the master tables, keyed by their upper-case form."""
+    agencies = inputs.frame("Agencies")
+    services: dict[str, str] = {}
+    for key, text in inputs.frame("RateCard").select("service_id", "service_id_text").iter_rows():
+        services.setdefault(key, text)
+    return {
+        "agency": dict(agencies.select("agency_id", "agency_id_text").iter_rows()),
+        "agency_name": dict(agencies.select("agency_id", "agency_name").iter_rows()),
+        "service": services,
+    }
+
+
+def _with_display(frame: pl.DataFrame, names: dict[str, dict[str, str]]) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.col("agency_id").replace_strict(names["agency"], default=pl.col("agency_id")),
+        pl.col("service_id").replace_strict(names["service"], default=pl.col("service_id")),
+    )
+
+
+def aggregate_usage(usage: pl.DataFrame) -> pl.DataFrame:
+    """Sum quantities per (period, agency_id, service_id), exactly (fixed-point decimal)."""
+    return usage.group_by("period", "agency_id", "service_id").agg(pl.col("quantity").sum())
+
+
+def rate_frame(inputs: Inputs, usage: pl.DataFrame,
+               adjustments: pl.DataFrame | None) -> pl.DataFrame:
+    """The rate row in force for each (service_id, period) that usage or adjustments name."""
+    rates = rate_lookup(inputs.frame("RateCard"))
+    pairs = usage.select("service_id", "period")
+    if adjustments is not None:
+        pairs = pl.concat([pairs, adjustments.select("service_id", "period").drop_nulls()])
+    rows = []
+    for sid, period in pairs.unique().iter_rows():
+        rec = find_rate(rates.get(sid, []), period)
+        if rec is not None:
+            rows.append((sid, period, rec["service_name"], rec["tower"], rec["unit"], rec["rate"]))
+    return pl.DataFrame(rows, orient="row", schema={
+        "service_id": pl.String, "period": pl.String, "service_name": pl.String,
+        "tower": pl.String, "unit": pl.String, "rate": DECIMAL})
+
+
+def price_usage(usage: pl.DataFrame, rates: pl.DataFrame) -> pl.DataFrame:
+    priced = usage.join(rates, on=["service_id", "period"], how="left")
+    return priced.with_columns(
+        product_cents(pl.col("quantity"), pl.col("rate")).alias("cents"),
+        pl.lit(None, dtype=pl.String).alias("reason"),
+    ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select([*CHARGE_COLUMNS, "cents"])
+
+
+def adjustment_lines(adjustments: pl.DataFrame | None, rates: pl.DataFrame) -> pl.DataFrame:
+    if adjustments is None or adjustments.is_empty():
+        return pl.DataFrame(schema={**{c: pl.String for c in CHARGE_COLUMNS},
+                                    "quantity": DECIMAL, "rate": DECIMAL, "amount": MONEY,
+                                    "cents": pl.Int64}).select([*CHARGE_COLUMNS, "cents"])
+    lines = adjustments.sort(ROW).join(
+        rates.drop("rate"), on=["service_id", "period"], how="left", maintain_order="left")
+    return lines.with_columns(
+        (pl.col("amount") * 100).cast(pl.Int64).alias("cents"),
+        pl.lit(None, dtype=DECIMAL).alias("quantity"),
+        pl.lit(None, dtype=DECIMAL).alias("rate"),
+    ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select([*CHARGE_COLUMNS, "cents"])
+
+
+def standalone_lines(usage: pl.DataFrame, inputs: Inputs) -> pl.DataFrame:
+    """quantity x unit_cost per (usage line, component), each rounded to cents."""
+    schema: dict[str, Any] = {"period": pl.String, "agency_id": pl.String,
+                              "service_id": pl.String, "component": pl.String, "amount": MONEY,
+                              "cents": pl.Int64}
+    if not inputs.has("StandaloneCosts"):
+        return pl.DataFrame(schema=schema)
+    components = inputs.frame("StandaloneCosts").select("service_id", "component", "unit_cost")
+    lines = usage.join(components, on="service_id", how="inner")
+    return lines.with_columns(
+        product_cents(pl.col("quantity"), pl.col("unit_cost")).alias("cents"),
+    ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select(list(schema)).sort(
+        "period", "agency_id", "service_id", "component")
+
+
+def _sums(frame: pl.DataFrame, keys: list[str]) -> dict[Any, int]:
+    grouped = frame.group_by(keys).agg(pl.col("cents").sum())
+    return {tuple(row[:-1]): row[-1] for row in grouped.iter_rows()}
+
+
+def agency_summary(inputs: Inputs, charges: pl.DataFrame, value_lines: pl.DataFrame,
+                   names: dict[str, dict[str, str]]) -> tuple[list[SummaryRow], list[Problem]]:
+    totals = _sums(charges, ["period", "agency_id"])
+    standalone = _sums(value_lines, ["period", "agency_id"])
+    headcount = inputs.tables["Headcount"]
+    users: dict[tuple[str, str], tuple[Any, Any]] = {}
+    for period, agency_id, count, row in headcount.frame.select(
+            "period", "agency_id", "users", ROW).iter_rows():
+        users[(period, names["agency"][agency_id])] = (count, row)
+    keys = sorted(set(totals) | set(users))
+    money = {key: as_money(totals.get(key, 0)) for key in keys}
+    statewide = _statewide(keys, money, users)
+    cpu: dict[Any, Decimal | None] = {}
+    warnings = []
+    for key in keys:
+        count = users.get(key, (None, None))[0]
+        cpu[key] = cents(money[key] / count) if count else None
+        warnings.extend(_headcount_warning(headcount, key, users.get(key), totals.get(key)))
+    name_by_display = {names["agency"][k]: n for k, n in names["agency_name"].items()}
+    rows = []
+    for key in keys:
+        period, agency_id = key
+        prior = cpu.get((previous_month(period), agency_id))
+        now = cpu[key]
+        change = tenths((now / prior - 1) * 100) if now is not None and prior else None
+        alone = as_money(standalone[key]) if key in standalone else None
+        rows.append(SummaryRow(
+            period, agency_id, name_by_display.get(agency_id, ""), users.get(key, (None,))[0],
+            money[key], cpu[key], prior, change, statewide.get(period), alone,
+            alone - money[key] if alone is not None else None,
+        ))
+    return rows, warnings
+
+
+def _statewide(keys: list[tuple[str, str]], money: dict[tuple[str, str], Decimal],
+               users: dict[tuple[str, str], tuple[int, int]]) -> dict[str, Decimal]:
+    charged: dict[str, Decimal] = defaultdict(Decimal)
+    people: dict[str, int] = defaultdict(int)
+    for key in keys:
+        count = users.get(key, (None,))[0]
+        if count:
+            charged[key[0]] += money[key]
+            people[key[0]] += count
+    return {p: cents(charged[p] / people[p]) for p in people if people[p]}
+
+
+def _headcount_warning(headcount: Typed, key: tuple[str, str], found: tuple[int, int] | None,
+                       total: int | None) -> list[Problem]:
+    period, agency = key
+    if found is None:
+        return [Problem(headcount.raw.sheet,
+                        f"no users for {agency} in {period}; its cost per user is left blank",
+                        "no-headcount", "warning")]
+    if found[0] == 0 and total:
+        return [Problem(headcount.where("users", found[1]),
+                        f"users is 0 for {agency} in {period}; its cost per user is left blank",
+                        "zero-users", "warning")]
+    return []
+
+
+def recovery_rows(inputs: Inputs, charges: pl.DataFrame, names: dict[str, dict[str, str]],
+                  ) -> tuple[list[RecoveryRow], list[Problem]]:
+    """Cost against charges per service, for every month that has cost pools. A service
+    charged in such a month without a pool of its own has an unknown cost: its cost,
+    variance and recovery are blank, with a warning (a cost of 0 would read as a service
+    recovered a hundred times over)."""
+    cost: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
+    if inputs.has("CostPools"):
+        for period, sid, amount in inputs.frame("CostPools").select(
+                "period", "service_id", "cost").iter_rows():
+            cost[(period, names["service"][sid])] += amount
+    if inputs.focus is not None:  # what the cloud providers billed, allocated or not
+        for key, amount in inputs.focus.cost.items():
+            cost[key] += amount
+    periods = sorted({p for p, _ in cost})
+    charged = {key: as_money(c) for key, c in _sums(
+        charges.filter(pl.col("period").is_in(periods)), ["period", "service_id"]).items()}
+    rows, unpooled = [], []
+    for key in sorted(set(cost) | set(charged), key=lambda k: (k[0], k[1] is None, k[1] or "")):
+        ch = charged.get(key, ZERO)
+        if key not in cost:
+            rows.append(RecoveryRow(key[0], key[1], None, ch, None, None))
+            if key[1] is not None:
+                unpooled.append(Problem(
+                    "CostPools", f"no cost pool for {key[1]} in {key[0]}, though it was charged "
+                    "that month; its cost, variance and recovery are left blank", "no-cost-pool",
+                    "warning"))
+            continue
+        c = cents(cost[key])
+        rows.append(RecoveryRow(key[0], key[1], c, ch, ch - c, tenths(ch / c * 100) if c else None))
+    return rows, unpooled

@@ -1,0 +1,434 @@
+"""The monthly close: publish a month's bills, sealed, and keep them as published.
+
+`close` computes the workbook exactly as refresh does at that moment and, in one locked
+write, writes the refresh's tables (so the credits and disputes the month includes are
+pinned to it) and the month's seal record (brm_xl.books.seal): **Closes**, **PublishedCharges**,
+**PublishedHeadcount**, **AuditLog** and the very hidden **BrmSeals**. From then on every
+command that loads the workbook checks the seals first, and every command that computes
+the model compares the month with what was published (`closed_problems`): an input that
+no longer agrees (a usage row, a rate, a headcount, an adjustment dated in the month) is
+an error at its cell, one line a cell. `reopen` needs a reason, is a record in the chain
+and puts the close tables back as they were published, recording what it found changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from brm_xl.billing.chargeback import Chargeback, as_money
+from brm_xl.books.seal import Record, adjustment_key, closed_months, verified_of, when_text
+from brm_xl.contract.kinds import plain
+from brm_xl.pipeline.read import Inputs
+from brm_xl.problems import DataProblems, Problem, StateError, UsageError, errors, summarize
+from brm_xl.users import current_user
+from brm_xl.workbook.cells import OutputTable
+from brm_xl.workbook.guard import locked
+
+
+class ByMonth:
+    """A chargeback's figures per month, each computed in one pass when first asked for (a
+    check of 24 closed months asks for every month's users and statewide figures, and for
+    the lines, rates and quantities of a month only where they may have changed)."""
+
+    def __init__(self, result: Chargeback):
+        self.result = result
+        self.summary: dict[str, list[Any]] = defaultdict(list)
+        for row in result.summary:
+            self.summary[row.period].append(row)
+
+    @functools.cached_property
+    def charges(self) -> dict[str, dict[tuple[str, str], Decimal]]:
+        out: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+        for p, a, s, c in self.result.charges.group_by("period", "agency_id", "service_id").agg(
+                pl.col("cents").sum()).iter_rows():
+            out[p][(a, s or "")] = as_money(c)
+        return out
+
+    @functools.cached_property
+    def rates(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = defaultdict(dict)
+        for p, s, r in self._priced.select("period", "service_id", "rate").unique(
+                ["period", "service_id"], keep="first", maintain_order=True).iter_rows():
+            out[p][str(s).upper()] = plain(r)
+        return out
+
+    @functools.cached_property
+    def quantities(self) -> dict[str, dict[tuple[str, str], str]]:
+        out: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
+        for p, a, s, q in self._priced.group_by("period", "agency_id", "service_id").agg(
+                pl.col("quantity").sum()).iter_rows():
+            out[p][(str(a).upper(), str(s).upper())] = plain(q)
+        return out
+
+    @functools.cached_property
+    def _priced(self) -> pl.DataFrame:
+        return self.result.charges.filter(pl.col("rate").is_not_null())
+
+
+def changed_months(result: Chargeback, records: dict[str, Record]) -> set[str]:
+    """The closed months whose lines (in cents) or billed quantities differ from the sealed
+    ones, found column-wise: only those are compared line by line."""
+    if not records:
+        return set()
+    up = pl.col("a").str.to_uppercase(), pl.col("s").fill_null("").str.to_uppercase()
+    then = pl.DataFrame({
+        "p": [p for p, r in records.items() for _ in r.charges],
+        "a": [a for r in records.values() for a, _, _ in r.charges],
+        "s": [s for r in records.values() for _, s, _ in r.charges],
+        "then": [int(Decimal(v) * 100) for r in records.values() for _, _, v in r.charges]},
+        schema={"p": pl.String, "a": pl.String, "s": pl.String, "then": pl.Int64}).with_columns(*up)
+    now = result.charges.filter(pl.col("period").is_in(list(records))).select(
+        pl.col("period").alias("p"), pl.col("agency_id").alias("a"),
+        pl.col("service_id").alias("s"), "cents").with_columns(*up).group_by("p", "a", "s").agg(
+        pl.col("cents").sum().alias("now"))
+    both = then.join(now, on=["p", "a", "s"], how="full", coalesce=True).filter(
+        pl.col("then").fill_null(0) != pl.col("now").fill_null(0))
+    changed = set(both["p"].to_list())
+    sealed_q = [(p, a, s, q) for p, r in records.items() for a, s, q in r.quantities]
+    if sealed_q:
+        number = pl.Decimal(38, 9)
+        then_q = pl.DataFrame(sealed_q, schema=["p", "a", "s", "q"], orient="row").with_columns(
+            pl.col("q").cast(number, strict=False))
+        now_q = result.charges.filter(pl.col("period").is_in(list(records))
+                                      & pl.col("rate").is_not_null()).select(
+            pl.col("period").alias("p"), pl.col("agency_id").str.to_uppercase().alias("a"),
+            pl.col("service_id").str.to_uppercase().alias("s"), "quantity").group_by(
+            "p", "a", "s").agg(pl.col("quantity").sum().cast(number).alias("now"))
+        diff = then_q.join(now_q, on=["p", "a", "s"], how="full", coalesce=True).filter(
+            ~pl.col("q").eq_missing(pl.col("now")))
+        changed |= set(diff["p"].to_list())
+    rates = by_month(result).rates  # a few hundred: a rate changed to the same cents too
+    changed |= {p for p, r in records.items() if r.rates and
+                {s: v for s, v in r.rates} != rates.get(p, {})}
+    return {p for p in changed if p is not None}
+
+
+_LAST: list[tuple[Chargeback, ByMonth]] = []
+
+
+def by_month(result: Chargeback) -> ByMonth:
+    if not _LAST or _LAST[0][0] is not result:
+        _LAST[:] = [(result, ByMonth(result))]
+    return _LAST[0][1]
+
+
+def month_charges(result: Chargeback, period: str) -> dict[tuple[str, str], Decimal]:
+    return by_month(result).charges.get(period, {})
+
+
+def month_usage(result: Chargeback, period: str) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """The rate each service was billed at in the month, and each agency's quantity of it
+    (upper-case ids; priced usage lines only)."""
+    months = by_month(result)
+    return months.rates.get(period, {}), months.quantities.get(period, {})
+
+
+def month_users(result: Chargeback, period: str) -> dict[str, int | None]:
+    return {r.agency_id: r.users for r in by_month(result).summary.get(period, [])}
+
+
+def statewide(result: Chargeback, period: str) -> dict[str, str]:
+    rows = by_month(result).summary.get(period, [])
+    cpu = next((r.statewide_cost_per_user for r in rows if r.statewide_cost_per_user is not None),
+               None)
+    return {"charges": f"{sum((r.charges for r in rows), Decimal('0.00')):.2f}",
+            "users": str(sum(r.users or 0 for r in rows)),
+            "cost_per_user": f"{cpu:.2f}" if cpu is not None else ""}
+
+
+def closed_problems(inputs: Inputs, result: Chargeback) -> list[Problem]:
+    """Every input cell that would change a closed month's published bills, users, rates,
+    quantities, credits or statewide figures: one problem a cell, however many published
+    lines it changes. A month whose seal is broken is left to the seal's problems (named
+    at the edited cell), never blamed on inputs nobody changed."""
+    broken = verified_of(inputs).broken
+    at_cell: dict[str, list[str]] = defaultdict(list)
+    said_of: dict[str, str] = {}
+    unplaced: list[Problem] = []
+
+    def blame(where: str, what: str, said: str, again: bool = True) -> None:
+        if not again and where in at_cell:  # the same edit, seen from another figure
+            return
+        at_cell[where].append(what)
+        said_of[where] = said
+
+    sealed = {p: r for p, r in closed_months(inputs).items() if p not in broken}
+    changed = changed_months(result, sealed)
+    for period, closed in sorted(sealed.items()):
+        said = (f"{closed.label}; its bills stand as published, so put a correction through "
+                "Adjustments in an open month (or reopen the month)")
+        placed = len(at_cell)
+        month_unplaced: list[Problem] = []
+        now = {(a.upper(), s.upper()): v for (a, s), v in month_charges(result, period).items()} \
+            if period in changed else {}
+        now_usage = month_usage(result, period) if period in changed else ({}, {})
+        sealed_usage = ({s: r for s, r in closed.rates},
+                        {(a, s): q for a, s, q in closed.quantities}) \
+            if period in changed else ({}, {})
+        then = {(a.upper(), s.upper()): v for (a, s), v in closed.charges_map().items()} \
+            if period in changed else {}
+        for key in sorted(k for k in set(now) | set(then)
+                          if now.get(k, Decimal(0)) != then.get(k, Decimal(0))):
+            agency, service = key
+            what = (f"{agency} {service or 'adjustments'} was billed "
+                    f"{then.get(key, Decimal(0)):,.2f}, would now be {now.get(key, Decimal(0)):,.2f}")
+            cells = _cells(inputs, period, agency, service, sealed_usage, now_usage)
+            for where in cells:
+                blame(where, what, said)
+            if not cells:
+                month_unplaced.append(Problem("Closes", f"{what}: {said}", "closed-month"))
+        if sealed_usage[0]:  # the same amount from another rate and quantity is a change too
+            for service in sorted(set(sealed_usage[0]) | set(now_usage[0])):
+                was, now_rate = sealed_usage[0].get(service), now_usage[0].get(service)
+                if was != now_rate:
+                    for where in _rate_cells(inputs, period, service):
+                        blame(where, f"{service} was billed at {was} a unit, would now be "
+                                     f"{now_rate}", said, again=False)
+            for key in sorted(set(sealed_usage[1]) | set(now_usage[1])):
+                was, qty = sealed_usage[1].get(key), now_usage[1].get(key)
+                if was != qty:
+                    cell = _row_cell(inputs, "Usage", "quantity", period=period,
+                                     agency_id=key[0], service_id=key[1])
+                    if cell:
+                        blame(cell, f"{key[0]} {key[1]} was billed for {was or 0} units, would "
+                                    f"now be {qty or 0}", said, again=False)
+        for where, what in _credit_cells(inputs, result, closed):
+            blame(where, what, said, again=False)
+        users = {a.upper(): u for a, u in month_users(result, period).items()}
+        if inputs.has("Headcount"):  # an agency with users but no bill counts statewide
+            for agency, count in inputs.frame("Headcount").filter(
+                    pl.col("period") == period).select("agency_id", "users").iter_rows():
+                users.setdefault(str(agency).upper(), count)
+        published = {a.upper(): u for a, u in closed.users_map().items()}
+        for agency in sorted(a for a in set(users) | set(published)
+                             if users.get(a) != published.get(a)):
+            where = _row_cell(inputs, "Headcount", "users", period=period, agency_id=agency) \
+                or "Headcount"
+            had = published.get(agency, "not published") if agency in published else "none"
+            blame(where, f"{agency}'s users for {period} were {had}, would now be "
+                         f"{users.get(agency)}", said)
+        figure, now_figure = closed.statewide.get("cost_per_user"), \
+            statewide(result, period)["cost_per_user"]
+        if figure and now_figure != figure:
+            month_unplaced.append(Problem(
+                "Headcount", f"the statewide cost per user of {period} was published as "
+                f"{Decimal(figure):,.2f} and would now be {now_figure or 'blank'}: {said}",
+                "closed-month"))
+        if len(at_cell) == placed:  # nothing named at a cell: say what changed, once a line
+            unplaced += month_unplaced
+    problems = []
+    for where, whats in at_cell.items():
+        more = f" (and {len(whats) - 1} more published lines)" if len(whats) > 1 else ""
+        problems.append(Problem(where, f"{whats[0]}{more}: {said_of[where]}", "closed-month"))
+    return problems + unplaced
+
+
+def _credit_cells(inputs: Inputs, result: Chargeback, closed: Record) -> list[tuple[str, str]]:
+    """The Disputes row of each dispute credit sealed with the month that is no longer on
+    its bills, or credited now that was not (a status or credit retyped)."""
+    if not inputs.has("Disputes"):
+        return []
+    then = {d.upper(): c for d, c in closed.disputes}
+    now = {d.dispute_id.upper(): f"{d.credit:.2f}" for d in result.disputes or []
+           if d.credited_in == closed.period and d.credit}
+    out = []
+    for dispute in sorted(set(then) | set(now)):
+        if then.get(dispute) != now.get(dispute):
+            where = _row_cell(inputs, "Disputes", "status", dispute_id=dispute) or "Disputes"
+            out.append((where, f"dispute {dispute} was credited {then.get(dispute) or 'nothing'} "
+                               f"on the bills of {closed.period}, would now be "
+                               f"{now.get(dispute) or 'nothing'}"))
+    return out
+
+
+def _cells(inputs: Inputs, period: str, agency: str, service: str,
+           sealed: tuple[dict[str, str], dict[tuple[str, str], str]],
+           now: tuple[dict[str, str], dict[tuple[str, str], str]]) -> list[str]:
+    """The cells behind one (agency, service) line of a month that changed: its usage, its
+    rate, or (a close sealed before rates and quantities were) both."""
+    known = bool(sealed[0])
+    rate_changed = not known or sealed[0].get(service) != now[0].get(service)
+    usage_changed = not known or sealed[1].get((agency, service)) != now[1].get((agency, service))
+    cells = []
+    usage = _row_cell(inputs, "Usage", "quantity", period=period, agency_id=agency,
+                      service_id=service) if usage_changed else None
+    if usage:
+        cells.append(usage)
+    if service and rate_changed:
+        cells += _rate_cells(inputs, period, service)
+    return cells
+
+
+def _rate_cells(inputs: Inputs, period: str, service: str) -> list[str]:
+    """The RateCard rate cells that price `service` in `period`."""
+    if not inputs.has("RateCard"):
+        return []
+    return [inputs.tables["RateCard"].where("rate", r["_row"]) for r in inputs.frame(
+        "RateCard").filter(pl.col("service_id") == service).iter_rows(named=True)
+        if r["effective_from"] <= period and (r["effective_to"] is None
+                                              or period <= r["effective_to"])]
+
+
+def _row_cell(inputs: Inputs, table: str, column: str, **match: str) -> str | None:
+    if not inputs.has(table):
+        return None
+    frame = inputs.frame(table)
+    for key, value in match.items():
+        if key not in frame.columns:
+            return None
+        frame = frame.filter(pl.col(key) == value)
+    if frame.height == 0 or "_row" not in frame.columns:
+        return None
+    return inputs.tables[table].where(column, int(frame.select(pl.col("_row").min()).item()))
+
+
+def record_of(model: Any, period: str, now: dt.datetime, user: str) -> Record:
+    """The seal record of closing `period` as the model computes it now (unsealed: seq,
+    book, chain and seal are set when it joins the chain, brm_xl.pipeline.outputs.seal_book)."""
+    result, inputs = model.chargeback, model.inputs
+    lines = month_charges(result, period)
+    users = month_users(result, period)
+    adjustments = sorted(list(adjustment_key(r)) for r in inputs.frame("Adjustments").filter(
+        pl.col("period") == period).to_dicts()) if inputs.has("Adjustments") else []
+    disputes = sorted([d.dispute_id, f"{d.credit:.2f}"] for d in result.disputes or []
+                      if d.credited_in == period and d.credit)
+    credits = sorted([c.sl_id, c.period, c.agency_id, f"{c.share:.2f}"]
+                     for c in result.service_credits or [] if c.credited_in == period)
+    gl = sorted([str(r["kind"]), r["id"] or "", str(r["fund"]), r["department"] or "",
+                 str(r["account"])] for r in inputs.frame("GLAccounts").to_dicts()) \
+        if inputs.has("GLAccounts") else []
+    rates, quantities = month_usage(result, period)
+    return Record(0, "", period, "closed", when_text(now.isoformat()), user, "",
+                  rates=sorted([s, r] for s, r in rates.items()),
+                  quantities=sorted([a, s, q] for (a, s), q in quantities.items()),
+                  charges=sorted([a, s, f"{v:.2f}"] for (a, s), v in lines.items()),
+                  users=sorted([a, "" if u is None else str(u)] for a, u in users.items()),
+                  statewide=statewide(result, period), adjustments=adjustments,
+                  disputes=disputes, credits=credits, gl=gl)
+
+
+@dataclass
+class CloseResult:
+    period: str  # the month, or the first to last closed
+    months: int
+    lines: int
+    total: Decimal
+    seal: str  # the last month's seal: printed, in AuditLog, on its journal
+
+
+def close(path: Path, period: str, user: str | None = None,
+          now: dt.datetime | None = None,
+          write: Callable[[list[OutputTable]], None] | None = None) -> CloseResult:
+    """Publish `period`'s bills as refresh computes them now, sealed (see the module
+    docstring). A range or fiscal year closes each of its months with charges that is not
+    closed yet, in one write; a single month that is closed already is refused (exit 1)."""
+    from brm_xl.app.refresh import refreshing, tables_of
+    from brm_xl.contract.periods import parse_period
+    from brm_xl.pipeline.model import build_model
+    from brm_xl.pipeline.outputs import REFRESH_LOG_SPEC
+
+    now = now or dt.datetime.now().replace(microsecond=0)
+    user = user or current_user()
+    # `write`: Excel holds the open workbook, and the tables go in through it
+    with (locked(Path(path)) if write is None else contextlib.nullcontext()) as held:
+        model = build_model(held.path if held is not None else Path(path), now.date(),
+                            previous=(REFRESH_LOG_SPEC,), sources=refreshing(None))
+        inputs = model.inputs
+        wanted = parse_period(period, inputs.settings.fiscal_year_start_month).months
+        done = closed_months(inputs)
+        if len(wanted) == 1 and wanted[0] in done:
+            raise StateError(f"{wanted[0]} is closed already (since "
+                             f"{done[wanted[0]].closed_at[:10]}); reopen it first to close it "
+                             "again")
+        records = [record_of(model, m, now, user) for m in wanted
+                   if m not in done and month_charges(model.chargeback, m)]
+        if not records:
+            raise StateError(f"nothing to close in {period}: no month with charges that is "
+                             "not closed already")
+        _, tables = tables_of(model, now, user, new=records)
+        if write is not None:
+            write(tables)
+        else:
+            _write(held, tables)
+        _ledger(inputs, verified_of(inputs).records + records)
+    label = records[0].period if len(records) == 1 else f"{records[0].period}..{records[-1].period}"
+    return CloseResult(label, len(records), sum(r.lines for r in records),
+                       sum((Decimal(r.total) for r in records), Decimal(0)), records[-1].seal)
+
+
+@dataclass
+class Reopened:
+    period: str
+    findings: list[Problem]  # what the seal check found changed (recorded, and put back)
+
+
+def reopen(path: Path, period: str, reason: str, user: str | None = None,
+           now: dt.datetime | None = None) -> Reopened:
+    """Reopen a closed month with a reason: a record in the chain. It works on a workbook
+    whose seal is broken (that is how a clerk recovers): what the check found is recorded
+    in AuditLog, and the close tables are put back as they were published."""
+    from brm_xl.pipeline.outputs import AuditEntry, seal_book
+    from brm_xl.pipeline.read import load_inputs
+
+    if not reason or not reason.strip():
+        raise UsageError("reopening a month needs a reason (--reason), kept in the AuditLog")
+    now = now or dt.datetime.now().replace(microsecond=0)
+    user = user or current_user()
+    with locked(Path(path)) as held:
+        inputs, problems = load_inputs(held.path, specs=(), checks=())
+        month = _month(period)
+        verified = verified_of(inputs)
+        if any(p.where.startswith("BrmSeals") for p in verified.problems):
+            raise DataProblems([p for p in verified.problems if p.where.startswith("BrmSeals")]
+                               + [Problem("BrmSeals", "the seal records themselves were changed, "
+                                          "so what was published cannot be put back from them; "
+                                          "restore the workbook from a copy, or compare it with "
+                                          "the ledger and journals (brm-xl verify)", "broken-seal")])
+        if month not in closed_months(inputs):
+            raise StateError(f"{month} is not closed")
+        findings = errors(verified.problems)
+        entries = []
+        if findings:
+            entries.append(AuditEntry(now, user, "finding", month, None, (
+                f"{len(findings)} edits found and put back at reopen: "
+                + "; ".join(summarize(findings, 20)))[:32000]))
+        record = Record(0, "", month, "reopened", when_text(now.isoformat()), user,
+                        reason.strip())
+        _write(held, seal_book(inputs, entries, [record], now, user))
+        _ledger(inputs, verified.records + [record])
+    return Reopened(month, findings)
+
+
+def _ledger(inputs: Inputs, records: list[Record], journals: list[dict[str, Any]] | None = None,
+            ) -> Problem | None:
+    """Append to the office's ledger (brm_xl.books.ledger), where it keeps one."""
+    from brm_xl.books import ledger
+
+    return ledger.append(ledger.folder_of(inputs.path, inputs.settings.ledger_path), records,
+                         journals)
+
+
+def _month(period: str) -> str:
+    from brm_xl.contract.periods import parse_period
+
+    parsed = parse_period(period)
+    if len(parsed.months) != 1:
+        raise UsageError(f"--period {period!r}: a close is one month, e.g. 2026-10")
+    return parsed.months[0]
+
+
+def _write(held: Any, tables: list[OutputTable]) -> None:
+    from brm_xl.app.refresh import write_tables
+
+    write_tables(held, tables)
+

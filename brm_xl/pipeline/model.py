@@ -1,0 +1,95 @@
+"""Everything computed from one workbook: load -> validate -> compute, once.
+
+Reports, emails and the Excel worksheet functions all read from a `Model`; refresh writes
+it back. Raises DataProblems (listing every error) when the inputs break the contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from brm_xl.billing.chargeback import Chargeback, compute
+from brm_xl.contract.tables import TableSpec
+from brm_xl.pipeline.read import Inputs, load_inputs
+from brm_xl.problems import DataProblems, Problem, errors, warnings
+from brm_xl.relationships import view as relationships
+from brm_xl.sources.files import Sources
+
+
+@dataclass
+class Model:
+    inputs: Inputs
+    chargeback: Chargeback
+    view: relationships.RelationshipView
+    as_of: dt.date
+    warnings: list[Problem]
+
+    @functools.cached_property
+    def names(self) -> dict[str, dict[str, str]]:
+        """Ids as typed in Agencies and RateCard, keyed by their upper-case form."""
+        from brm_xl.billing.chargeback import display_names
+
+        return display_names(self.inputs)
+
+    @functools.cached_property
+    def file_stems(self) -> dict[str, str]:
+        """Agency id (as typed in Agencies) -> the unique part of its file names."""
+        from brm_xl.filenames import agency_stems
+
+        return agency_stems(self.inputs.frame("Agencies")["agency_id_text"].to_list())
+
+
+def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = (),
+                sources: Sources | None = None,
+                progress: Callable[[str], None] = lambda stage: None) -> Model:
+    """The pipeline, stage by stage: read the workbook -> check each table -> read usage
+    files and cloud bills -> check across tables (`inputs.load_inputs`) -> compute the
+    chargeback -> compute satisfaction and engagement (`model_of`). Every problem found by
+    any stage is raised together, as DataProblems, before anything is computed."""
+    inputs, problems = load_inputs(Path(path), previous=previous, sources=sources,
+                                   progress=progress)
+    return model_of(inputs, problems, as_of, progress)
+
+
+def model_for_period(path: Path, period_text: str | None, as_of: dt.date | None,
+                     previous: tuple[TableSpec, ...] = (), sources: Sources | None = None,
+                     default: Callable[[Model], str] | None = None) -> Model:
+    """The model a report or an email of a period is made from: judged on `as_of`, or
+    without one on the period's last day (`periods.judged_on`). `default` names the period
+    when none is given (the buttons' Settings report_period, else the latest month)."""
+    from brm_xl.contract.periods import judged_on, parse_period
+
+    today = dt.date.today()
+    inputs, problems = load_inputs(Path(path), previous=previous, sources=sources)
+    if as_of is not None:
+        return model_of(inputs, problems, as_of)
+    fiscal = inputs.settings.fiscal_year_start_month
+    if period_text is None:
+        model = model_of(inputs, problems, today)
+        if default is None:
+            return model
+        period_text = default(model)
+        day = judged_on(parse_period(period_text, fiscal), today)
+        return model if day == today else model_of(inputs, problems, day)
+    return model_of(inputs, problems, judged_on(parse_period(period_text, fiscal), today))
+
+
+def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date,
+             progress: Callable[[str], None] = lambda stage: None) -> Model:
+    """The computed model of inputs already loaded (with the problems found loading them)."""
+    if errors(problems):
+        raise DataProblems(problems)
+    progress("computing the chargeback")
+    result = compute(inputs, as_of)
+    from brm_xl.billing.close import closed_problems
+
+    closed = closed_problems(inputs, result)  # a closed month stands as published
+    if closed:
+        raise DataProblems(closed + warnings(problems))
+    progress("satisfaction and engagement")
+    view = relationships.compute(inputs, result.summary, as_of)
+    return Model(inputs, result, view, as_of, warnings(problems) + result.warnings)

@@ -1,0 +1,3 @@
+"""Business relationship management: satisfaction and follow-ups, engagement and cadence, each
+agency's health, joined to its bill.
+"""

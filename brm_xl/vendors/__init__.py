@@ -1,0 +1,3 @@
+"""The vendors behind the services: monthly scorecards against contracted service levels,
+service credits, corrective actions.
+"""
