@@ -16,8 +16,8 @@ from bench_reports import OUT, build
 
 from brm_xl.app import demo
 from brm_xl.app.usecases import draft_emails
+from brm_xl.delivery.journal import DELIVERIES_SPEC
 from brm_xl.pipeline.model import build_model
-from brm_xl.pipeline.outputs import DELIVERIES_SPEC
 from brm_xl.reports.run import make_reports
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal as D
 from aiosmtpd.smtp import AuthResult
 from pypdf import PdfReader
 
-from brm_xl.pipeline.outputs import DELIVERIES_SPEC
+from brm_xl.delivery.journal import DELIVERIES_SPEC
 from brm_xl.pipeline.read import load_inputs
 
 from .conftest import Recorder, free_port  # noqa: F401

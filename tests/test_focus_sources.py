@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from brm_xl.app.refresh import refresh
+from brm_xl.contract.inputs import Sources
 from brm_xl.problems import DataProblems, errors, warnings
-from brm_xl.sources.files import Sources
 from brm_xl.sources.focus import account_key, tag_key, tag_pairs
 
 from .helpers import Block, digest, minimal_book, output_rows, write_book
@@ -231,7 +231,7 @@ def test_two_exports_of_one_bill_that_disagree_need_newest(tmp_path):
 
 
 def test_a_correction_restating_a_closed_month_goes_to_the_first_open_month(tmp_path):
-    from brm_xl.billing.close import close
+    from brm_xl.app.close import close
 
     path = book(tmp_path, focus_map=[(43210987654, None, "DOR")])
     bill = Path(shutil.copy(SAMPLES / "aws_focus_1.0.csv", tmp_path / "bill.csv"))
@@ -263,7 +263,7 @@ def test_a_correction_restating_a_closed_month_goes_to_the_first_open_month(tmp_
 def test_a_later_export_of_a_closed_month_is_charged_as_a_correction(tmp_path):
     import os
 
-    from brm_xl.billing.close import close
+    from brm_xl.app.close import close
 
     path = book(tmp_path, focus_map=[(43210987654, None, "DOR")])
     first = Path(shutil.copy(SAMPLES / "aws_focus_1.0.csv", tmp_path / "snapshot-0903.csv"))

@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from brm_xl.problems import TemplateError, WorkbookError
-from brm_xl.reports.render import environment, render_template
+from brm_xl.reports.limits import render_template
+from brm_xl.reports.render import environment
 
 from .helpers import Block, digest, minimal_book, output_rows, write_book
 
@@ -92,7 +93,7 @@ def test_settings_may_lower_the_limits_never_raise_them(tmp_path):
     assert done.returncode == 1 and "larger than 1 MB" in done.stderr
     assert "Settings template_max_mb" in done.stderr
 
-    from brm_xl.pipeline.read import parse_settings
+    from brm_xl.contract.inputs import parse_settings
 
     settings, problems = parse_settings("Settings", [(1, "template_seconds", "600"),
                                                      (2, "template max mb", "10")])
@@ -173,7 +174,8 @@ def test_a_file_that_is_not_a_usage_file_is_never_quoted(tmp_path):
 
 
 def test_a_sources_row_pointing_outside_the_folder_is_not_read_nor_advised(tmp_path):
-    from brm_xl.sources.files import Sources, recorded
+    from brm_xl.contract.inputs import Sources
+    from brm_xl.sources.files import recorded
 
     path = write_book(tmp_path / "b.xlsx", minimal_book())
     sources, problems = recorded(path, [{"kind": "usage", "path": "/etc/passwd"}], Sources())

@@ -168,12 +168,12 @@ def test_every_consumer_gives_the_same_figure_for_every_agency_and_period(tmp_pa
     response that arrives after --as-of."""
 
     from brm_xl.app.refresh import refresh
+    from brm_xl.contract.inputs import Sources
     from brm_xl.contract.periods import parse_period
     from brm_xl.delivery import run as delivery
     from brm_xl.excel.queries import Index
     from brm_xl.reports import data
     from brm_xl.reports.render import money
-    from brm_xl.sources.files import Sources
 
     from .helpers import headcount, output_rows, rate_card
 

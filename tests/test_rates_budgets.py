@@ -125,7 +125,7 @@ def test_units_are_annualised_over_the_services_own_months_of_use(tmp_path):
 
 
 def test_four_decimals_by_default_and_the_roundings_effect_on_recovery(tmp_path):
-    from brm_xl.billing.rates import write_proposal
+    from brm_xl.app.rates import write_proposal
 
     # GB at $0.0450: DOT 100,000 GB a month for three months; cost pools 4,428.00 a month.
     # charged 3 x 4,500 = 13,500 against 13,284: 216 over-recovered, carried forward.
@@ -163,7 +163,7 @@ def test_a_small_change_is_not_shown_as_no_change(tmp_path):
 
 
 def test_the_proposal_and_the_effect_add_up(tmp_path):
-    from brm_xl.billing.rates import write_proposal
+    from brm_xl.app.rates import write_proposal
 
     # 7 months of use, 5 of cost pools: each agency's line and the service's recovery are
     # the same rounded lines, so RateEffect's proposed bills add up to the projected recovery

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from brm_xl.app.refresh import check, refresh
-from brm_xl.pipeline.read import Settings
+from brm_xl.contract.inputs import Settings
 from brm_xl.problems import DataProblems
 from brm_xl.relationships.engagement import relationship
 from brm_xl.relationships.view import rules_from_settings

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from brm_xl.app.close import close, reopen
+from brm_xl.app.journal import write_journal
 from brm_xl.app.refresh import check, refresh
-from brm_xl.billing.close import close, reopen
-from brm_xl.billing.journal import write_journal
 from brm_xl.problems import DataProblems, StateError, UsageError, errors
 
 from .helpers import (

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from brm_xl.app.refresh import refresh
+from brm_xl.contract.inputs import Sources
 from brm_xl.pipeline.read import load_inputs
 from brm_xl.problems import DataProblems, errors
-from brm_xl.sources.files import Sources
 
 from .helpers import Block, digest, minimal_book, output_rows, write_book
 

@@ -17,13 +17,13 @@ import polars as pl
 
 from brm_xl.billing.chargeback import display_names
 from brm_xl.contract import tables as C
+from brm_xl.contract.raw import ROW, RawTable
 from brm_xl.contract.validate import typed_table, unknown_ids
 from brm_xl.pipeline.read import check_ids, load_inputs
 from brm_xl.problems import DataProblems, Problem, errors
 from brm_xl.workbook.append import append_rows, append_settings
 from brm_xl.workbook.guard import Held, locked
 from brm_xl.workbook.package import Package
-from brm_xl.workbook.reader import ROW, RawTable
 from brm_xl.workbook.writer import PackageEdit
 
 

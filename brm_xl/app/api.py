@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
+from brm_xl.contract.inputs import Sources
 from brm_xl.contract.periods import parse_period
 from brm_xl.pipeline.model import Model, build_model
-from brm_xl.sources.files import Sources
 
 
 @dataclass

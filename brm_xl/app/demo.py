@@ -531,8 +531,8 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
 
 def _close(path: Path, latest: str) -> Iterator[str]:
     """Close every month up to the latest and write the latest month's GL journal."""
-    from brm_xl.billing.close import close
-    from brm_xl.billing.journal import write_journal
+    from brm_xl.app.close import close
+    from brm_xl.app.journal import write_journal
     first = f"{FIRST_MONTH:%Y-%m}"
     done = close(path, f"{first}..{latest}", user="finance.clerk")
     yield (f"Closed {done.months} months ({done.period}): {done.lines:,} bill lines, "
@@ -544,8 +544,8 @@ def _close(path: Path, latest: str) -> Iterator[str]:
 
 def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
     from brm_xl.app.usecases import draft_emails, make_all_reports
+    from brm_xl.delivery.journal import DELIVERIES_SPEC
     from brm_xl.pipeline.model import model_for_period
-    from brm_xl.pipeline.outputs import DELIVERIES_SPEC
 
     # the month's reports are judged on its last day, as `brm-xl report` judges them
     model = model_for_period(path, period, None, previous=(DELIVERIES_SPEC,))

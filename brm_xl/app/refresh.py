@@ -11,16 +11,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from brm_xl import __version__
 from brm_xl.billing.chargeback import Chargeback, as_money
 from brm_xl.books.seal import Record
+from brm_xl.contract.inputs import Inputs, Sources
 from brm_xl.pipeline import outputs
 from brm_xl.pipeline.model import Model, build_model, model_of
-from brm_xl.pipeline.read import Inputs, load_inputs
+from brm_xl.pipeline.read import load_inputs
 from brm_xl.problems import Problem, WorkbookError, errors
 from brm_xl.relationships import view as relationships
-from brm_xl.sources.files import SOURCES, Sources, recorded_rows
+from brm_xl.sources.files import SOURCES, recorded_rows
 from brm_xl.users import current_user
+from brm_xl.version import __version__
 from brm_xl.workbook.cells import OutputTable
 from brm_xl.workbook.guard import Held, locked
 from brm_xl.workbook.package import Package

@@ -24,12 +24,12 @@ from typing import Any
 
 from brm_xl.app.additions import import_survey, log_contact
 from brm_xl.app.refresh import check, refresh
+from brm_xl.contract.inputs import Sources
 from brm_xl.delivery import run as delivery
 from brm_xl.delivery.smtp import Result
 from brm_xl.filenames import outbox_folder
 from brm_xl.pipeline.model import Model, model_for_period
 from brm_xl.reports.run import Written, default_period, make_reports
-from brm_xl.sources.files import Sources
 from brm_xl.workbook.cells import OutputTable
 from brm_xl.workbook.guard import locked
 

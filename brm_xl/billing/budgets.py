@@ -16,9 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
 from brm_xl.contract.periods import fiscal_year_of, month_index, parse_period
+from brm_xl.contract.raw import ROW
 from brm_xl.contract.validate import unknown_ids
 from brm_xl.problems import BrmError, Problem
-from brm_xl.workbook.reader import ROW
 
 CENT = Decimal("0.01")
 

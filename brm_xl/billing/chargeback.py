@@ -17,11 +17,12 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
+from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import DECIMAL
+from brm_xl.contract.raw import ROW
 from brm_xl.contract.validate import Typed
-from brm_xl.pipeline.read import Inputs, find_rate, rate_lookup
 from brm_xl.problems import Problem
-from brm_xl.workbook.reader import ROW
+from brm_xl.sources.focus import FocusBill
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -164,7 +165,7 @@ def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
         parts.append(adjustment_lines(credit_adjustments(
             service_credits, {k: n or k for k, n in vendors.items()}), rates))
     if inputs.focus is not None:
-        from brm_xl.sources.focus import charge_lines
+        pass
 
         parts.append(charge_lines(inputs.focus, inputs.settings.currency))
     charges = pl.concat(parts, how="vertical_relaxed")
@@ -357,3 +358,45 @@ def recovery_rows(inputs: Inputs, charges: pl.DataFrame, names: dict[str, dict[s
         c = cents(cost[key])
         rows.append(RecoveryRow(key[0], key[1], c, ch, ch - c, tenths(ch / c * 100) if c else None))
     return rows, unpooled
+
+
+def rate_lookup(rate_card: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rec in rate_card.drop_nulls(["service_id", "effective_from", "rate"]).sort(
+            "effective_from").iter_rows(named=True):
+        out.setdefault(rec["service_id"], []).append(rec)
+    return out
+
+
+def find_rate(rows: list[dict[str, Any]], period: str) -> dict[str, Any] | None:
+    for rec in rows:
+        if rec["effective_from"] <= period and (rec["effective_to"] is None or period <= rec["effective_to"]):
+            return rec
+    return None
+
+
+def charge_amount(cost: Decimal, pct: Decimal) -> Decimal:
+    """Cloud cost plus the surcharge, half up to cents (credits round away from zero too)."""
+    return (cost * (100 + pct) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def charge_lines(bill: FocusBill, currency: str) -> pl.DataFrame:
+    """The allocated cloud cost as Charges lines (see the module docstring)."""
+    rate = (100 + bill.surcharge_pct) / 100
+    rows = []
+    for period, agency, service, tower, category, provider, cost, corrects in bill.lines:
+        amount = charge_amount(cost, bill.surcharge_pct)
+        name = service if category == "Usage" else f"{service} ({category})"
+        reason = None if category == "Usage" else f"{provider or 'Cloud'} {category.lower()}"
+        if corrects:
+            name = f"{service} (correction of {corrects})"
+            reason = f"{provider or 'Cloud'} correction restating {corrects}" + (
+                f", charged in {period} since {corrects} is closed" if period != corrects else "")
+        rows.append((period, agency, service, name, tower, f"{currency} of cloud cost",
+                     cost.normalize(), rate.normalize(), amount, reason, int(amount * 100)))
+    schema: dict[str, Any] = {"period": pl.String, "agency_id": pl.String, "service_id": pl.String,
+              "service_name": pl.String, "tower": pl.String, "unit": pl.String,
+              "quantity": DECIMAL, "rate": DECIMAL, "amount": MONEY,
+              "reason": pl.String, "cents": pl.Int64}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return frame.select([*CHARGE_COLUMNS, "cents"])

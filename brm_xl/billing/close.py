@@ -1,38 +1,31 @@
-"""The monthly close: publish a month's bills, sealed, and keep them as published.
+"""The monthly close, as a computation: what a month publishes, and how a closed month holds.
 
-`close` computes the workbook exactly as refresh does at that moment and, in one locked
-write, writes the refresh's tables (so the credits and disputes the month includes are
-pinned to it) and the month's seal record (brm_xl.books.seal): **Closes**, **PublishedCharges**,
+Closing a month (the job is `brm_xl.app.close`) writes the refresh's tables, so the
+credits and disputes the month includes are pinned to it, and the month's seal record
+(brm_xl.books.seal, built here by `record_of`): **Closes**, **PublishedCharges**,
 **PublishedHeadcount**, **AuditLog** and the very hidden **BrmSeals**. From then on every
 command that loads the workbook checks the seals first, and every command that computes
 the model compares the month with what was published (`closed_problems`): an input that
 no longer agrees (a usage row, a rate, a headcount, an adjustment dated in the month) is
-an error at its cell, one line a cell. `reopen` needs a reason, is a record in the chain
+an error at its cell, one line a cell. A reopen needs a reason, is a record in the chain
 and puts the close tables back as they were published, recording what it found changed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from brm_xl.billing.chargeback import Chargeback, as_money
 from brm_xl.books.seal import Record, adjustment_key, closed_months, verified_of, when_text
+from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import plain
-from brm_xl.pipeline.read import Inputs
-from brm_xl.problems import DataProblems, Problem, StateError, UsageError, errors, summarize
-from brm_xl.users import current_user
-from brm_xl.workbook.cells import OutputTable
-from brm_xl.workbook.guard import locked
+from brm_xl.problems import Problem
 
 
 class ByMonth:
@@ -317,118 +310,16 @@ def record_of(model: Any, period: str, now: dt.datetime, user: str) -> Record:
                   disputes=disputes, credits=credits, gl=gl)
 
 
-@dataclass
-class CloseResult:
-    period: str  # the month, or the first to last closed
-    months: int
-    lines: int
-    total: Decimal
-    seal: str  # the last month's seal: printed, in AuditLog, on its journal
 
 
-def close(path: Path, period: str, user: str | None = None,
-          now: dt.datetime | None = None,
-          write: Callable[[list[OutputTable]], None] | None = None) -> CloseResult:
-    """Publish `period`'s bills as refresh computes them now, sealed (see the module
-    docstring). A range or fiscal year closes each of its months with charges that is not
-    closed yet, in one write; a single month that is closed already is refused (exit 1)."""
-    from brm_xl.app.refresh import refreshing, tables_of
-    from brm_xl.contract.periods import parse_period
-    from brm_xl.pipeline.model import build_model
-    from brm_xl.pipeline.outputs import REFRESH_LOG_SPEC
-
-    now = now or dt.datetime.now().replace(microsecond=0)
-    user = user or current_user()
-    # `write`: Excel holds the open workbook, and the tables go in through it
-    with (locked(Path(path)) if write is None else contextlib.nullcontext()) as held:
-        model = build_model(held.path if held is not None else Path(path), now.date(),
-                            previous=(REFRESH_LOG_SPEC,), sources=refreshing(None))
-        inputs = model.inputs
-        wanted = parse_period(period, inputs.settings.fiscal_year_start_month).months
-        done = closed_months(inputs)
-        if len(wanted) == 1 and wanted[0] in done:
-            raise StateError(f"{wanted[0]} is closed already (since "
-                             f"{done[wanted[0]].closed_at[:10]}); reopen it first to close it "
-                             "again")
-        records = [record_of(model, m, now, user) for m in wanted
-                   if m not in done and month_charges(model.chargeback, m)]
-        if not records:
-            raise StateError(f"nothing to close in {period}: no month with charges that is "
-                             "not closed already")
-        _, tables = tables_of(model, now, user, new=records)
-        if write is not None:
-            write(tables)
-        else:
-            _write(held, tables)
-        _ledger(inputs, verified_of(inputs).records + records)
-    label = records[0].period if len(records) == 1 else f"{records[0].period}..{records[-1].period}"
-    return CloseResult(label, len(records), sum(r.lines for r in records),
-                       sum((Decimal(r.total) for r in records), Decimal(0)), records[-1].seal)
 
 
-@dataclass
-class Reopened:
-    period: str
-    findings: list[Problem]  # what the seal check found changed (recorded, and put back)
 
 
-def reopen(path: Path, period: str, reason: str, user: str | None = None,
-           now: dt.datetime | None = None) -> Reopened:
-    """Reopen a closed month with a reason: a record in the chain. It works on a workbook
-    whose seal is broken (that is how a clerk recovers): what the check found is recorded
-    in AuditLog, and the close tables are put back as they were published."""
-    from brm_xl.pipeline.outputs import AuditEntry, seal_book
-    from brm_xl.pipeline.read import load_inputs
-
-    if not reason or not reason.strip():
-        raise UsageError("reopening a month needs a reason (--reason), kept in the AuditLog")
-    now = now or dt.datetime.now().replace(microsecond=0)
-    user = user or current_user()
-    with locked(Path(path)) as held:
-        inputs, problems = load_inputs(held.path, specs=(), checks=())
-        month = _month(period)
-        verified = verified_of(inputs)
-        if any(p.where.startswith("BrmSeals") for p in verified.problems):
-            raise DataProblems([p for p in verified.problems if p.where.startswith("BrmSeals")]
-                               + [Problem("BrmSeals", "the seal records themselves were changed, "
-                                          "so what was published cannot be put back from them; "
-                                          "restore the workbook from a copy, or compare it with "
-                                          "the ledger and journals (brm-xl verify)", "broken-seal")])
-        if month not in closed_months(inputs):
-            raise StateError(f"{month} is not closed")
-        findings = errors(verified.problems)
-        entries = []
-        if findings:
-            entries.append(AuditEntry(now, user, "finding", month, None, (
-                f"{len(findings)} edits found and put back at reopen: "
-                + "; ".join(summarize(findings, 20)))[:32000]))
-        record = Record(0, "", month, "reopened", when_text(now.isoformat()), user,
-                        reason.strip())
-        _write(held, seal_book(inputs, entries, [record], now, user))
-        _ledger(inputs, verified.records + [record])
-    return Reopened(month, findings)
 
 
-def _ledger(inputs: Inputs, records: list[Record], journals: list[dict[str, Any]] | None = None,
-            ) -> Problem | None:
-    """Append to the office's ledger (brm_xl.books.ledger), where it keeps one."""
-    from brm_xl.books import ledger
-
-    return ledger.append(ledger.folder_of(inputs.path, inputs.settings.ledger_path), records,
-                         journals)
 
 
-def _month(period: str) -> str:
-    from brm_xl.contract.periods import parse_period
-
-    parsed = parse_period(period)
-    if len(parsed.months) != 1:
-        raise UsageError(f"--period {period!r}: a close is one month, e.g. 2026-10")
-    return parsed.months[0]
 
 
-def _write(held: Any, tables: list[OutputTable]) -> None:
-    from brm_xl.app.refresh import write_tables
-
-    write_tables(held, tables)
 

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from brm_xl.contract.periods import first_open, month_index
+from brm_xl.contract.raw import ROW
 from brm_xl.problems import Problem
-from brm_xl.workbook.reader import ROW
 
 
 class DisputeRow(NamedTuple):

@@ -17,19 +17,17 @@ to the RateProposal and RateEffect tables.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import polars as pl
 
-from brm_xl.billing.chargeback import Chargeback, cents, display_names, recovery_rows
+from brm_xl.billing.chargeback import Chargeback, cents, display_names, find_rate, recovery_rows
+from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.periods import Period, parse_period
-from brm_xl.pipeline.read import Inputs, find_rate
+from brm_xl.contract.raw import ROW
 from brm_xl.problems import Problem, UsageError
-from brm_xl.workbook.reader import ROW
 
 TENTH = Decimal("0.1")
 
@@ -62,13 +60,6 @@ class RatePlan(NamedTuple):
     warnings: list[Problem]
 
 
-def propose(path: Path, fiscal_year: str, growth_pct: Decimal = Decimal(0),
-            as_of: dt.date | None = None) -> RatePlan:
-    """Load and compute the workbook, then `plan` its rates."""
-    from brm_xl.pipeline.model import build_model
-
-    model = build_model(Path(path), as_of or dt.date.today())
-    return plan(model.inputs, model.chargeback, fiscal_year, growth_pct)
 
 
 def plan(inputs: Inputs, result: Chargeback, fiscal_year: str,
@@ -202,15 +193,3 @@ def _no_usage(inputs: Inputs, service: str, cost: Decimal, base: Period) -> Prob
                    "rate", "no-usage", "warning")
 
 
-def write_proposal(path: Path, fiscal_year: str, growth_pct: Decimal = Decimal(0),
-                   as_of: dt.date | None = None) -> RatePlan:
-    from brm_xl.app.refresh import write_tables
-    from brm_xl.pipeline.outputs import RATE_EFFECT, RATE_PROPOSAL
-    from brm_xl.workbook.cells import OutputTable
-    from brm_xl.workbook.guard import locked
-
-    with locked(Path(path)) as held:
-        found = propose(held.path, fiscal_year, growth_pct, as_of)
-        write_tables(held, [OutputTable("RateProposal", RATE_PROPOSAL, found.proposals),
-                            OutputTable("RateEffect", RATE_EFFECT, found.effects)])
-    return found

@@ -17,9 +17,9 @@ from typing import Any
 
 import click
 
-from brm_xl import __version__
 from brm_xl.cli.supervisor import Stopped
 from brm_xl.problems import BrmError, DataProblems, Problem, UsageError, errors, summarize, warnings
+from brm_xl.version import __version__
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -178,7 +178,7 @@ def _file_options(command: Any) -> Any:
 
 
 def _sources(usage: tuple[Path, ...], focus: tuple[Path, ...]) -> Any:
-    from brm_xl.sources.files import Sources
+    from brm_xl.contract.inputs import Sources
 
     newest = bool(click.get_current_context().meta.get("newest"))
     return Sources(tuple(usage), tuple(focus), newest=newest)
@@ -291,7 +291,7 @@ class _progress:
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def close_month(workbook: Path, period: str, as_json: bool) -> None:
     """Publish a month's bills: compute them as refresh does, then seal the month."""
-    from brm_xl.billing.close import close
+    from brm_xl.app.close import close
 
     def action() -> dict[str, Any]:
         done = close(workbook, period)
@@ -312,7 +312,7 @@ def close_month(workbook: Path, period: str, as_json: bool) -> None:
 @click.option("--reason", required=True, help="Why (kept in the AuditLog).")
 def reopen_month(workbook: Path, period: str, reason: str) -> None:
     """Reopen a closed month, with a reason; its bills are computed from the inputs again."""
-    from brm_xl.billing.close import reopen
+    from brm_xl.app.close import reopen
 
     def action() -> None:
         done = reopen(workbook, period, reason)
@@ -335,7 +335,7 @@ def reopen_month(workbook: Path, period: str, reason: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def journal(workbook: Path, period: str, out: Path | None, force: bool, as_json: bool) -> None:
     """Write a closed month's GL journal (debits to agencies, credits to service revenue)."""
-    from brm_xl.billing.journal import write_journal
+    from brm_xl.app.journal import write_journal
 
     def action() -> dict[str, Any]:
         done = write_journal(workbook, period, out, force=force)
@@ -391,7 +391,7 @@ def verify(workbook: Path, journals: tuple[Path, ...], sent: Path | None, as_jso
 def rates(workbook: Path, fiscal_year: str, usage_growth: str, as_json: bool) -> None:
     """Propose next year's rates (cost / projected use, last year's over or under recovery
     carried forward) into RateProposal and RateEffect; RateCard is not changed."""
-    from brm_xl.billing.rates import write_proposal
+    from brm_xl.app.rates import write_proposal
     from brm_xl.reports.render import rate as shown_rate
 
     def action() -> dict[str, Any]:

@@ -15,8 +15,8 @@ import polars as pl
 
 from brm_xl.contract import kinds
 from brm_xl.contract import tables as C
+from brm_xl.contract.raw import ROW, RawTable
 from brm_xl.problems import Problem
-from brm_xl.workbook.reader import ROW, RawTable
 
 LIMIT_PER_CHECK = 100
 

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from brm_xl.contract.tables import text_spec
+from brm_xl.pipeline.outputs import columns_of
 from brm_xl.problems import DeliveryError
 
 UNKNOWN_ERROR = ("the run stopped while this message was with the mail server, so whether it "
@@ -107,3 +109,9 @@ class Journal:
                 os.unlink(self.path)
             except FileNotFoundError:
                 pass
+
+
+DELIVERIES = columns_of(Entry, agency_id="id")
+
+
+DELIVERIES_SPEC = text_spec("Deliveries", [c.name for c in DELIVERIES])

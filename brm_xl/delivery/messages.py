@@ -18,7 +18,8 @@ from brm_xl.delivery.chart_png import cost_per_user_png
 from brm_xl.filenames import report_file, safe_name
 from brm_xl.reports.charts import trend_text
 from brm_xl.reports.data import AgencyReport
-from brm_xl.reports.render import SYMBOLS, render_template
+from brm_xl.reports.limits import render_template
+from brm_xl.reports.render import SYMBOLS
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 

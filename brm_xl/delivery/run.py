@@ -18,30 +18,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from brm_xl.contract.inputs import Sources
 from brm_xl.contract.kinds import EMAIL_PATTERN
 from brm_xl.contract.periods import Period, parse_period
 from brm_xl.delivery.graph import GraphConfig, GraphMail
 from brm_xl.delivery.graph import send_all as graph_send_all
-from brm_xl.delivery.journal import Journal
+from brm_xl.delivery.journal import DELIVERIES, DELIVERIES_SPEC, Journal
 from brm_xl.delivery.messages import Outgoing, address, build_message
 from brm_xl.delivery.outlook import save_drafts
 from brm_xl.delivery.signin import App, SignIn, trusted
 from brm_xl.delivery.smtp import Result, SmtpConfig, connect, send_all
 from brm_xl.filenames import report_file
 from brm_xl.pipeline.model import Model, model_for_period
-from brm_xl.pipeline.outputs import (
-    DELIVERIES,
-    DELIVERIES_SPEC,
-    AuditEntry,
-    previous_rows,
-    seal_book,
-)
+from brm_xl.pipeline.outputs import AuditEntry, previous_rows, seal_book
 from brm_xl.problems import BrmError, DataProblems, Problem, UsageError
 from brm_xl.reports import data
 from brm_xl.reports.limits import TemplateLimits
 from brm_xl.reports.render import environment
 from brm_xl.reports.run import default_period, nothing_in, office_templates, plan, render_jobs
-from brm_xl.sources.files import Sources
 from brm_xl.users import current_user
 from brm_xl.workbook.cells import OutputTable
 from brm_xl.workbook.guard import Held, write_bytes_atomic

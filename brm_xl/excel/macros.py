@@ -192,7 +192,7 @@ def close_month(book: Any = None, path: str | Path | None = None, period: str | 
                 answer: bool | None = None) -> Any:
     """Close month button: asks first, then publishes the month's bills (Settings
     report_period, else the latest month with charges)."""
-    from brm_xl.billing.close import close
+    from brm_xl.app.close import close
     from brm_xl.pipeline.model import build_model
     from brm_xl.reports.run import default_period
 

@@ -14,12 +14,11 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from brm_xl.billing.chargeback import as_money
+from brm_xl.billing.chargeback import as_money, find_rate, rate_lookup
 from brm_xl.contract.kinds import choice_key
 from brm_xl.contract.periods import Period, excel_date, parse_period
 from brm_xl.contract.tables import CHANNELS
 from brm_xl.pipeline.model import Model
-from brm_xl.pipeline.read import find_rate, rate_lookup
 from brm_xl.problems import QueryError
 from brm_xl.relationships.engagement import IN_PERSON
 from brm_xl.relationships.satisfaction import csat, known_by

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brm_xl.billing.chargeback import Chargeback, compute
+from brm_xl.contract.inputs import Inputs, Sources
 from brm_xl.contract.tables import TableSpec
-from brm_xl.pipeline.read import Inputs, load_inputs
+from brm_xl.pipeline.read import load_inputs
 from brm_xl.problems import DataProblems, Problem, errors, warnings
 from brm_xl.relationships import view as relationships
-from brm_xl.sources.files import Sources
 
 
 @dataclass

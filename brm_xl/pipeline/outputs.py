@@ -23,7 +23,6 @@ from brm_xl.books.seal import (
 )
 from brm_xl.contract.periods import EXCEL_EPOCH
 from brm_xl.contract.tables import text_spec
-from brm_xl.delivery.journal import Entry
 from brm_xl.relationships.engagement import Relationship
 from brm_xl.relationships.satisfaction import FollowUp
 from brm_xl.relationships.view import AgencyMonth, RelationshipView
@@ -83,7 +82,6 @@ RECOVERY = columns_of(RecoveryRow, period="month", service_id="id", cost="money"
                       charged="money", variance="money", recovery_pct="pct")
 REFRESH_LOG = columns_of(RefreshEntry, charges_total="money")
 UNALLOCATED = columns_of(Unallocated, period="month", cost="money")
-DELIVERIES = columns_of(Entry, agency_id="id")
 SCORECARD = columns_of(ScorecardRow, period="month", vendor_id="id", score="decimal2",
                        credits="money")
 SERVICE_CREDITS = columns_of(CreditRow, period="month", vendor_id="id", contract_id="id",
@@ -271,7 +269,6 @@ def book_tables(records: Sequence[Record], audit: Sequence[AuditRow], published:
     if audit_log:
         tables.append(OutputTable("AuditLog", AUDIT_LOG, list(audit)))
     return [*tables, OutputTable(SEALS, SEAL_ROWS, seals, hidden=True)]
-DELIVERIES_SPEC = text_spec("Deliveries", [c.name for c in DELIVERIES])
 
 
 def refresh_tables(result: Chargeback, view: RelationshipView,

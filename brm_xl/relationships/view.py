@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from brm_xl.billing.chargeback import SummaryRow, display_names
+from brm_xl.contract.inputs import Inputs, Settings
 from brm_xl.contract.periods import month_end
-from brm_xl.pipeline.read import Inputs, Settings
 from brm_xl.relationships import engagement, satisfaction
 from brm_xl.relationships.engagement import HealthRules, Relationship
 from brm_xl.relationships.satisfaction import FollowUp

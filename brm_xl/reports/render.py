@@ -24,12 +24,11 @@ from typing import Any
 import jinja2
 import jinja2.sandbox
 
-from brm_xl import __version__
-from brm_xl.problems import TemplateError
 from brm_xl.reports import charts
 from brm_xl.reports.data import SEVERITY, Report
-from brm_xl.reports.limits import BoundedSandbox, Exceeded, TemplateLimits, bound_filters, rendering
+from brm_xl.reports.limits import BoundedSandbox, TemplateLimits, render_template
 from brm_xl.reports.palette import COLORS
+from brm_xl.version import __version__
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "report_templates"
 SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "\u20ac", "GBP": "\u00a3"}
@@ -84,45 +83,6 @@ def environment(office: Path | None = None, limits: TemplateLimits | None = None
     return env
 
 
-def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
-    """Render one template within its limits (time, output size, loop steps: see limits);
-    a broken, forbidden or unbounded template is a TemplateError sentence."""
-    label = getattr(env, "label", "report template")
-    limits = getattr(env, "limits", None) or TemplateLimits()
-    bound_filters(env)
-    budget, done = rendering(limits)
-    try:
-        parts = []
-        for chunk in env.get_template(name).generate(**context):
-            budget.write(chunk)
-            parts.append(chunk)
-        text = "".join(parts)
-        budget.check_size(len(text.encode("utf-8")), "its output")
-        return text
-    except Exceeded as exc:
-        raise TemplateError(f"{label} {name} was stopped: {exc.what}; nothing was "
-                            "written") from None
-    except OverflowError as exc:  # range() past jinja2's MAX_RANGE
-        raise TemplateError(f"{label} {name} could not be rendered: {exc}") from None
-    except (MemoryError, RecursionError) as exc:
-        what = "used too much memory" if isinstance(exc, MemoryError) else \
-            "calls itself without end (a macro, an include or a recursive loop)"
-        raise TemplateError(f"{label} {name} was stopped: it {what}; nothing was "
-                            "written") from None
-    except jinja2.sandbox.SecurityError as exc:
-        raise TemplateError(f"{label} {name} tried something templates may not do "
-                            f"({exc}); it was not used") from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{label} {exc.filename or exc.name or name}, line "
-                            f"{exc.lineno}: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{label} {name} could not be rendered: {exc}") from None
-    except (ArithmeticError, ValueError, TypeError, LookupError, AttributeError) as exc:
-        # the template's own expression failed ({{ 1/0 }}, a bad format): its author's fault
-        raise TemplateError(f"{label} {name} could not be rendered: {type(exc).__name__} in "
-                            "the template's own code; nothing was written") from None
-    finally:
-        done()
 
 
 def money(value: Decimal | None, currency: str = "USD", whole: bool = False) -> str:

@@ -15,6 +15,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from brm_xl.contract.inputs import Sources
 from brm_xl.contract.periods import Period, parse_period
 from brm_xl.filenames import report_file, reports_folder
 from brm_xl.pipeline.model import Model, model_for_period
@@ -22,7 +23,7 @@ from brm_xl.problems import BrmError, UsageError
 from brm_xl.reports import data
 from brm_xl.reports.limits import TemplateLimits
 from brm_xl.reports.render import FORMATS, environment, render_all
-from brm_xl.sources.files import Sources, beside
+from brm_xl.sources.files import beside
 from brm_xl.workbook.guard import write_bytes_atomic
 
 

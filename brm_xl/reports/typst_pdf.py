@@ -20,7 +20,7 @@ import jinja2
 
 from brm_xl.problems import TemplateError
 from brm_xl.reports.data import Report
-from brm_xl.reports.limits import BoundedSandbox
+from brm_xl.reports.limits import BoundedSandbox, render_template
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
@@ -81,7 +81,6 @@ def _empty_root() -> str:
 
 
 def render_typst(html_env: jinja2.Environment, report: Report, generated: Any) -> str:
-    from brm_xl.reports.render import render_template
 
     name = f"{'agency_report' if report.kind == 'agency' else report.kind}.typ.j2"
     return render_template(environment_for(html_env), name, r=report, generated=generated)

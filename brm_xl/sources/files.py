@@ -12,16 +12,16 @@ import functools
 import glob
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from brm_xl.contract.inputs import Sources
+from brm_xl.contract.raw import ROW, RawTable
 from brm_xl.contract.tables import TableSpec, header_key, header_positions, text_spec
 from brm_xl.problems import Problem
 from brm_xl.workbook.cells import OutColumn
-from brm_xl.workbook.reader import ROW, RawTable
 
 # The Sources output table: the usage files and FOCUS bills a refresh was given
 SOURCES = tuple(OutColumn(*c.split(":")) for c in
@@ -29,17 +29,6 @@ SOURCES = tuple(OutColumn(*c.split(":")) for c in
 SOURCES_SPEC = text_spec("Sources", [c.name for c in SOURCES])
 
 
-@dataclass(frozen=True)
-class Sources:
-    """Files named on the command line, added to those in Settings."""
-
-    usage: tuple[Path, ...] = ()
-    focus: tuple[Path, ...] = ()
-    refreshing: bool = False  # a refresh reads a recorded file that changed (and records it anew)
-    newest: bool = False  # two exports of one FOCUS bill that disagree: charge the later one
-
-    def names_files(self) -> bool:
-        return bool(self.usage or self.focus)
 
 
 def file_facts(path: Path) -> tuple[int, dt.datetime, str]:

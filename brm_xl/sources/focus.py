@@ -1,4 +1,4 @@
-"""Cloud bills in FOCUS (FinOps Open Cost and Usage Specification 1.0 to 1.3), charged on.
+"""Cloud bills in FOCUS (FinOps Open Cost and Usage Specification 1.0 to 1.3), read and allocated.
 
 Each row goes to an agency through a tag (Settings `focus_agency_tag`, read from the JSON
 in `Tags`) or the FocusMap table (SubAccountId or SubAccountName to agency_id). The office
@@ -6,7 +6,8 @@ charges `EffectiveCost` (or `BilledCost`, Settings `focus_cost_column`) plus its
 surcharge (`focus_surcharge_pct`), as Charges lines: quantity = the cloud cost, rate =
 1 + surcharge, amount = their product to the cent. Credits, taxes and adjustments
 (`ChargeCategory`) stay lines of their own. Rows that reach no agency go to the
-Unallocated table with their cost and count in Recovery: nothing is dropped.
+Unallocated table with their cost and count in Recovery: nothing is dropped. The lines
+are priced into Charges by `brm_xl.billing.chargeback.charge_lines`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -23,11 +24,11 @@ import polars as pl
 
 from brm_xl.contract import kinds
 from brm_xl.contract import tables as C
+from brm_xl.contract.raw import ROW
 from brm_xl.contract.tables import Column, TableSpec, header_key, header_positions
 from brm_xl.contract.validate import typed_aggregate
 from brm_xl.problems import Problem
 from brm_xl.sources.files import as_text, read_text_table, scan_file
-from brm_xl.workbook.reader import ROW
 
 CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 
@@ -627,30 +628,5 @@ def _aggregate(frame: pl.DataFrame, bill: FocusBill) -> None:
         bill.cost[(period, service)] += cost
 
 
-def charge_amount(cost: Decimal, pct: Decimal) -> Decimal:
-    """Cloud cost plus the surcharge, half up to cents (credits round away from zero too)."""
-    return (cost * (100 + pct) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def charge_lines(bill: FocusBill, currency: str) -> pl.DataFrame:
-    """The allocated cloud cost as Charges lines (see the module docstring)."""
-    from brm_xl.billing.chargeback import CHARGE_COLUMNS, MONEY
-
-    rate = (100 + bill.surcharge_pct) / 100
-    rows = []
-    for period, agency, service, tower, category, provider, cost, corrects in bill.lines:
-        amount = charge_amount(cost, bill.surcharge_pct)
-        name = service if category == "Usage" else f"{service} ({category})"
-        reason = None if category == "Usage" else f"{provider or 'Cloud'} {category.lower()}"
-        if corrects:
-            name = f"{service} (correction of {corrects})"
-            reason = f"{provider or 'Cloud'} correction restating {corrects}" + (
-                f", charged in {period} since {corrects} is closed" if period != corrects else "")
-        rows.append((period, agency, service, name, tower, f"{currency} of cloud cost",
-                     cost.normalize(), rate.normalize(), amount, reason, int(amount * 100)))
-    schema: dict[str, Any] = {"period": pl.String, "agency_id": pl.String, "service_id": pl.String,
-              "service_name": pl.String, "tower": pl.String, "unit": pl.String,
-              "quantity": kinds.DECIMAL, "rate": kinds.DECIMAL, "amount": MONEY,
-              "reason": pl.String, "cents": pl.Int64}
-    frame = pl.DataFrame(rows, schema=schema, orient="row")
-    return frame.select([*CHARGE_COLUMNS, "cents"])

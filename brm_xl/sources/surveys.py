@@ -30,8 +30,8 @@ import polars as pl
 
 from brm_xl.contract import tables as C
 from brm_xl.contract.periods import excel_date
+from brm_xl.contract.raw import ROW, RawTable
 from brm_xl.problems import Problem, UsageError
-from brm_xl.workbook.reader import ROW, RawTable
 
 # Survey field -> header keys (contract.header_key) the tools use for it, best first
 ALIASES = {

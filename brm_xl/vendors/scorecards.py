@@ -31,8 +31,8 @@ import polars as pl
 
 from brm_xl.contract.kinds import plain
 from brm_xl.contract.periods import first_open, month_end, month_index, month_of
+from brm_xl.contract.raw import ROW
 from brm_xl.problems import Problem
-from brm_xl.workbook.reader import ROW
 
 CENT = Decimal("0.01")
 AT_MINIMUM = Decimal("0.75")  # the share of its weight a level earns at minimum

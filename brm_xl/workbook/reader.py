@@ -11,8 +11,6 @@ from __future__ import annotations
 import io
 import posixpath
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,39 +18,18 @@ import fastexcel
 import polars as pl
 from lxml import etree
 
+from brm_xl.contract.raw import ROW, RawTable, quote_sheet
 from brm_xl.contract.tables import TableSpec, header_key, header_positions
 from brm_xl.problems import Problem, WorkbookError
 from brm_xl.workbook.package import NS_PKG_REL, NS_R, Package, col_letter, q, rels_path, to_xml
 
-ROW = "_row"
 # calamine builds the whole used range of a sheet in memory (about 32 bytes a cell), so a
 # sheet whose used range is larger than this is read by its table's range instead
 MAX_CELLS = 40_000_000
 
 
-@dataclass
-class RawTable:
-    """One input table as read: a text column per contract column found, and `_row`."""
-
-    spec: TableSpec
-    sheet: str
-    frame: pl.DataFrame
-    letters: dict[str, str] = field(default_factory=dict)
-    header_row: int = 1
-    found: bool = True
-    problems: list[Problem] = field(default_factory=list)
-    error_cells: set[tuple[str, int]] = field(default_factory=set)  # (column, row) of #N/A etc.
-    locate: Callable[[str, int | None], str] | None = None  # for rows not from a sheet
-
-    def where(self, column: str, row: int | None = None) -> str:
-        if self.locate is not None:
-            return self.locate(column, row)
-        letter = self.letters.get(column, "A")
-        return f"{_quote_sheet(self.sheet)}!{letter}{row if row is not None else self.header_row}"
 
 
-def _quote_sheet(name: str) -> str:
-    return f"'{name}'" if any(ch in name for ch in " -&()'!") else name
 
 
 class WorkbookReader:
@@ -145,7 +122,7 @@ class WorkbookReader:
                 else f"no Excel table or sheet named {spec.name}"
             )
             raw.problems.append(
-                Problem(f"{_quote_sheet(raw.sheet)}!A1",
+                Problem(f"{quote_sheet(raw.sheet)}!A1",
                         f"{what}; it needs a header row with {wanted}", "missing-table")
             )
         return raw
@@ -168,7 +145,7 @@ class WorkbookReader:
             if found is None:
                 if column.required:
                     raw.problems.append(Problem(
-                        f"{_quote_sheet(sheet)}!{col_letter(c1)}{header_row}",
+                        f"{quote_sheet(sheet)}!{col_letter(c1)}{header_row}",
                         f"{spec.name} has no column '{column.name}' (headers found: "
                         f"{', '.join(h for h in headers if h) or 'none'})",
                         "missing-column",
