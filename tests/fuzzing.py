@@ -12,7 +12,7 @@ work only. What must hold for every case:
 - on success, the result is a readable package whose output tables read back;
 - `check` passing means `refresh` passes.
 
-Used by tests/test_fuzz.py (a minute's worth) and benchmarks/fuzz_campaign.py (thousands).
+Used by tests/pipeline/test_fuzz.py (a minute's worth) and benchmarks/fuzz_campaign.py (thousands).
 """
 
 from __future__ import annotations

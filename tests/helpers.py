@@ -15,6 +15,9 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_cell_to_rowcol
 
+TESTS = Path(__file__).parent  # tests/: samples, golden files, the harnesses
+ROOT = TESTS.parent  # the repository: README, .ci
+
 
 @dataclass
 class Block:
