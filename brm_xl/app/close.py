@@ -20,7 +20,8 @@ from brm_xl.billing.close import (
     record_of,
 )
 from brm_xl.books import ledger
-from brm_xl.books.seal import Record, closed_months, verified_of, when_text
+from brm_xl.books.seal import when_text
+from brm_xl.contract.history import Record
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.periods import parse_period
 from brm_xl.pipeline.model import build_model
@@ -55,7 +56,7 @@ def close(path: Path, period: str, user: str | None = None,
                             previous=(REFRESH_LOG_SPEC,), sources=refreshing(None))
         inputs = model.inputs
         wanted = parse_period(period, inputs.settings.fiscal_year_start_month).months
-        done = closed_months(inputs)
+        done = inputs.published.closed()
         if len(wanted) == 1 and wanted[0] in done:
             raise StateError(f"{wanted[0]} is closed already (since "
                              f"{done[wanted[0]].closed_at[:10]}); reopen it first to close it "
@@ -70,7 +71,7 @@ def close(path: Path, period: str, user: str | None = None,
             write(tables)
         else:
             _write(held, tables)
-        _ledger(inputs, verified_of(inputs).records + records)
+        _ledger(inputs, inputs.published.records + records)
     label = records[0].period if len(records) == 1 else f"{records[0].period}..{records[-1].period}"
     return CloseResult(label, len(records), sum(r.lines for r in records),
                        sum((Decimal(r.total) for r in records), Decimal(0)), records[-1].seal)
@@ -94,14 +95,14 @@ def reopen(path: Path, period: str, reason: str, user: str | None = None,
     with locked(Path(path)) as held:
         inputs, problems = load_inputs(held.path, specs=(), checks=())
         month = _month(period)
-        verified = verified_of(inputs)
+        verified = inputs.published
         if any(p.where.startswith("BrmSeals") for p in verified.problems):
             raise DataProblems([p for p in verified.problems if p.where.startswith("BrmSeals")]
                                + [Problem("BrmSeals", "the seal records themselves were changed, "
                                           "so what was published cannot be put back from them; "
                                           "restore the workbook from a copy, or compare it with "
                                           "the ledger and journals (brm-xl verify)", "broken-seal")])
-        if month not in closed_months(inputs):
+        if month not in inputs.published.closed():
             raise StateError(f"{month} is not closed")
         findings = errors(verified.problems)
         entries = []

@@ -22,7 +22,7 @@ from brm_xl.billing.journal import (
     cell,
     posting_date,
 )
-from brm_xl.books.seal import closed_months, short, verified_of
+from brm_xl.books.seal import short
 from brm_xl.contract import tables as C
 from brm_xl.contract.inputs import Inputs
 from brm_xl.filenames import WORKBOOK_SUFFIXES, companion_file, journal_file
@@ -83,7 +83,7 @@ def _posted(inputs: Inputs) -> list[dict[str, str]]:
 
 def _unlogged(inputs: Inputs, folder: Path, posted: list[dict[str, str]]) -> list[dict[str, Any]]:
     """Companion files of this workbook's journals in `folder` that AuditLog never recorded."""
-    book = verified_of(inputs).book
+    book = inputs.published.book
     logged = {p["file"] for p in posted}
     found = []
     for path in sorted(folder.glob("*.seal.json")):
@@ -126,7 +126,7 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
                                        checks=())
         if errors(problems):
             raise DataProblems(problems)
-        record = closed_months(inputs).get(month)
+        record = inputs.published.closed().get(month)
         if record is None:
             raise StateError(f"{month} is not closed: a journal is written for a closed month "
                              f"only (brm-xl close WORKBOOK --period {month})")
@@ -143,7 +143,7 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
         jobs: list[tuple[Path, Journal]] = []
         mine = [p for p in posted if p["period"] == month]
         reversed_seals = {p["seal"] for p in mine if p["action"] == "journal reversal"}
-        by_seal = {r.seal: r for r in verified_of(inputs).records}
+        by_seal = {r.seal: r for r in inputs.published.records}
         when = posting_date(inputs, record, now.date())
         for p in mine:
             old = by_seal.get(p["seal"]) or next(
@@ -173,7 +173,7 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
         written, ledgered = [], []
         bodies = [_render(inputs, journal) for _, journal in jobs]  # all, before any is written
         for (where, journal), body in zip(jobs, bodies):
-            companion = _companion(journal, body, verified_of(inputs).book, where.name)
+            companion = _companion(journal, body, inputs.published.book, where.name)
             # the seal file first: a run killed between the two leaves a seal file with no
             # journal (written again next time), never a journal nobody can account for
             write_bytes_atomic(companion_file(where), companion)
@@ -185,5 +185,5 @@ def write_journal(path: Path, period: str, out: Path | None = None, force: bool 
                 f"{journal.credits:.2f}, seal {journal.seal}, file {where.name}"))
             written.append(Written(where, journal))
         write_tables(held, seal_book(inputs, entries, (), now, user))
-        _ledger(inputs, verified_of(inputs).records, ledgered)
+        _ledger(inputs, inputs.published.records, ledgered)
     return JournalRun(written, [e.after or "" for e in entries if "found written" in (e.after or "")])

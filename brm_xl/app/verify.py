@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from brm_xl.books.seal import Record, short, verified_of
+from brm_xl.books.seal import short
+from brm_xl.contract.history import Record
 from brm_xl.delivery.messages import FIGURES_HEADER
 from brm_xl.filenames import companion_file, safe_name
 from brm_xl.pipeline.read import load_inputs
@@ -39,7 +40,7 @@ def verify(path: Path, journals: list[Path] = (), sent: Path | None = None,  # t
     out = Verification()
     inputs, problems = load_inputs(Path(path))
     out.problems += problems
-    verified = verified_of(inputs)
+    verified = inputs.published
     out.checked.append(f"{len(verified.records)} seal records, chained"
                        + (" (not sealed yet: closed before seals)" if verified.legacy else ""))
     if not errors(problems):

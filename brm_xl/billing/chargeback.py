@@ -17,12 +17,14 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
+from brm_xl.billing import disputes
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import DECIMAL
 from brm_xl.contract.raw import ROW
 from brm_xl.contract.validate import Typed
 from brm_xl.problems import Problem
 from brm_xl.sources.focus import FocusBill
+from brm_xl.vendors import scorecards
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -123,10 +125,8 @@ def vendor_performance(inputs: Inputs, priced: pl.DataFrame, as_of: dt.date,
     corrective actions open and overdue as of `as_of`."""
     if not inputs.has("ServiceLevels"):
         return [], []
-    from brm_xl.books.seal import closed_months
-    from brm_xl.vendors.scorecards import compute as score
 
-    return score(inputs, priced, set(closed_months(inputs)), as_of)
+    return scorecards.compute(inputs, priced, set(inputs.published.closed()), as_of)
 
 
 def dispute_credits(inputs: Inputs, as_of: dt.date,
@@ -135,11 +135,9 @@ def dispute_credits(inputs: Inputs, as_of: dt.date,
     in open months (brm_xl.billing.disputes)."""
     if not inputs.has("Disputes"):
         return None, None, []
-    from brm_xl.billing.disputes import credit_adjustments, dispute_log
-    from brm_xl.books.seal import closed_months
 
-    log, problems = dispute_log(inputs, set(closed_months(inputs)), as_of)
-    return log, credit_adjustments(log), problems
+    log, problems = disputes.dispute_log(inputs, set(inputs.published.closed()), as_of)
+    return log, disputes.credit_adjustments(log), problems
 
 
 def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
@@ -148,21 +146,19 @@ def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
     names = display_names(inputs)
     usage = aggregate_usage(inputs.frame("Usage"))
     adjustments = inputs.frame("Adjustments") if inputs.has("Adjustments") else None
-    dispute_rows, disputes, dispute_warnings = dispute_credits(inputs, as_of)
-    if disputes is not None and disputes.height:
+    dispute_rows, dispute_lines, dispute_warnings = dispute_credits(inputs, as_of)
+    if dispute_lines is not None and dispute_lines.height:
         columns = ["period", "agency_id", "service_id", "amount", "reason", ROW]
-        adjustments = pl.concat([adjustments.select(columns), disputes.select(columns)],
-                                how="vertical_relaxed") if adjustments is not None else disputes
+        adjustments = pl.concat([adjustments.select(columns), dispute_lines.select(columns)],
+                                how="vertical_relaxed") if adjustments is not None else dispute_lines
     rates = rate_frame(inputs, usage, adjustments)
     priced = price_usage(usage, rates)
     parts = [priced, adjustment_lines(adjustments, rates)]
     scorecard, service_credits = vendor_performance(inputs, priced, as_of)
     if service_credits and inputs.settings.pass_through_credits:
-        from brm_xl.vendors.scorecards import credit_adjustments
-
         vendors = {str(v).upper(): n for v, n in inputs.frame("Vendors").select(
             "vendor_id", "vendor_name").iter_rows()} if inputs.has("Vendors") else {}
-        parts.append(adjustment_lines(credit_adjustments(
+        parts.append(adjustment_lines(scorecards.credit_adjustments(
             service_credits, {k: n or k for k, n in vendors.items()}), rates))
     if inputs.focus is not None:
         pass

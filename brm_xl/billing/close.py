@@ -22,7 +22,8 @@ from typing import Any
 import polars as pl
 
 from brm_xl.billing.chargeback import Chargeback, as_money
-from brm_xl.books.seal import Record, adjustment_key, closed_months, verified_of, when_text
+from brm_xl.books.seal import adjustment_key, when_text
+from brm_xl.contract.history import Record
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import plain
 from brm_xl.problems import Problem
@@ -144,7 +145,7 @@ def closed_problems(inputs: Inputs, result: Chargeback) -> list[Problem]:
     quantities, credits or statewide figures: one problem a cell, however many published
     lines it changes. A month whose seal is broken is left to the seal's problems (named
     at the edited cell), never blamed on inputs nobody changed."""
-    broken = verified_of(inputs).broken
+    broken = inputs.published.broken
     at_cell: dict[str, list[str]] = defaultdict(list)
     said_of: dict[str, str] = {}
     unplaced: list[Problem] = []
@@ -155,7 +156,7 @@ def closed_problems(inputs: Inputs, result: Chargeback) -> list[Problem]:
         at_cell[where].append(what)
         said_of[where] = said
 
-    sealed = {p: r for p, r in closed_months(inputs).items() if p not in broken}
+    sealed = {p: r for p, r in inputs.published.closed().items() if p not in broken}
     changed = changed_months(result, sealed)
     for period, closed in sorted(sealed.items()):
         said = (f"{closed.label}; its bills stand as published, so put a correction through "

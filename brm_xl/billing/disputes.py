@@ -47,9 +47,8 @@ def dispute_log(inputs: Any, closed: set[str], as_of: dt.date) -> tuple[list[Dis
     if not inputs.has("Disputes"):
         return [], []
     window = inputs.settings.dispute_window_cycles
-    from brm_xl.books.seal import pins_of
 
-    pinned = pins_of(inputs).disputes  # sealed with a closed month, or the last refresh's
+    pinned = inputs.pins.disputes  # sealed with a closed month, or the last refresh's
     table = inputs.tables["Disputes"]
     rows, problems = [], []
     for d in table.frame.sort(ROW).iter_rows(named=True):

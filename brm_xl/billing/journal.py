@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from brm_xl.books.seal import Record, short
+from brm_xl.books.seal import short
+from brm_xl.contract.history import Record
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.periods import month_end
 from brm_xl.problems import DataProblems, Problem

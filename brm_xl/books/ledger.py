@@ -19,7 +19,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from brm_xl.books.seal import Record, short
+from brm_xl.books.seal import short
+from brm_xl.contract.history import Record
 from brm_xl.problems import Problem
 
 LEDGER_ENV = "BRM_XL_LEDGER"

@@ -31,19 +31,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import hashlib
 import json
 import re
 import secrets
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import polars as pl
 
+from brm_xl.contract.history import Pins, Record, Verified, digest
 from brm_xl.contract.periods import EXCEL_EPOCH
 from brm_xl.problems import Problem
 
@@ -53,9 +52,6 @@ MAX_MONEY = Decimal("1e13")  # a bill line of ten trillion dollars is a typing e
 SHORT = 12  # hex digits of a seal shown to people and put in file names
 
 
-def digest(value: Any, size: int = 32) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=size).hexdigest()
 
 
 def short(seal: str) -> str:
@@ -139,58 +135,6 @@ def shown_money(text_value: str) -> str:
 
 # ---- records ---------------------------------------------------------------------------
 
-@dataclass
-class Record:
-    """One close or reopen as sealed (see the module docstring)."""
-
-    seq: int
-    book: str
-    period: str
-    status: str  # closed, reopened
-    closed_at: str  # when_text
-    closed_by: str
-    reason: str
-    charges: list[list[str]] = field(default_factory=list)  # agency, service, amount
-    users: list[list[str]] = field(default_factory=list)  # agency, users ("" unknown)
-    statewide: dict[str, str] = field(default_factory=dict)  # charges, users, cost_per_user
-    adjustments: list[list[str]] = field(default_factory=list)  # agency, service, amount, reason
-    disputes: list[list[str]] = field(default_factory=list)  # dispute id, credit
-    credits: list[list[str]] = field(default_factory=list)  # sl id, month missed, agency, share
-    gl: list[list[str]] = field(default_factory=list)  # kind, id, fund, department, account
-    rates: list[list[str]] = field(default_factory=list)  # service, rate billed
-    quantities: list[list[str]] = field(default_factory=list)  # agency, service, quantity
-    audit: list[Any] = field(default_factory=list)  # [seq, chain] of AuditLog before it
-    found: bool = False  # sealed as found: closed before brm_xl sealed its closes
-    previous: str = ""
-    seal: str = ""
-
-    @property
-    def lines(self) -> int:
-        return len(self.charges)
-
-    @property
-    def total(self) -> str:
-        return f"{sum((Decimal(a) for _, _, a in self.charges), Decimal('0.00')):.2f}"
-
-    @property
-    def label(self) -> str:
-        return (f"{self.period} was closed on {self.closed_at[:10]}"
-                + (f" by {self.closed_by}" if self.closed_by else ""))
-
-    def body(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "seal"}
-        return data
-
-    def sealed(self, previous: str) -> Record:
-        self.previous = previous
-        self.seal = digest(self.body())
-        return self
-
-    def charges_map(self) -> dict[tuple[str, str], Decimal]:
-        return {(a, s): Decimal(v) for a, s, v in self.charges}
-
-    def users_map(self) -> dict[str, int | None]:
-        return {a: (int(u) if u != "" else None) for a, u in self.users}
 
 
 _PACKED: dict[str, str] = {}  # seal -> the text it was read as (a sealed record never changes)
@@ -263,28 +207,6 @@ def audit_link(previous: str, seq: int, row: dict[str, Any]) -> str:
 
 # ---- verification ------------------------------------------------------------------------
 
-@dataclass
-class Verified:
-    """What the seal check found in one workbook."""
-
-    records: list[Record]
-    problems: list[Problem]
-    legacy: bool = False  # closes with no seal records yet (sealed as found at the next write)
-    broken: set[str] = field(default_factory=set)  # months whose publication is in doubt
-    book: str = ""
-    audit_head: tuple[int, str] = (0, "")
-    audit_ok: bool = True  # every AuditLog row already carries its sequence and chain
-
-    @property
-    def head(self) -> str:
-        return self.records[-1].seal if self.records else ""
-
-    def closed(self) -> dict[str, Record]:
-        """Month -> the record of its close, for months whose last record is a close."""
-        last: dict[str, Record] = {}
-        for r in self.records:
-            last[r.period] = r
-        return {p: r for p, r in last.items() if r.status == "closed"}
 
 
 class Table:
@@ -838,15 +760,8 @@ def _legacy(tables: dict[str, Table], problems: list[Problem],
     return Verified(records, problems, legacy=True, book=book)
 
 
-def verified_of(inputs: Any) -> Verified:
-    """The seal check of loaded inputs (brm_xl.pipeline.read.check_seals runs it on every load)."""
-    found = inputs.memo.get("verified")
-    return found if found is not None else Verified([], [])
 
 
-def closed_months(inputs: Any) -> dict[str, Record]:
-    """Months whose last record is a close, with what was published then."""
-    return verified_of(inputs).closed()
 
 
 # ---- the months credits went on bills ------------------------------------------------------
@@ -854,13 +769,6 @@ def closed_months(inputs: Any) -> dict[str, Record]:
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-@dataclass
-class Pins:
-    """The month each credit went on a bill: sealed with a closed month, or (open months)
-    as the last refresh wrote it in DisputeLog and ServiceCredits."""
-
-    disputes: dict[str, str] = field(default_factory=dict)  # dispute id (upper) -> month
-    credits: dict[tuple[str, str, str], str] = field(default_factory=dict)  # sl, month, agency
 
 
 def check_pins(verified: Verified, logs: dict[str, Table]) -> tuple[Pins, list[Problem]]:
@@ -907,6 +815,3 @@ def check_pins(verified: Verified, logs: dict[str, Table]) -> tuple[Pins, list[P
     return pins, problems
 
 
-def pins_of(inputs: Any) -> Pins:
-    found = inputs.memo.get("pins")
-    return found if found is not None else Pins()

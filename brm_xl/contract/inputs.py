@@ -15,7 +15,9 @@ from typing import Any
 
 import polars as pl
 
+from brm_xl.contract import kinds
 from brm_xl.contract import tables as C
+from brm_xl.contract.history import Pins, Verified
 from brm_xl.contract.validate import Typed, shown
 from brm_xl.problems import Problem
 
@@ -87,6 +89,10 @@ class Inputs:
     usage_files: list[Typed] = field(default_factory=list)
     sources: Sources = field(default_factory=lambda: Sources())  # the files beyond Settings
     focus: Any = None  # brm_xl.sources.focus.FocusBill when FOCUS files are given
+    # what the closed books published and where each credit went on a bill, as the read
+    # stage's seal check found them (brm_xl.books.seal): the computations' history
+    published: Verified = field(default_factory=lambda: Verified([], []))
+    pins: Pins = field(default_factory=Pins)
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # derived once
 
     def frame(self, name: str) -> pl.DataFrame:
@@ -155,8 +161,6 @@ def parse_settings(sheet: str, rows: list[tuple[int, str, str | None]]) -> tuple
 
 
 def _setting_value(name: str, value: str | None) -> tuple[Any, str | None]:
-    from brm_xl.contract import kinds
-
     if value is None:
         return None, None
     kind = C.SETTINGS_DEFAULTS[name][0]

@@ -12,9 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from brm_xl.billing.chargeback import Chargeback, compute
+from brm_xl.billing.chargeback import Chargeback, compute, display_names
+from brm_xl.billing.close import closed_problems
 from brm_xl.contract.inputs import Inputs, Sources
+from brm_xl.contract.periods import judged_on, parse_period
 from brm_xl.contract.tables import TableSpec
+from brm_xl.filenames import agency_stems
 from brm_xl.pipeline.read import load_inputs
 from brm_xl.problems import DataProblems, Problem, errors, warnings
 from brm_xl.relationships import view as relationships
@@ -31,15 +34,11 @@ class Model:
     @functools.cached_property
     def names(self) -> dict[str, dict[str, str]]:
         """Ids as typed in Agencies and RateCard, keyed by their upper-case form."""
-        from brm_xl.billing.chargeback import display_names
-
         return display_names(self.inputs)
 
     @functools.cached_property
     def file_stems(self) -> dict[str, str]:
         """Agency id (as typed in Agencies) -> the unique part of its file names."""
-        from brm_xl.filenames import agency_stems
-
         return agency_stems(self.inputs.frame("Agencies")["agency_id_text"].to_list())
 
 
@@ -61,8 +60,6 @@ def model_for_period(path: Path, period_text: str | None, as_of: dt.date | None,
     """The model a report or an email of a period is made from: judged on `as_of`, or
     without one on the period's last day (`periods.judged_on`). `default` names the period
     when none is given (the buttons' Settings report_period, else the latest month)."""
-    from brm_xl.contract.periods import judged_on, parse_period
-
     today = dt.date.today()
     inputs, problems = load_inputs(Path(path), previous=previous, sources=sources)
     if as_of is not None:
@@ -85,7 +82,6 @@ def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date,
         raise DataProblems(problems)
     progress("computing the chargeback")
     result = compute(inputs, as_of)
-    from brm_xl.billing.close import closed_problems
 
     closed = closed_problems(inputs, result)  # a closed month stands as published
     if closed:

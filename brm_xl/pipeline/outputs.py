@@ -12,15 +12,8 @@ from typing import Any, NamedTuple, get_args, get_type_hints
 from brm_xl.billing.chargeback import Chargeback, ChargeLine, RecoveryRow
 from brm_xl.billing.disputes import DisputeRow
 from brm_xl.billing.rates import RateEffect, RateProposal
-from brm_xl.books.seal import (
-    AUDIT_FIELDS,
-    SEALS,
-    Record,
-    audit_link,
-    encode,
-    new_book_id,
-    verified_of,
-)
+from brm_xl.books.seal import AUDIT_FIELDS, SEALS, audit_link, encode, new_book_id
+from brm_xl.contract.history import Record
 from brm_xl.contract.periods import EXCEL_EPOCH
 from brm_xl.contract.tables import text_spec
 from brm_xl.relationships.engagement import Relationship
@@ -205,7 +198,7 @@ def seal_book(inputs: Any, entries: Sequence[AuditEntry], new: Sequence[Record] 
     """The tables a write adds to the books: AuditLog with `entries`, and, where there are
     new seal records (a close, a reopen) or closes not sealed yet, every close table.
     Each new record is chained to the last, with the AuditLog's head before it."""
-    verified = verified_of(inputs)
+    verified = inputs.published
     previous = inputs.previous.get("AuditLog", [])
     unsealed = (verified.legacy and bool(verified.records)) or (
         not verified.audit_ok and bool(previous))

@@ -13,8 +13,9 @@ from typing import Any
 
 import polars as pl
 
+from brm_xl.billing.budgets import check_budgets
 from brm_xl.billing.chargeback import find_rate, rate_lookup
-from brm_xl.books import seal
+from brm_xl.books import ledger, seal
 from brm_xl.contract import tables as C
 from brm_xl.contract.inputs import Check, Inputs, Sources, parse_settings
 from brm_xl.contract.raw import ROW, RawTable
@@ -26,8 +27,11 @@ from brm_xl.contract.validate import (
     typed_table,
     unknown_ids,
 )
+from brm_xl.pipeline.outputs import CLOSE_SPECS
 from brm_xl.problems import Problem
 from brm_xl.sources.files import SOURCES_SPEC, read_text_table, recorded, resolve
+from brm_xl.sources.focus import read_focus
+from brm_xl.vendors.scorecards import check_vendors
 from brm_xl.workbook.reader import WorkbookReader
 
 USAGE_KEYS = ["period", "agency_id", "service_id"]
@@ -70,10 +74,6 @@ def read_workbook(path: Path, specs: tuple[C.TableSpec, ...], previous: tuple[C.
     """Stage 1: the contract's tables as text (with every cell's address), the earlier rows
     of the logs brm_xl appends to (and of Sources), the Settings rows, and the close
     tables with their cells' addresses (for the seal check)."""
-    from brm_xl.pipeline.outputs import (
-        CLOSE_SPECS,  # a closed month's published bills, for every command
-    )
-
     previous = (*previous, SOURCES_SPEC) if SOURCES_SPEC not in previous else previous
     previous = (*previous, *(spec for spec in CLOSE_SPECS if spec not in previous))
     earlier: dict[str, list[dict[str, Any]]] = {}
@@ -106,12 +106,10 @@ def check_seals(inputs: Inputs, logs: dict[str, seal.Table]) -> list[Problem]:
         adjustments = table.frame.drop_nulls(["period"]).to_dicts()
         where = table.where
     verified = seal.verify(logs, adjustments, where)
-    inputs.memo["verified"] = verified
-    inputs.memo["pins"], found = seal.check_pins(verified, logs)
+    inputs.published = verified
+    inputs.pins, found = seal.check_pins(verified, logs)
     verified.problems += found
     if not verified.legacy:
-        from brm_xl.books import ledger
-
         verified.problems += ledger.compare(
             ledger.folder_of(inputs.path, inputs.settings.ledger_path), verified.book,
             verified.records)
@@ -159,8 +157,6 @@ def _read_files(inputs: Inputs, sources: Sources, problems: list[Problem]) -> li
                            settings.cells.get("focus_files", "Settings"))
     problems += found
     if paths:
-        from brm_xl.sources.focus import read_focus
-
         inputs.focus, found = read_focus(paths, inputs)
         problems += found
     return problems
@@ -291,14 +287,10 @@ def check_duplicates(inputs: Inputs) -> list[Problem]:
 
 
 def check_vendor_tables(inputs: Inputs) -> list[Problem]:
-    from brm_xl.vendors.scorecards import check_vendors
-
     return check_vendors(inputs)
 
 
 def check_budget_tables(inputs: Inputs) -> list[Problem]:
-    from brm_xl.billing.budgets import check_budgets
-
     return check_budgets(inputs)
 
 

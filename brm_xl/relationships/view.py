@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from brm_xl.billing.budgets import budget_columns
 from brm_xl.billing.chargeback import SummaryRow, display_names
 from brm_xl.contract.inputs import Inputs, Settings
 from brm_xl.contract.periods import month_end
@@ -97,7 +98,6 @@ def compute(inputs: Inputs, summary: list[SummaryRow], as_of: dt.date) -> Relati
         (r["agency"], r["submitted_on"].strftime("%Y-%m")) for r in responses
         if satisfaction.is_open(r, rules.follow_up_below))
     contact_days = _sorted_by_agency((e["agency"], e["date"]) for e in contacts)
-    from brm_xl.billing.budgets import budget_columns
 
     budget = budget_columns(inputs, summary)
     rows = []

@@ -16,11 +16,12 @@ from typing import Any, ClassVar, NamedTuple
 import polars as pl
 
 from brm_xl.billing.chargeback import ZERO, as_money, cents, tenths
-from brm_xl.contract.periods import Comparison, Period, comparison, month_of
+from brm_xl.contract.periods import Comparison, Period, comparison, fiscal_year_of, month_of
 from brm_xl.contract.tables import CHANNELS
 from brm_xl.pipeline.model import Model
 from brm_xl.relationships.engagement import IN_PERSON
 from brm_xl.relationships.satisfaction import average, csat, is_open, known_by
+from brm_xl.vendors.scorecards import services_of, status_of
 
 # The report model: what templates, the bill workbook, emails, the API and the worksheet
 # functions read. Frozen records of plain values (they also travel to render workers).
@@ -343,8 +344,6 @@ def vendor_ids(model: Model, period: Period) -> list[str]:
 
 def vendor_report(model: Model, vendor: str, period: Period) -> VendorReport:
     """Everything a vendor's review shows: its levels, scores, credits and actions."""
-    from brm_xl.vendors.scorecards import services_of, status_of
-
     inputs, settings = model.inputs, model.inputs.settings
     key = vendor.upper()
     record = next(r for r in inputs.frame("Vendors").iter_rows(named=True) if r["vendor_id"] == key)
@@ -485,8 +484,6 @@ def headline(model: Model, agency: str, period: Period) -> Headline:
 def budget_of(model: Model, agency: str, period: Period) -> Budget | None:
     """The budget of the fiscal year the period ends in, from AgencySummary's columns for
     the period's last month with charges (the one home of the projection)."""
-    from brm_xl.contract.periods import fiscal_year_of
-
     rows = [r for r in model.view.summary if r.agency_id == agency and r.period in period
             and r.fy_budget is not None and r.fy_projected is not None]
     if not rows:
@@ -633,8 +630,6 @@ def outcomes(model: Model, agency: str) -> tuple[Outcome, ...]:
 def vendor_lines(model: Model, period: Period, agency: str | None = None) -> tuple[VendorLine, ...]:
     """Vendors' standing in the period: every vendor (agency None), or only those whose
     contracts deliver services the agency was billed for, with only its own credits."""
-    from brm_xl.vendors.scorecards import services_of
-
     cards = model.chargeback.scorecard or []
     if not cards:
         return ()
@@ -706,11 +701,10 @@ def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
 
 
 def _seal_of(model: Model, period: Period) -> str:
-    from brm_xl.books.seal import closed_months
 
     if len(period.months) != 1:
         return ""
-    record = closed_months(model.inputs).get(period.months[0])
+    record = model.inputs.published.closed().get(period.months[0])
     return record.seal if record else ""
 
 

@@ -24,11 +24,12 @@ import polars as pl
 
 from brm_xl.contract import kinds
 from brm_xl.contract import tables as C
+from brm_xl.contract.periods import first_open
 from brm_xl.contract.raw import ROW
 from brm_xl.contract.tables import Column, TableSpec, header_key, header_positions
 from brm_xl.contract.validate import typed_aggregate
 from brm_xl.problems import Problem
-from brm_xl.sources.files import as_text, read_text_table, scan_file
+from brm_xl.sources.files import as_text, file_facts, read_text_table, scan_file
 
 CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 
@@ -99,10 +100,9 @@ def read_focus(paths: list[Path], inputs: Any) -> tuple[FocusBill, list[Problem]
             again, _found = _read_one(path, spec, cost_column, tag, None, inputs, *skips[path])
             assert again is not None  # it was read once without a problem
             delivered[i] = (path, again)
-    from brm_xl.books.seal import closed_months
 
     frames, found = _once(delivered, conflicts, inputs.sources.newest,
-                          set(closed_months(inputs)))
+                          set(inputs.published.closed()))
     problems += found
     rows = sum(int(f["_lines"].sum()) for f in frames if f.height)
     pct = Decimal(str(settings.focus_surcharge_pct or 0))
@@ -151,8 +151,6 @@ def _read_one(path: Path, spec: TableSpec, cost_column: str, tag: str | None,
 def _distinct(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     """The files, each content once: the same bill under another name (downloaded again,
     copied) is read once, with a warning naming both."""
-    from brm_xl.sources.files import file_facts
-
     first: dict[str, Path] = {}
     out, problems = [], []
     for path in paths:
@@ -407,10 +405,8 @@ def _corrections(frame: pl.DataFrame, inputs: Any) -> pl.DataFrame:
     closed before it came is named as a change to that month, with the way through."""
     if "ChargeClass" not in frame.columns:
         return frame.with_columns(pl.lit(None, pl.String).alias("corrects"))
-    from brm_xl.books.seal import closed_months
-    from brm_xl.contract.periods import first_open
 
-    closed = set(closed_months(inputs))
+    closed = set(inputs.published.closed())
     is_correction = pl.col("ChargeClass").str.strip_chars().str.to_lowercase() == "correction"
     bill = pl.col("BillingPeriodStart") if "BillingPeriodStart" in frame.columns else \
         pl.lit(None, pl.String)

@@ -197,9 +197,8 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
     credits: list[CreditRow] = []
     # a credit once on a bill stays in that month (ServiceCredits credited_in), so closing
     # the month does not move it
-    from brm_xl.books.seal import pins_of
 
-    pinned = pins_of(inputs).credits  # sealed with a closed month, or the last refresh's
+    pinned = inputs.pins.credits  # sealed with a closed month, or the last refresh's
     for r in results:
         level = levels.get(r["sl_id"])
         if level is None:

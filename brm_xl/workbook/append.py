@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from brm_xl.contract.tables import TableSpec, header_key, header_positions
+from brm_xl.contract.tables import SETTINGS_ROWS, TableSpec, header_key, header_positions
 from brm_xl.problems import Problem
 from brm_xl.workbook.cells import OutColumn, OutputTable, sheet_data
 from brm_xl.workbook.package import NS_MAIN, col_letter, parse_xml, q, split_cell, split_range
@@ -187,7 +187,6 @@ def append_settings(edit: PackageEdit, pairs: Sequence[tuple[str, str]]) -> list
     table grows with them."""
     if not pairs:
         return []
-    from brm_xl.contract.tables import SETTINGS_ROWS
 
     table = edit.pkg.table("Settings")
     sheet = table.sheet if table is not None else edit.pkg.sheet("Settings")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from brm_xl.problems import WorkbookError
 from brm_xl.workbook.cells import FORMATS
 from brm_xl.workbook.package import NS_MAIN, parse_xml
 
@@ -98,8 +99,6 @@ def _int(text: str | None) -> int:
 def _check(root: etree._Element, tag: Callable[[str], str], out: dict[str, int],
            wanted: dict[str, int]) -> None:
     """Each handed-out index is an xf of the wanted format, in the stylesheet as written."""
-    from brm_xl.problems import WorkbookError
-
     cell_xfs = root.find(tag("cellXfs"))
     xfs = cell_xfs.findall(tag("xf")) if cell_xfs is not None else []
     for name, index in out.items():
