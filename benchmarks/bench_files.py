@@ -21,8 +21,8 @@ from bench_refresh import OUT, build
 REFRESH = """
 import sys, time, resource, datetime as dt
 from pathlib import Path
-from brm_xl.refresh import refresh
-from brm_xl.sources import Sources
+from brm_xl.app.refresh import refresh
+from brm_xl.contract.inputs import Sources
 t = time.perf_counter()
 result = refresh(sys.argv[1], as_of=dt.date(2026, 11, 1), sources=Sources(usage=(Path(sys.argv[2]),)))
 print(time.perf_counter() - t, result.tables["Charges"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -28,8 +28,8 @@ from bench_refresh import OUT
 REFRESH = """
 import sys, time, resource, datetime as dt
 from pathlib import Path
-from brm_xl.refresh import refresh
-from brm_xl.sources import Sources
+from brm_xl.app.refresh import refresh
+from brm_xl.contract.inputs import Sources
 t = time.perf_counter()
 result = refresh(sys.argv[1], as_of=dt.date(2026, 11, 1),
                  sources=Sources(focus=tuple(Path(p) for p in sys.argv[2:])))

@@ -92,7 +92,7 @@ print(time.perf_counter() - t, frame.num_rows, resource.getrusage(resource.RUSAG
 
 REFRESH = """
 import sys, time, resource, datetime as dt
-from brm_xl.refresh import refresh
+from brm_xl.app.refresh import refresh
 t = time.perf_counter()
 result = refresh(sys.argv[1], as_of=dt.date(2026, 11, 1))
 print(time.perf_counter() - t, result.tables["Charges"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -61,7 +61,7 @@ def log_contact(path: Path, values: dict[str, str | None]) -> Added:
 def import_survey(path: Path, export: Path, maps: dict[str, str],
                   form: str | None = None, date_order: str | None = None,
                   aliases: dict[str, str] | None = None, skip_bad_rows: bool = False) -> Added:
-    """Append a survey export's new responses to the Survey table (see survey_import).
+    """Append a survey export's new responses to the Survey table (see brm_xl.sources.surveys).
     `aliases` (name in the export -> agency id) are kept in Settings as `agency_alias:`
     rows, and a date order the person had to give as `survey_date_order:TOOL`, in the same
     write as the responses."""

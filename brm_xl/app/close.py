@@ -19,7 +19,7 @@ from brm_xl.billing.close import (
     month_charges,
     record_of,
 )
-from brm_xl.books import ledger
+from brm_xl.books import ledger, ledger_writer
 from brm_xl.books.seal import when_text
 from brm_xl.contract.history import Record
 from brm_xl.contract.inputs import Inputs
@@ -61,7 +61,7 @@ def close(path: Path, period: str, user: str | None = None,
             raise StateError(f"{wanted[0]} is closed already (since "
                              f"{done[wanted[0]].closed_at[:10]}); reopen it first to close it "
                              "again")
-        records = [record_of(model, m, now, user) for m in wanted
+        records = [record_of(inputs, model.chargeback, m, now, user) for m in wanted
                    if m not in done and month_charges(model.chargeback, m)]
         if not records:
             raise StateError(f"nothing to close in {period}: no month with charges that is "
@@ -119,8 +119,8 @@ def reopen(path: Path, period: str, reason: str, user: str | None = None,
 
 def _ledger(inputs: Inputs, records: list[Record], journals: list[dict[str, Any]] | None = None,
             ) -> Problem | None:
-    """Append to the office's ledger (brm_xl.books.ledger), where it keeps one."""
-    return ledger.append(ledger.folder_of(inputs.path, inputs.settings.ledger_path), records,
+    """Append to the office's ledger (brm_xl.books.ledger_writer), where it keeps one."""
+    return ledger_writer.append(ledger.folder_of(inputs.path, inputs.settings.ledger_path), records,
                          journals)
 
 

@@ -1,7 +1,14 @@
-"""`brm-xl journal`, the job: write a closed month's journal (first a reversal of what an
-earlier close of the month posted), each with its companion seal file and its AuditLog
-row, under the workbook's lock, rendered from the journal template in the reports'
-sandbox. The lines themselves are `brm_xl.billing.journal.build_journal`.
+"""`brm-xl journal`, the job: write a closed month's journal for the ERP, rendered from the
+journal template in the reports' sandbox; the lines are `brm_xl.billing.journal`.
+
+Each journal carries its close's seal: in its file name (`2026-10_journal_<seal>.csv`) and
+in a companion file (`<journal>.seal.json`: the full seal, the journal's own digest, its
+totals), which `brm-xl verify --journal` checks against the workbook. After a month is
+reopened and closed again, the next journal run first writes a reversing journal of what
+was posted (from the earlier close's sealed record), then the new one, so an ERP that
+imported the first never posts the month twice. The CSV, its companion and the AuditLog
+row are written under the workbook's lock; a journal found written but not logged (a run
+killed in between) is recorded by the next run.
 """
 
 from __future__ import annotations

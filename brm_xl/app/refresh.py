@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from brm_xl.billing.chargeback import Chargeback, as_money
+from brm_xl.billing.chargeback import Chargeback
 from brm_xl.contract.history import Record
 from brm_xl.contract.inputs import Inputs, Sources
+from brm_xl.contract.money import as_money
 from brm_xl.pipeline import outputs
 from brm_xl.pipeline.model import Model, build_model, model_of
 from brm_xl.pipeline.read import load_inputs

@@ -12,15 +12,15 @@ blank where the agency has no budget for the year or no bill in it yet.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, NamedTuple
 
+from brm_xl.contract.inputs import Inputs
+from brm_xl.contract.money import cents
 from brm_xl.contract.periods import fiscal_year_of, month_index, parse_period
 from brm_xl.contract.raw import ROW
 from brm_xl.contract.validate import unknown_ids
 from brm_xl.problems import BrmError, Problem
-
-CENT = Decimal("0.01")
 
 
 class BudgetRows(NamedTuple):
@@ -30,7 +30,7 @@ class BudgetRows(NamedTuple):
     towers: list[tuple[int, Decimal, str]]
 
 
-def budget_rows(inputs: Any) -> dict[tuple[str, str], BudgetRows]:
+def budget_rows(inputs: Inputs) -> dict[tuple[str, str], BudgetRows]:
     """(FY label, agency id) -> its total rows and tower rows."""
     out: dict[tuple[str, str], BudgetRows] = defaultdict(lambda: BudgetRows([], []))
     frame = inputs.frame("Budgets").drop_nulls(["fiscal_year", "agency_id", "amount"])
@@ -44,7 +44,7 @@ def budget_rows(inputs: Any) -> dict[tuple[str, str], BudgetRows]:
     return out
 
 
-def budgets_of(inputs: Any) -> dict[tuple[str, str], Decimal]:
+def budgets_of(inputs: Inputs) -> dict[tuple[str, str], Decimal]:
     """(FY label, agency) -> budget: the total row, else the tower rows added up."""
     if not inputs.has("Budgets"):
         return {}
@@ -53,7 +53,7 @@ def budgets_of(inputs: Any) -> dict[tuple[str, str], Decimal]:
             for key, rows in budget_rows(inputs).items()}
 
 
-def check_budgets(inputs: Any) -> list[Problem]:
+def check_budgets(inputs: Inputs) -> list[Problem]:
     """Towers that do not add up to their total, a fiscal year that is not one, an agency
     that is not in Agencies: each an error at its cell."""
     if not inputs.has("Budgets"):
@@ -83,7 +83,7 @@ def check_budgets(inputs: Any) -> list[Problem]:
     return problems
 
 
-def budget_columns(inputs: Any, summary: list[Any]) -> dict[tuple[str, str], tuple[Any, Any, Any]]:
+def budget_columns(inputs: Inputs, summary: list[Any]) -> dict[tuple[str, str], tuple[Any, Any, Any]]:
     """(period, agency) -> (fy_budget, fy_to_date, fy_projected); empty without Budgets."""
     if not inputs.has("Budgets"):
         return {}
@@ -104,6 +104,6 @@ def budget_columns(inputs: Any, summary: list[Any]) -> dict[tuple[str, str], tup
         projected = None
         if budget is not None and first is not None and first <= month_index(period):
             months = month_index(period) - first + 1
-            projected = (to_date * 12 / months).quantize(CENT, ROUND_HALF_UP)
+            projected = cents(to_date * 12 / months)
         out[(period, agency)] = (budget, to_date, projected)
     return out

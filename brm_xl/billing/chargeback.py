@@ -20,29 +20,12 @@ import polars as pl
 from brm_xl.billing import disputes
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import DECIMAL
+from brm_xl.contract.money import MONEY, ZERO, as_money, cents, tenths
 from brm_xl.contract.raw import ROW
 from brm_xl.contract.validate import Typed
 from brm_xl.problems import Problem
 from brm_xl.sources.focus import FocusBill
 from brm_xl.vendors import scorecards
-
-CENT = Decimal("0.01")
-TENTH = Decimal("0.1")
-ZERO = Decimal("0.00")
-MONEY = pl.Decimal(38, 2)
-
-
-def cents(value: Decimal) -> Decimal:
-    """Round half up to cents: 0.125 -> 0.13, 21.735 -> 21.74 (not banker's rounding)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def tenths(value: Decimal) -> Decimal:
-    return value.quantize(TENTH, rounding=ROUND_HALF_UP)
-
-
-def as_money(cents_count: int) -> Decimal:
-    return Decimal(cents_count).scaleb(-2)
 
 
 def previous_month(period: str) -> str:

@@ -21,11 +21,12 @@ from typing import Any
 
 import polars as pl
 
-from brm_xl.billing.chargeback import Chargeback, as_money
+from brm_xl.billing.chargeback import Chargeback
 from brm_xl.books.seal import adjustment_key, when_text
 from brm_xl.contract.history import Record
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import plain
+from brm_xl.contract.money import as_money
 from brm_xl.problems import Problem
 
 
@@ -286,10 +287,11 @@ def _row_cell(inputs: Inputs, table: str, column: str, **match: str) -> str | No
     return inputs.tables[table].where(column, int(frame.select(pl.col("_row").min()).item()))
 
 
-def record_of(model: Any, period: str, now: dt.datetime, user: str) -> Record:
-    """The seal record of closing `period` as the model computes it now (unsealed: seq,
-    book, chain and seal are set when it joins the chain, brm_xl.pipeline.outputs.seal_book)."""
-    result, inputs = model.chargeback, model.inputs
+def record_of(inputs: Inputs, result: Chargeback, period: str, now: dt.datetime,
+              user: str) -> Record:
+    """The seal record of closing `period` as the chargeback computes it now (unsealed:
+    seq, book, chain and seal are set when it joins the chain,
+    brm_xl.pipeline.outputs.seal_book)."""
     lines = month_charges(result, period)
     users = month_users(result, period)
     adjustments = sorted(list(adjustment_key(r)) for r in inputs.frame("Adjustments").filter(

@@ -9,14 +9,9 @@ GLAccounts rows sealed with the close (today's table only for a close sealed bef
 existed, and said so). The layout is `report_templates/journal/journal.csv.j2`, or an
 office's own (Settings `journal_template`), rendered in the same sandbox as the reports.
 
-Each journal carries its close's seal: in its file name (`2026-10_journal_<seal>.csv`) and
-in a companion file (`<journal>.seal.json`: the full seal, the journal's own digest, its
-totals), which `brm-xl verify --journal` checks against the workbook. After a month is
-reopened and closed again, the next journal run first writes a reversing journal of what
-was posted (from the earlier close's sealed record), then the new one, so an ERP that
-imported the first never posts the month twice. The CSV, its companion and the AuditLog
-row are written under the workbook's lock; a journal found written but not logged (a run
-killed in between) is recorded by the next run (`brm_xl.app.journal`, the job).
+A reversal (`reversal=True`) is the same lines the other way round, built from an earlier
+close's sealed record; writing the journals, their companion seal files and AuditLog rows
+is the job of `brm_xl.app.journal`.
 """
 
 from __future__ import annotations

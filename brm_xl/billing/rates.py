@@ -23,13 +23,12 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from brm_xl.billing.chargeback import Chargeback, cents, display_names, find_rate, recovery_rows
+from brm_xl.billing.chargeback import Chargeback, display_names, find_rate, recovery_rows
 from brm_xl.contract.inputs import Inputs
+from brm_xl.contract.money import cents, tenths
 from brm_xl.contract.periods import Period, parse_period
 from brm_xl.contract.raw import ROW
 from brm_xl.problems import Problem, UsageError
-
-TENTH = Decimal("0.1")
 
 
 class RateProposal(NamedTuple):
@@ -85,7 +84,7 @@ def plan(inputs: Inputs, result: Chargeback, fiscal_year: str,
             proposed = ((projected_cost - carry) / projected_units).quantize(places, ROUND_HALF_UP)
             recovered = sum((cents(q * proposed) for q in annual[service].values()), Decimal(0))
             effect = recovered - (projected_cost - carry)
-            pct = _tenths(recovered / (projected_cost - carry) * 100) \
+            pct = tenths(recovered / (projected_cost - carry) * 100) \
                 if projected_cost - carry else None
             change = change_pct(proposed, current) if current else None
         else:
@@ -102,14 +101,10 @@ def change_pct(proposed: Decimal, current: Decimal) -> Decimal:
     """(proposed / current - 1) x 100 to 1 decimal; a change too small for that (0.0283%)
     to three significant figures, never shown as no change at all."""
     raw = (proposed / current - 1) * 100
-    shown = _tenths(raw)
+    shown = tenths(raw)
     if shown == 0 and raw != 0:
         shown = raw.quantize(Decimal(1).scaleb(raw.adjusted() - 2), ROUND_HALF_UP).normalize()
     return shown
-
-
-def _tenths(value: Decimal) -> Decimal:
-    return value.quantize(TENTH, ROUND_HALF_UP)
 
 
 def _years(inputs: Inputs, fiscal_year: str) -> tuple[Period, Period]:

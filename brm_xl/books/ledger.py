@@ -1,5 +1,5 @@
 """The office's ledger: each close, reopen and journal, appended to a file outside the
-workbook, and compared with the workbook on every load.
+workbook (`brm_xl.books.ledger_writer`), and compared with the workbook on every load.
 
 A workbook travels by email and can be rewritten whole, hidden seal records included; a
 record kept somewhere else cannot be rewritten with it. Where the office names a folder
@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from brm_xl.books.seal import short
 from brm_xl.contract.history import Record
@@ -47,38 +46,8 @@ def folder_of(workbook: Path, setting: str | None) -> Path | None:
     return path if path.is_absolute() else Path(workbook).parent / path
 
 
-def _open(folder: Path) -> sqlite3.Connection:
-    if not folder.is_dir():
-        raise OSError(f"the ledger folder {folder} does not exist")
-    con = sqlite3.connect(folder / LEDGER_FILE, timeout=30, isolation_level=None)
-    con.executescript(SCHEMA)
-    return con
 
 
-def append(folder: Path | None, records: list[Record],
-           journals: list[dict[str, Any]] | None = None) -> Problem | None:
-    """Add the closes, reopens and journals the ledger does not hold yet; a warning (never
-    an error) when the ledger cannot be written."""
-    if folder is None:
-        return None
-    try:
-        con = _open(folder)
-        with con:
-            con.execute("BEGIN IMMEDIATE")
-            for r in records:
-                con.execute("INSERT OR IGNORE INTO entries VALUES (?,?,?,?,?,?,?)",
-                            (r.book, r.status, r.seq, r.period, r.seal, r.closed_at,
-                             f"{r.lines} lines, {r.total}" if r.status == "closed" else r.reason))
-            for j in journals or []:
-                con.execute("INSERT OR IGNORE INTO entries VALUES (?,?,?,?,?,?,?)",
-                            (j["book"], "journal", 0, j["period"], j["sha256"], j["at"],
-                             f"{j['file']} seal {j['seal']}"))
-        con.close()
-    except (OSError, sqlite3.Error) as exc:
-        return Problem("Settings", f"the ledger in {folder} could not be written ({exc}); the "
-                       "close was recorded in the workbook, and the ledger is brought up to "
-                       "date at the next close", "ledger", "warning")
-    return None
 
 
 def compare(folder: Path | None, book: str, records: list[Record]) -> list[Problem]:
@@ -90,7 +59,9 @@ def compare(folder: Path | None, book: str, records: list[Record]) -> list[Probl
             "Settings", f"the ledger folder {folder} cannot be reached, so the closes were not "
             "compared with it", "ledger", "warning")]
     try:
-        con = _open(folder)
+        # read-only: a check never creates, migrates or locks the ledger for writing
+        con = sqlite3.connect((folder / LEDGER_FILE).resolve().as_uri() + "?mode=ro",
+                              uri=True, timeout=30)
         rows = con.execute("SELECT kind, seq, period, seal FROM entries WHERE book = ? AND "
                            "kind != 'journal' ORDER BY seq", (book,)).fetchall()
         con.close()

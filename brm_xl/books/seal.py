@@ -95,7 +95,7 @@ def count_text(value: Any, blank: bool = False) -> str:
     return str(int(number))
 
 
-_SERIAL = re.compile(r"^\d{1,6}(\.\d+)?$")
+SERIAL = re.compile(r"^\d{1,6}(\.\d+)?$")  # a date or time as Excel keeps it: days since 1899-12-30
 
 
 def when_text(value: Any) -> str:
@@ -109,7 +109,7 @@ def when_text(value: Any) -> str:
 def _when(text: str) -> str:
     value = text
     try:
-        if _SERIAL.match(text):
+        if SERIAL.match(text):
             when = EXCEL_EPOCH + dt.timedelta(seconds=round(float(text) * 86400))
         else:
             when = dt.datetime.fromisoformat(text)

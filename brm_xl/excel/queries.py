@@ -14,8 +14,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from brm_xl.billing.chargeback import as_money, find_rate, rate_lookup
+from brm_xl.billing.chargeback import find_rate, rate_lookup
 from brm_xl.contract.kinds import choice_key
+from brm_xl.contract.money import as_money
 from brm_xl.contract.periods import Period, excel_date, parse_period
 from brm_xl.contract.tables import CHANNELS
 from brm_xl.pipeline.model import Model

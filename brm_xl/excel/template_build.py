@@ -17,13 +17,13 @@ import xlwings
 
 from brm_xl.app.template import build_workbook
 from brm_xl.contract import tables as C
+from brm_xl.excel.vba_gen import UDF_MODULE
 from brm_xl.excel.vbaproject import Module, vba_project
 
 WORKBOOKS = Path(__file__).resolve().parent.parent.parent / "workbooks"
 SOURCES = WORKBOOKS / "vba"
 TEMPLATE = WORKBOOKS / "brm_template.xlsm"
 XLWINGS_DIR = Path(xlwings.__file__).parent
-UDF_MODULE = "brm_xl.excel.functions"
 BUTTONS = [
     ("BrmRefresh", "Refresh", "Recompute charges, summaries, follow-ups and health"),
     ("BrmCheck", "Check", "List every problem in a Problems sheet, linked to its cell"),

@@ -45,10 +45,11 @@ class Model:
 def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = (),
                 sources: Sources | None = None,
                 progress: Callable[[str], None] = lambda stage: None) -> Model:
-    """The pipeline, stage by stage: read the workbook -> check each table -> read usage
-    files and cloud bills -> check across tables (`inputs.load_inputs`) -> compute the
-    chargeback -> compute satisfaction and engagement (`model_of`). Every problem found by
-    any stage is raised together, as DataProblems, before anything is computed."""
+    """The pipeline, stage by stage: read the workbook -> check each table -> check the
+    seals -> read usage files and cloud bills -> check across tables
+    (`pipeline.read.load_inputs`) -> compute the chargeback -> check it against what closed
+    months published -> compute satisfaction and engagement (`model_of`). Every problem the
+    read stages find is raised together, as DataProblems, before anything is computed."""
     inputs, problems = load_inputs(Path(path), previous=previous, sources=sources,
                                    progress=progress)
     return model_of(inputs, problems, as_of, progress)

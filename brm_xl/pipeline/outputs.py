@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, get_args, get_type_hints
@@ -12,7 +11,7 @@ from typing import Any, NamedTuple, get_args, get_type_hints
 from brm_xl.billing.chargeback import Chargeback, ChargeLine, RecoveryRow
 from brm_xl.billing.disputes import DisputeRow
 from brm_xl.billing.rates import RateEffect, RateProposal
-from brm_xl.books.seal import AUDIT_FIELDS, SEALS, audit_link, encode, new_book_id
+from brm_xl.books.seal import AUDIT_FIELDS, SEALS, SERIAL, audit_link, encode, new_book_id
 from brm_xl.contract.history import Record
 from brm_xl.contract.periods import EXCEL_EPOCH
 from brm_xl.contract.tables import text_spec
@@ -304,7 +303,7 @@ def _typed(fmt: str, text: Any) -> Any:
     if text is None:
         return None
     try:
-        if fmt in ("datetime", "date") and _SERIAL.match(str(text)):
+        if fmt in ("datetime", "date") and SERIAL.match(str(text)):
             when = EXCEL_EPOCH + dt.timedelta(days=float(str(text)))
             return when.replace(microsecond=0) if fmt == "datetime" else when.date()
         if fmt == "datetime":
@@ -320,4 +319,3 @@ def _typed(fmt: str, text: Any) -> Any:
     return str(text)
 
 
-_SERIAL = re.compile(r"^\d{1,6}(\.\d+)?$")

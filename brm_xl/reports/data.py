@@ -15,7 +15,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import polars as pl
 
-from brm_xl.billing.chargeback import ZERO, as_money, cents, tenths
+from brm_xl.contract.money import ZERO, as_money, cents, tenths
 from brm_xl.contract.periods import Comparison, Period, comparison, fiscal_year_of, month_of
 from brm_xl.contract.tables import CHANNELS
 from brm_xl.pipeline.model import Model

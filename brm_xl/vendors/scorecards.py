@@ -24,17 +24,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import polars as pl
 
+from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import plain
+from brm_xl.contract.money import cents, tenths
 from brm_xl.contract.periods import first_open, month_end, month_index, month_of
 from brm_xl.contract.raw import ROW
 from brm_xl.problems import Problem
 
-CENT = Decimal("0.01")
 AT_MINIMUM = Decimal("0.75")  # the share of its weight a level earns at minimum
 
 
@@ -113,7 +114,7 @@ def split(credit: Decimal, weights: dict[str, Decimal]) -> dict[str, Decimal]:
     total = sum(weights.values(), Decimal(0))
     if not total:
         return {}
-    parts = {k: (credit * w / total).quantize(CENT, ROUND_HALF_UP) for k, w in weights.items()}
+    parts = {k: cents(credit * w / total) for k, w in weights.items()}
     largest = max(sorted(parts), key=lambda k: weights[k])
     parts[largest] += credit - sum(parts.values(), Decimal(0))
     return parts
@@ -123,7 +124,7 @@ def services_of(text: str | None) -> list[str]:
     return [s.strip().upper() for s in re.split(r"[;,]", text or "") if s.strip()]
 
 
-def check_vendors(inputs: Any) -> list[Problem]:
+def check_vendors(inputs: Inputs) -> list[Problem]:
     """Bad vendor input at its cell, all at once (a check across tables)."""
     if not inputs.has("ServiceLevels"):
         return []
@@ -174,7 +175,7 @@ def check_vendors(inputs: Any) -> list[Problem]:
     return problems
 
 
-def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.date,
+def compute(inputs: Inputs, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.date,
             ) -> tuple[list[ScorecardRow], list[CreditRow]]:
     """Scorecards and credits (see the module docstring). `usage_lines`: priced Charges
     lines (period, agency_id, service_id, cents) with ids upper-case."""
@@ -186,9 +187,9 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
         if inputs.has("Contracts") else {}
     levels = {r["sl_id"]: r for r in inputs.frame("ServiceLevels").iter_rows(named=True)}
     billed: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for period, agency, service, cents in usage_lines.select(
+    for period, agency, service, line_cents in usage_lines.select(
             "period", "agency_id", "service_id", "cents").iter_rows():
-        billed[(period, service)][agency] += cents
+        billed[(period, service)][agency] += line_cents
     results = sorted(inputs.frame("SLResults").iter_rows(named=True),
                      key=lambda r: (r["sl_id"], r["period"]))
     missed_months: dict[str, set[str]] = defaultdict(set)
@@ -214,10 +215,10 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
             services = services_of(contract.get("services"))
             shares: dict[str, Decimal] = defaultdict(Decimal)
             for service in services:
-                for agency, cents in billed.get((r["period"], service), {}).items():
-                    shares[agency] += Decimal(cents) / 100
+                for agency, billed_cents in billed.get((r["period"], service), {}).items():
+                    shares[agency] += Decimal(billed_cents) / 100
             base = sum(shares.values(), Decimal(0))
-            credit = (base * level["credit_pct"] / 100).quantize(CENT, ROUND_HALF_UP)
+            credit = cents(base * level["credit_pct"] / 100)
             if credit:
                 month = first_open(r["period"], closed)
                 pass_on = inputs.settings.pass_through_credits
@@ -236,7 +237,7 @@ def compute(inputs: Any, usage_lines: pl.DataFrame, closed: set[str], as_of: dt.
         weight = sum((level["weight"] for _, level, _ in counted), Decimal(0))
         earned = sum((level["weight"] * (1 if s == "met" else AT_MINIMUM)
                       for _, level, s in counted if s != "missed"), Decimal(0))
-        score = (earned * 100 / weight).quantize(Decimal("0.1"), ROUND_HALF_UP) if weight else None
+        score = tenths(earned * 100 / weight) if weight else None
         seen = min(end, as_of)  # the month's end, or --as-of within it: never the clock
         mine = [a for a in actions if a["vendor_id"] == vendor and a["opened_on"] <= seen
                 and (a["closed_on"] is None or a["closed_on"] > seen)]

@@ -8,7 +8,8 @@ from decimal import Decimal as D
 import pytest
 
 from brm_xl.app.refresh import refresh
-from brm_xl.billing.chargeback import cents, compute, previous_month
+from brm_xl.billing.chargeback import compute, previous_month
+from brm_xl.contract.money import cents
 from brm_xl.pipeline.read import load_inputs
 from brm_xl.problems import errors, warnings
 from tests.helpers import (

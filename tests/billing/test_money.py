@@ -6,7 +6,8 @@ from decimal import Decimal as D
 
 import polars as pl
 
-from brm_xl.billing.chargeback import as_money, cents, previous_month, product_cents, tenths
+from brm_xl.billing.chargeback import previous_month, product_cents
+from brm_xl.contract.money import as_money, cents, tenths
 
 
 def test_money_rounds_half_up_to_cents_and_products_are_exact():

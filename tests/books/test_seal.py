@@ -596,3 +596,28 @@ def test_review_findings_journal_and_recovery(closed, tmp_path):
     done = cli("reopen", closed, "--period", "2026-09", "--reason", "audit row retyped")
     assert done.returncode == 0 and "internal error" not in done.stderr, done.stderr
     assert problems_of(closed) == []
+
+
+def test_comparing_with_the_ledger_reads_it_and_never_writes_it(tmp_path):
+    """The read stage only reads the ledger: a check leaves its file as it was, and a
+    folder without one stays without one (only a close or a journal writes it)."""
+    from brm_xl.books import ledger, ledger_writer
+    from brm_xl.contract.history import Record
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert ledger.compare(empty, "book1", []) == []
+    assert list(empty.iterdir()) == []  # no ledger created by looking for one
+    share = tmp_path / "share"
+    share.mkdir()
+    record = Record(1, "book1", "2026-09", "closed", "2026-10-03 09:00:00", "clerk", "",
+                    charges=[["DOT", "EMAIL", "40.00"]]).sealed("")
+    assert ledger_writer.append(share, [record]) is None
+    file = share / ledger.LEDGER_FILE
+    before = (file.read_bytes(), file.stat().st_mtime_ns)
+    assert ledger.compare(share, "book1", [record]) == []
+    other = Record(1, "book1", "2026-09", "closed", "2026-10-03 09:00:00", "clerk", "",
+                   charges=[["DOT", "EMAIL", "1.00"]]).sealed("")
+    assert [p.code for p in ledger.compare(share, "book1", [other])] == ["ledger-differs"]
+    assert (file.read_bytes(), file.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in share.iterdir()) == [ledger.LEDGER_FILE]  # no journal files
