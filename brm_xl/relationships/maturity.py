@@ -70,6 +70,11 @@ def maturity(rows: list[dict[str, Any]], as_of: dt.date) -> Maturity:
                     tuple(history))
 
 
+def possessive(name: str) -> str:
+    """`Agency DOT's`, `Department of Corrections'`."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
 def concerns(m: Maturity, agency_name: str) -> list[str]:
     """At most two concerns: a gap of two levels or more either way, and a falling rating
     (either side's latest below its previous), in words with the levels' names."""
@@ -81,7 +86,7 @@ def concerns(m: Maturity, agency_name: str) -> list[str]:
     if m.office and m.office_before and m.office < m.office_before:
         fell.append(f"your rating from {level_name(m.office_before)} to {level_name(m.office)}")
     if m.agency and m.agency_before and m.agency < m.agency_before:
-        fell.append(f"{agency_name}'s from {level_name(m.agency_before)} to "
+        fell.append(f"{possessive(agency_name)} from {level_name(m.agency_before)} to "
                     f"{level_name(m.agency)}")
     if fell:
         out.append(f"maturity fell ({'; '.join(fell)})")
