@@ -16,7 +16,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from brm_xl.billing.chargeback import ZERO, display_names, tenths
+from brm_xl.billing.chargeback import ZERO, cents, display_names, tenths
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.periods import parse_period
 from brm_xl.contract.raw import ROW
@@ -55,15 +55,15 @@ def value_realisation(inputs: Inputs, as_of: dt.date) -> list[ValueRow] | None:
         for plan, period, amount in inputs.frame("ValueRealised").select(
                 "plan_id", "period", "realised_value").iter_rows():
             if plan is not None and period is not None and amount is not None and period <= month:
-                realised[plan] += Decimal(amount)
+                realised[plan] += cents(Decimal(amount))
     names = display_names(inputs)["agency"]
     out = []
     for r in inputs.frame("AccountPlans").sort(ROW).iter_rows(named=True):
-        planned = Decimal(r["planned_value"])
-        done = realised[r["plan_id"]] + ZERO
+        planned = cents(Decimal(r["planned_value"]))
+        done = cents(realised[r["plan_id"]])
         out.append(ValueRow(
             r["plan_id_text"], names.get(r["agency_id"], r["agency_id_text"]),
-            str(r["fiscal_year"]).strip().upper(), r["initiative"], planned + ZERO, done,
+            str(r["fiscal_year"]).strip().upper(), r["initiative"], planned, done,
             pct_of(done, planned), r["status"], r["due"],
             r["due"] is not None and r["due"] < as_of and r["status"] not in CLOSED))
     return out

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from brm_xl.billing.chargeback import ZERO
+from brm_xl.billing.chargeback import ZERO, cents
 from brm_xl.contract.periods import Period, fiscal_year_of
 from brm_xl.pipeline.model import Model
 from brm_xl.relationships import comms, maturity, plans
@@ -147,7 +147,7 @@ def account_plan(model: Model, agency: str, period: Period) -> AccountPlan:
     realised = sum((p.realised for p in kept), ZERO)
     names = {p.plan_id.upper(): p.initiative for p in lines}
     months = tuple(Realised(r["period"], names.get(r["plan_id"], r["plan_id_text"]),
-                            r["realised_value"], r["evidence"])
+                            cents(r["realised_value"]), r["evidence"])
                    for r in plans.realised_by_month(model.inputs, set(names), model.as_of))
     cadence = record["contact_cadence_days"]
     return AccountPlan(
