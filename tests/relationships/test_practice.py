@@ -219,3 +219,19 @@ def test_bad_brm_input_named_at_its_cell_all_at_once_nothing_written(tmp_path):
         refresh(path, as_of=AS_OF)
     assert len([p for p in raised.value.problems if p.is_error]) == 9
     assert digest(path) == before
+
+
+def test_a_communications_plan_alone_rates_the_relationship(tmp_path):
+    """No survey and no contact yet, but a plan of touchpoints: the BRM manager has started,
+    so the agency is rated (not `Not rated`), and the touchpoint never held is late."""
+    path = write_book(tmp_path / "b.xlsx", minimal_book(
+        CommsPlan=Block("CommsPlan", COMMS_HEADERS, [("DOR", "Quarterly business review", 90,
+                                                       D1(2026, 6, 1))])))
+    refresh(path, as_of=AS_OF)
+    rows = {r["agency_id"]: r for r in output_rows(path, "Relationships")}
+    # starts_on 2026-06-01 + 90 days = 2026-08-30, before 2026-10-05: overdue
+    assert (rows["DOR"]["health"], rows["DOR"]["reasons"]) == (
+        "At risk", "no contact recorded; no in-person meeting recorded; "
+        "1 overdue touchpoint (Quarterly business review)")
+    assert (rows["DOR"]["touchpoints_planned"], rows["DOR"]["touchpoints_overdue"]) == ("1", "1")
+    assert rows["DOT"]["health"] == "Not rated"
