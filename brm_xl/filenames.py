@@ -48,6 +48,11 @@ def report_file(period_label: str, stem: str | None, ext: str) -> str:
     return f"{period}_{stem}_value_report.{ext}" if stem else f"{period}_portfolio.{ext}"
 
 
+def plan_file(period_label: str, stem: str, ext: str) -> str:
+    """`2026-10_DOT_account_plan.pdf`: an agency's account plan (`report --plans`)."""
+    return f"{safe_name(period_label)}_{stem}_account_plan.{ext}"
+
+
 def vendor_report_file(period_label: str, vendor_id: str, ext: str) -> str:
     """`2026-10_vendor_NETCO_scorecard.pdf`."""
     return f"{safe_name(period_label)}_vendor_{safe_name(vendor_id)}_scorecard.{ext}"

@@ -45,7 +45,7 @@ class Added:
 LOG_OPTIONS = {"date": "date", "agency_id": "agency", "brm_manager": "manager",
                "channel": "channel", "topic": "topic", "attendees": "attendees", "notes": "notes",
                "action_item": "action", "action_owner": "owner", "action_due": "due",
-               "action_done_on": "done"}
+               "action_done_on": "done", "touchpoint": "touchpoint"}
 
 
 def log_contact(path: Path, values: dict[str, str | None]) -> Added:

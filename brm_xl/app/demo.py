@@ -149,6 +149,8 @@ def demo_rows(seed: int = 2026) -> dict[str, list[tuple[Any, ...]]]:
     rows["Survey"] = _survey(rng, periods)
     rows["Engagements"] = _engagements(rng)
     rows["Outcomes"] = OUTCOMES
+    rows["Engagements"] += _touchpoint_contacts()
+    rows.update(BRM_ROWS)
     rows["Disputes"] = DISPUTES
     rows["GLAccounts"] = _gl_accounts()
     rows["Budgets"] = _budgets(rows["Headcount"])
@@ -472,6 +474,164 @@ OUTCOMES = [
 ]
 
 
+# The BRM practice (no random numbers: the rest of the demo stays as it was). Both sides'
+# maturity ratings over two years: DOC's gap of two, DOR's fall, DOH's agency rating above
+# the office's, DMV's agency rating falling, DPS rated by the office only, most not yet.
+_ASSESSMENTS = [
+    ("DHS", "2025-01-20", "office", 3, "Responsive, not yet consulted early"),
+    ("DHS", "2025-01-20", "agency", 3, None),
+    ("DHS", "2026-01-15", "office", 4, "Invited to the benefits roadmap sessions"),
+    ("DHS", "2026-01-22", "agency", 4, None),
+    ("DOT", "2025-02-10", "office", 3, None), ("DOT", "2025-02-10", "agency", 2, None),
+    ("DOT", "2026-02-12", "office", 4, None), ("DOT", "2026-02-12", "agency", 3, None),
+    ("DOC", "2025-01-28", "office", 3, None), ("DOC", "2025-01-28", "agency", 3, None),
+    ("DOC", "2026-09-15", "office", 4, "We see ourselves in their planning"),
+    ("DOC", "2026-09-15", "agency", 2, "Tickets are handled, but we are not asked"),
+    ("DOR", "2025-03-05", "office", 4, None), ("DOR", "2025-03-05", "agency", 4, None),
+    ("DOR", "2026-08-20", "office", 3, "Contact has lapsed since the spring"),
+    ("DOR", "2026-08-20", "agency", 3, None),
+    ("DOH", "2025-04-01", "office", 2, None), ("DOH", "2025-04-01", "agency", 4, None),
+    ("DOH", "2026-04-02", "office", 3, None), ("DOH", "2026-04-02", "agency", 4, None),
+    ("DPS", "2026-05-12", "office", 3, "The agency's own rating is still to come"),
+    ("DMV", "2025-06-10", "office", 3, None), ("DMV", "2025-06-10", "agency", 2, None),
+    ("DMV", "2026-06-15", "office", 3, None),
+    ("DMV", "2026-06-15", "agency", 1, "Renewal backlog"),
+    ("DCFS", "2026-03-17", "office", 3, None), ("DCFS", "2026-03-17", "agency", 3, None),
+]
+# plan, agency, outcome it serves, FY, goal, initiative, planned value, kind, owner, due,
+# status: DOT's delivered, DOC's overdue, DMV's dropped
+_PLANS = [
+    ("P-DHS-01", "DHS", "Benefits eligibility system to the cloud", "FY2027",
+     "Families get benefits decisions faster", "Benefits eligibility system to the cloud",
+     "450000.00", "savings", "Maria Gonzalez", "2027-06-30", "in progress"),
+    ("P-DHS-02", "DHS", "Call centre modernisation", "FY2026", "Shorter waits for families",
+     "Call centre modernisation", "120000.00", "cost avoided", "Maria Gonzalez", "2026-06-30",
+     "delivered"),
+    ("P-DOT-01", "DOT", "Traffic camera network", "FY2027", "Clear incidents faster",
+     "Traffic camera network", "80000.00", "time saved", "James Whitfield", "2026-09-30",
+     "delivered"),
+    ("P-DOC-01", "DOC", "Offender management system replacement", "FY2027",
+     "One record for every person in custody", "Offender management system replacement",
+     "300000.00", "savings", "Maria Gonzalez", "2026-09-30", "in progress"),
+    ("P-DOC-02", "DOC", "Facility Wi-Fi for staff", "FY2027", "Staff online at every facility",
+     "Facility Wi-Fi for staff", "60000.00", "time saved", "Maria Gonzalez", "2027-03-31",
+     "planned"),
+    ("P-DOR-01", "DOR", "Online filing uptime", "FY2027", "Filing open all tax season",
+     "Online filing uptime", "25000.00", "revenue", "James Whitfield", "2027-04-30",
+     "in progress"),
+    ("P-DMV-01", "DMV", "Online licence renewal", "FY2027", "Fewer office visits",
+     "Online licence renewal", "150000.00", "savings", "James Whitfield", "2026-12-31",
+     "in progress"),
+    ("P-DMV-02", "DMV", None, "FY2027", "Fewer office visits", "Queue kiosks in field offices",
+     "40000.00", "savings", "James Whitfield", "2026-10-15", "dropped"),
+    ("P-DCFS-01", "DCFS", "Caseworker mobile app", "FY2027", "Visits recorded in the field",
+     "Caseworker mobile app", "95000.00", "time saved", "Priya Raman", "2027-02-28",
+     "in progress"),
+]
+_REALISED = [
+    ("P-DHS-01", "2026-08", "35000.00", "Mainframe MIPS released, finance sign-off"),
+    ("P-DHS-01", "2026-09", "42000.00", "Hosting invoices against the old data centre"),
+    ("P-DHS-01", "2026-10", "40500.00", "Hosting invoices against the old data centre"),
+    ("P-DHS-02", "2026-03", "40000.00", "Overtime no longer paid"),
+    ("P-DHS-02", "2026-05", "45000.00", "Overtime no longer paid"),
+    ("P-DHS-02", "2026-07", "38000.00", "Overtime no longer paid (after go-live)"),
+    ("P-DOT-01", "2026-07", "30000.00", "Patrol hours saved, DOT operations report"),
+    ("P-DOT-01", "2026-09", "52000.00", "Patrol hours saved, DOT operations report"),
+    ("P-DOC-01", "2026-08", "25000.00", "Duplicate records merged"),
+    ("P-DOR-01", "2026-10", "4000.00", "Late-filing penalties avoided"),
+    ("P-DMV-01", "2026-09", "12000.00", "Counter transactions moved online"),
+    ("P-DMV-01", "2026-10", "15500.00", "Counter transactions moved online"),
+    ("P-DCFS-01", "2026-09", "9000.00", "Caseworker mileage and overtime"),
+    ("P-DCFS-01", "2026-10", "11000.00", "Caseworker mileage and overtime"),
+]
+_COMMS_PLAN = [
+    ("DHS", "Quarterly business review", 90, "2025-01-01"),
+    ("DHS", "Strategic planning", 365, "2025-07-01"),
+    ("DOT", "Quarterly business review", 90, "2025-01-01"),
+    ("DOT", "Strategic planning", 365, "2025-07-01"),
+    ("DOC", "Quarterly business review", 90, "2025-01-01"),
+    ("DOC", "Strategic planning", 365, "2025-07-01"),
+    ("DOR", "Quarterly business review", 90, "2025-01-01"),
+    ("DOR", "Strategic planning", 365, "2025-07-01"),
+    ("DMV", "Quarterly business review", 90, "2025-01-01"),
+    ("DMV", "Service desk user group", 30, "2026-01-01"),  # the forum, by its name
+    ("DCFS", "Quarterly business review", 90, "2025-01-01"),
+    ("DOH", "Budget review", 180, "2026-07-01"),
+]
+# a strategic forum with vendors among its members, and a tactical one that has lapsed
+_FORUMS = [
+    ("ITGOV", "IT Governance Board", "strategic", 90,
+     "DHS; DOT; DOC; DOR; DOH; NETCO; DCOPS; State CIO; Deputy CIO"),
+    ("SDUSERS", "Service desk user group", "tactical", 30,
+     "DOT; DMV; DCFS; DJJ; DESKCO; Service desk manager"),
+]
+_STAKEHOLDERS = [
+    ("DHS", "Angela Brooks", "Secretary", "high", "champion",
+     "Invite to the FY2028 planning session"),
+    ("DHS", "Marcus Hill", "Deputy Secretary for Operations", "medium", "supporter",
+     "Share the cloud savings figures"),
+    ("DOT", "Robert Kim", "Secretary", "high", "supporter", "Quarterly review in person"),
+    ("DOC", "Sandra Lee", "Secretary", "high", "sceptic",
+     "Meet in person about the offender system"),
+    ("DOC", "Raymond Cole", "Facilities Director", "high", "neutral", "Walk the Wi-Fi sites"),
+    ("DMV", "Michelle Carter", "Commissioner", "high", "neutral", "Renewal backlog plan"),
+]
+
+
+def _typed(rows: list[tuple[Any, ...]], dates: tuple[int, ...] = (),
+           money: tuple[int, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows written above as text: dates (YYYY-MM-DD, or a month YYYY-MM) and money typed."""
+    def cell(j: int, value: Any) -> Any:
+        if value is None:
+            return None
+        if j in dates:
+            return dt.date.fromisoformat(value if len(value) == 10 else value + "-01")
+        return D(value) if j in money else value
+    return [tuple(cell(j, v) for j, v in enumerate(row)) for row in rows]
+
+
+BRM_ROWS: dict[str, list[tuple[Any, ...]]] = {
+    "Assessments": _typed(_ASSESSMENTS, dates=(1,)),
+    "AccountPlans": _typed(_PLANS, dates=(9,), money=(6,)),
+    "ValueRealised": _typed(_REALISED, dates=(1,), money=(2,)),
+    "CommsPlan": _typed(_COMMS_PLAN, dates=(3,)),
+    "Forums": _FORUMS,
+    "Stakeholders": _STAKEHOLDERS,
+}
+# (day, agency, channel, touchpoint): business reviews, strategic planning, forum meetings
+_TOUCHPOINTS = [
+    *[(d, "DHS", "In person - group", "Quarterly business review")
+      for d in ("2026-01-20", "2026-04-21", "2026-07-22", "2026-10-20")],
+    ("2026-03-10", "DHS", "In person - group", "Strategic planning"),
+    *[(d, "DOT", "Virtual meeting", "Quarterly business review")
+      for d in ("2026-02-10", "2026-05-12", "2026-08-11")],
+    ("2025-09-16", "DOT", "In person - group", "Strategic planning"),
+    *[(d, "DOC", "Virtual meeting", "Quarterly business review")
+      for d in ("2026-02-18", "2026-05-19")],
+    ("2026-09-02", "DOR", "In person - individual", "Quarterly business review"),
+    ("2026-06-09", "DOR", "In person - group", "Strategic planning"),
+    ("2026-03-03", "DMV", "Virtual meeting", "Quarterly business review"),
+    ("2026-08-25", "DCFS", "In person - group", "Quarterly business review"),
+    # forum meetings, logged against the agency that hosted them: a contact of every member
+    *[(d, "DHS", "In person - group", "ITGOV")
+      for d in ("2026-02-24", "2026-05-26", "2026-08-25")],
+    *[(d, "DOT", "Virtual meeting", "SDUSERS") for d in ("2026-07-14", "2026-08-18",
+                                                          "2026-09-15")],
+]
+
+
+def _touchpoint_contacts() -> list[tuple[Any, ...]]:
+    agencies = {a[0]: a for a in AGENCIES}
+    titles = {"ITGOV": "IT Governance Board", "SDUSERS": "Service desk user group"}
+    rows = []
+    for day, aid, channel, touchpoint in _TOUCHPOINTS:
+        _aid, _name, head, _users, mgr, _cadence = agencies[aid]
+        rows.append((dt.date.fromisoformat(day), aid, mgr, channel,
+                     titles.get(touchpoint, touchpoint), f"{head}; {mgr}", None, None, None,
+                     None, None, touchpoint))
+    return rows
+
+
 DEMO_SETTINGS = [
     ("organization", "Office of the State Chief Information Officer"),
     ("currency", "USD"),
@@ -519,6 +679,11 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
         for rel in view.relationships:  # every one counted above is named
             if rel.health == "At risk":
                 yield f"  {rel.agency_id:<8} at risk: {rel.reasons}"
+    if view.value:
+        kept = [v for v in view.value if v.status != "dropped"]
+        yield (f"Account plans: {len(view.value)} initiatives, ${sum(v.realised_to_date for v in kept):,.2f} "
+               f"realised of ${sum(v.planned_value for v in kept):,.2f} planned (dropped ones "
+               f"aside); {sum(v.overdue for v in view.value)} overdue")
     if view.follow_ups is not None:
         overdue = sum(f.overdue for f in view.follow_ups)
         yield f"Follow-ups: {len(view.follow_ups)} low scores to call back, {overdue} overdue"
@@ -543,7 +708,7 @@ def _close(path: Path, latest: str) -> Iterator[str]:
 
 
 def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
-    from brm_xl.app.usecases import draft_emails, make_all_reports
+    from brm_xl.app.usecases import draft_emails, make_all_reports, make_reports
     from brm_xl.delivery.journal import DELIVERIES_SPEC
     from brm_xl.pipeline.model import model_for_period
 
@@ -555,6 +720,9 @@ def _reports(path: Path, period: str, as_of: dt.date) -> Iterator[str]:
     yield f"Value reports for {period}: {agencies} agencies x HTML, PDF, XLSX in {folder}"
     for w in portfolio:
         yield f"Portfolio for the CIO: {w.path}"
+    plans = make_reports(path, period, plans=True, model=model)
+    yield (f"Account plans for the BRM managers' quarterly reviews: "
+           f"{len({w.agency for w in plans})} agencies x HTML, PDF, XLSX in {folder}")
     pdfs = {w.agency: {"pdf": w.path.read_bytes()} for w in written
             if w.extension == "pdf" and w.agency is not None}
     when = dt.datetime.combine(as_of, dt.time(9, 0)).astimezone()

@@ -492,10 +492,12 @@ def import_survey(workbook: Path, export: Path, maps: tuple[str, ...], form: str
 @click.option("--action", help="An action agreed.")
 @click.option("--owner", help="Who owns the action.")
 @click.option("--due", help="When the action is due (YYYY-MM-DD).")
+@click.option("--touchpoint", help="The CommsPlan touchpoint it keeps (e.g. \"Quarterly business "
+              "review\"), or a forum_id: a meeting of that forum.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON on stdout.")
 def log(workbook: Path, agency: str, channel: str, topic: str, date_: str | None,
         manager: str | None, attendees: str | None, notes: str | None, action: str | None,
-        owner: str | None, due: str | None, as_json: bool) -> None:
+        owner: str | None, due: str | None, touchpoint: str | None, as_json: bool) -> None:
     """Append one contact with an agency to the Engagements table."""
     from brm_xl.app.additions import log_contact
 
@@ -505,7 +507,8 @@ def log(workbook: Path, agency: str, channel: str, topic: str, date_: str | None
         values = {"date": date_ or dt.date.today().isoformat(), "agency_id": agency,
                   "brm_manager": manager, "channel": channel, "topic": topic,
                   "attendees": attendees, "notes": notes, "action_item": action,
-                  "action_owner": owner, "action_due": due, "action_done_on": None}
+                  "action_owner": owner, "action_due": due, "action_done_on": None,
+                  "touchpoint": touchpoint}
         log_contact(workbook, values)
         if not as_json:
             click.echo(f"Logged {channel} with {agency} on {values['date']} in {workbook.name}")
@@ -530,13 +533,15 @@ def log(workbook: Path, agency: str, channel: str, topic: str, date_: str | None
               "(Agencies brm_manager).")
 @click.option("--vendors", is_flag=True, help="One scorecard per vendor instead (the quarterly "
               "business review pack).")
+@click.option("--plans", is_flag=True, help="One account plan per agency instead (maturity, "
+              "initiatives and value realised, stakeholders, touchpoints, forums).")
 @click.option("--as-of", callback=_date, help="The day health and overdue actions are judged "
               "(YYYY-MM-DD; default the period's last day, or today while it is not over).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @_file_options
 def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
            out: Path | None, portfolio: bool, manager: str | None, vendors: bool,
-           as_of: dt.date | None,
+           plans: bool, as_of: dt.date | None,
            as_json: bool, usage: tuple[Path, ...], focus: tuple[Path, ...]) -> None:
     """Write value-of-IT reports (HTML, PDF, XLSX) for agency heads, or the portfolio."""
     from brm_xl.reports.run import make_reports, parse_formats
@@ -548,7 +553,7 @@ def report(workbook: Path, period: str, agencies: tuple[str, ...], formats: str,
             written = make_reports(workbook, period, agencies, wanted, out, portfolio,
                                    as_of, progress=bar.update,
                                    sources=_sources(usage, focus), manager=manager,
-                                   vendors=vendors)
+                                   vendors=vendors, plans=plans)
             bar.close()
         except UsageError as exc:
             raise click.UsageError(str(exc)) from None

@@ -180,6 +180,9 @@ ENGAGEMENTS = TableSpec(
         Column("action_owner", TEXT, required=False),
         Column("action_due", DATE, required=False),
         Column("action_done_on", DATE, required=False),
+        Column("touchpoint", TEXT, required=False,
+               help="the CommsPlan touchpoint it keeps (Quarterly business review, Strategic "
+                    "planning), or a Forums forum_id: a meeting of that forum"),
     ),
     required=False,
     help="Every contact with an agency, and the actions agreed.",
@@ -201,6 +204,101 @@ OUTCOMES = TableSpec(
     required=False,
     help="Outcomes delivered with each agency: what was measured, the target, the result.",
 )
+
+# The Business Relationship Maturity Model's five levels, as the BRM Institute publishes them
+MATURITY_LEVELS = ("Ad hoc", "Order taker", "Service provider", "Trusted advisor",
+                   "Strategic partner")
+ASSESSORS = ("office", "agency")
+VALUE_KINDS = ("savings", "cost avoided", "revenue", "time saved")
+PLAN_STATUSES = ("planned", "in progress", "delivered", "dropped")
+FORUM_PURPOSES = ("strategic", "tactical")
+INFLUENCE = ("high", "medium", "low")
+SUPPORT = ("champion", "supporter", "neutral", "sceptic")
+
+ASSESSMENTS = TableSpec(
+    "Assessments",
+    (
+        Column("agency_id", ID),
+        Column("assessed_on", DATE),
+        Column("assessed_by", CHOICE, choices=ASSESSORS,
+               help="office: the CIO's office rates the relationship; agency: the agency does"),
+        Column("maturity", SCORE, help="1 Ad hoc, 2 Order taker, 3 Service provider, "
+                                       "4 Trusted advisor, 5 Strategic partner"),
+        Column("notes", TEXT, required=False),
+    ),
+    required=False,
+    help="How mature each relationship is, rated by both sides (the BRM maturity model).",
+)
+ACCOUNT_PLANS = TableSpec(
+    "AccountPlans",
+    (
+        Column("plan_id", ID),
+        Column("agency_id", ID),
+        Column("outcome_id", TEXT, required=False, help="the Outcomes row it serves"),
+        Column("fiscal_year", TEXT, help="e.g. FY2027"),
+        Column("goal", TEXT, help="the agency's goal, in its words"),
+        Column("initiative", TEXT),
+        Column("planned_value", MONEY),
+        Column("value_kind", CHOICE, required=False, choices=VALUE_KINDS),
+        Column("owner", TEXT, required=False),
+        Column("due", DATE),
+        Column("status", CHOICE, choices=PLAN_STATUSES),
+    ),
+    required=False,
+    help="Each agency's account plan: its goals, the initiatives that serve them, the value "
+         "each should deliver.",
+    unique=("plan_id",),
+)
+VALUE_REALISED = TableSpec(
+    "ValueRealised",
+    (
+        Column("plan_id", ID),
+        Column("period", MONTH),
+        Column("realised_value", MONEY),
+        Column("evidence", TEXT, required=False),
+    ),
+    required=False,
+    help="The value an account plan's initiative realised, month by month, with evidence.",
+)
+COMMS_PLAN = TableSpec(
+    "CommsPlan",
+    (
+        Column("agency_id", ID),
+        Column("touchpoint", TEXT, help="e.g. Quarterly business review, Strategic planning"),
+        Column("every_days", COUNT),
+        Column("starts_on", DATE),
+    ),
+    required=False,
+    help="The communications plan: each planned touchpoint with an agency and how often.",
+)
+FORUMS = TableSpec(
+    "Forums",
+    (
+        Column("forum_id", ID),
+        Column("name", TEXT),
+        Column("purpose", CHOICE, choices=FORUM_PURPOSES),
+        Column("every_days", COUNT),
+        Column("members", TEXT, help="agency ids, vendor ids and office roles, separated by ;"),
+    ),
+    required=False,
+    help="Governance forums of CIO staff, agencies and trusted partners; an engagement whose "
+         "touchpoint is a forum_id is a meeting of it.",
+    unique=("forum_id",),
+)
+STAKEHOLDERS = TableSpec(
+    "Stakeholders",
+    (
+        Column("agency_id", ID),
+        Column("name", TEXT),
+        Column("role", TEXT, required=False),
+        Column("influence", CHOICE, choices=INFLUENCE),
+        Column("support", CHOICE, required=False, choices=SUPPORT),
+        Column("next_step", TEXT, required=False),
+    ),
+    required=False,
+    help="The stakeholder map: who matters at each agency, and when they were last met.",
+)
+BRM_TABLES = (ASSESSMENTS, ACCOUNT_PLANS, VALUE_REALISED, COMMS_PLAN, FORUMS, STAKEHOLDERS)
 
 FOCUS_MAP = TableSpec(
     "FocusMap",
@@ -228,7 +326,7 @@ EXCHANGE_RATES = TableSpec(
 CHARGEBACK_TABLES = (
     AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
 )
-RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS, OUTCOMES)
+RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS, OUTCOMES, *BRM_TABLES)
 BUDGETS = TableSpec(
     "Budgets",
     (
@@ -334,7 +432,10 @@ OUTPUT_TABLES: dict[str, str] = {
     "AgencySummary": "each agency's month: charges, users, cost per user, value, satisfaction",
     "Recovery": "each service's month: what it cost the office against what it charged",
     "FollowUps": "every score below the follow-up line, and whether it was called back",
-    "Relationships": "each agency's relationship health and the reasons for it",
+    "Relationships": "each agency's relationship health and the reasons for it, maturity "
+                     "rated by both sides, touchpoints kept",
+    "ValueRealisation": "each account plan's initiative: planned value, realised to date, "
+                        "whether it is overdue",
     "Unallocated": "cloud costs no agency could be found for (FOCUS bills)",
     "Sources": "the usage files and cloud bills a refresh read, known by their content",
     "DisputeLog": "each dispute's age, status and credit",

@@ -168,6 +168,23 @@ def BRM_HEALTH(agency, caller):
 
 @func(category="BRM", volatile=True)
 @arg("agency", doc=AGENCY_DOC)
+@arg("side", doc="Optional: office (default, the CIO's office's rating) or agency (the "
+                 "agency's own)")
+def BRM_MATURITY(agency, side=None, caller=None):
+    """The relationship's maturity as one side rates it today: 1 Ad hoc, 2 Order taker, 3 Service provider, 4 Trusted advisor, 5 Strategic partner (blank: not rated)."""
+    return answer(caller, lambda ix: ix.maturity(agency, side))
+
+
+@func(category="BRM", volatile=True)
+@arg("agency", doc=AGENCY_DOC)
+@arg("fiscal_year", doc="A fiscal year, e.g. FY2027")
+def BRM_VALUE_REALISED(agency, fiscal_year, caller):
+    """What the agency's account plans of a fiscal year have realised to date, to the cent."""
+    return answer(caller, lambda ix: ix.value_realised(agency, fiscal_year))
+
+
+@func(category="BRM", volatile=True)
+@arg("agency", doc=AGENCY_DOC)
 @arg("period", doc=PERIOD_DOC)
 def BRM_BILL(agency, period, caller):
     """The agency's bill of IT for a period, with headers: a 2-D array, which Excel 365
@@ -212,7 +229,8 @@ def BRM_WHY(cell, caller):
 
 
 FUNCTIONS = [BRM_RATE, BRM_CHARGES, BRM_COST_PER_USER, BRM_STATEWIDE_COST_PER_USER, BRM_NET_VALUE,
-             BRM_CSAT, BRM_OPEN_FOLLOW_UPS, BRM_LAST_CONTACT, BRM_HEALTH, BRM_BILL,
+             BRM_CSAT, BRM_OPEN_FOLLOW_UPS, BRM_LAST_CONTACT, BRM_HEALTH, BRM_MATURITY,
+             BRM_VALUE_REALISED, BRM_BILL,
              BRM_VENDOR_GRADE, BRM_SL_ACTUAL, BRM_CREDITS, BRM_WHY]
 
 __all__ = [f.__name__ for f in FUNCTIONS]

@@ -21,6 +21,7 @@ from brm_xl.contract.periods import Period, excel_date, parse_period
 from brm_xl.contract.tables import CHANNELS
 from brm_xl.pipeline.model import Model
 from brm_xl.problems import QueryError
+from brm_xl.relationships.contacts import contacts as contacts_of
 from brm_xl.relationships.engagement import IN_PERSON
 from brm_xl.relationships.satisfaction import csat, known_by
 from brm_xl.reports import data
@@ -86,11 +87,8 @@ class Index:
                 scores[(agencies.get(r["agency_id"], r["agency_id"]),
                         r["submitted_on"].strftime("%Y-%m"))].append(r["score"])
         contacts: dict[str, list[tuple[dt.date, str]]] = defaultdict(list)
-        if inputs.has("Engagements"):
-            for r in known_by(inputs.frame("Engagements").select(
-                    "agency_id", "date", "channel").to_dicts(), model.as_of, "date"):
-                contacts[agencies.get(r["agency_id"], r["agency_id"])].append((r["date"],
-                                                                                r["channel"]))
+        for r in known_by(contacts_of(inputs), model.as_of, "date"):  # forum meetings too
+            contacts[r["agency"]].append((r["date"], r["channel"]))
         follow_ups: dict[str, int] = defaultdict(int)
         for f in model.view.follow_ups or []:
             follow_ups[f.agency_id] += 1
@@ -189,6 +187,28 @@ class Index:
 
     def health_of(self, agency: Any) -> Any:
         return self.relations.get(self.agency(agency))
+
+    # -- the BRM practice ------------------------------------------------------------------
+    def maturity(self, agency: Any, side: Any = None) -> int | None:
+        """A side's latest maturity rating (1 Ad hoc .. 5 Strategic partner) as of the
+        model's day: the office's (default) or the agency's; blank where it has none."""
+        a = self.agency(agency)
+        wanted = "office" if side in (None, "") else str(side).strip().casefold()
+        if wanted not in ("office", "agency"):
+            raise QueryError(f"unknown side '{side}' (office or agency)")
+        found = self.relations.get(a)
+        if found is None:
+            return None
+        return found.maturity_office if wanted == "office" else found.maturity_agency
+
+    def value_realised(self, agency: Any, fiscal_year: Any) -> Decimal:
+        """What the agency's plans of a fiscal year have realised to date (ValueRealisation)."""
+        a = self.agency(agency)
+        fy = str(fiscal_year or "").strip().upper()
+        if self.period(fy).kind != "fiscal year":
+            raise QueryError(f"'{fiscal_year}' is not a fiscal year (FY2027)")
+        return sum((r.realised_to_date for r in self.model.view.value or []
+                    if r.agency_id == a and r.fiscal_year == fy), Decimal("0.00"))
 
     # -- vendors ---------------------------------------------------------------------------
     def _vendor(self, value: Any) -> str:

@@ -16,6 +16,7 @@ from brm_xl.contract.history import Record
 from brm_xl.contract.periods import EXCEL_EPOCH
 from brm_xl.contract.tables import text_spec
 from brm_xl.relationships.engagement import Relationship
+from brm_xl.relationships.plans import ValueRow
 from brm_xl.relationships.satisfaction import FollowUp
 from brm_xl.relationships.view import AgencyMonth, RelationshipView
 from brm_xl.sources.focus import Unallocated
@@ -70,6 +71,8 @@ AGENCY_SUMMARY = columns_of(
 FOLLOW_UPS = columns_of(FollowUp, response_id="id", agency_id="id")
 RELATIONSHIPS = columns_of(Relationship, agency_id="id", in_person_share_90d="pct",
                            csat_3m="pct", csat_prior_3m="pct")
+VALUE_REALISATION = columns_of(ValueRow, plan_id="id", agency_id="id", planned_value="money",
+                               realised_to_date="money", realised_pct="pct")
 RECOVERY = columns_of(RecoveryRow, period="month", service_id="id", cost="money",
                       charged="money", variance="money", recovery_pct="pct")
 REFRESH_LOG = columns_of(RefreshEntry, charges_total="money")
@@ -277,6 +280,8 @@ def refresh_tables(result: Chargeback, view: RelationshipView,
         tables.append(OutputTable("FollowUps", FOLLOW_UPS, view.follow_ups))
     if view.relationships is not None:
         tables.append(OutputTable("Relationships", RELATIONSHIPS, view.relationships))
+    if view.value is not None:
+        tables.append(OutputTable("ValueRealisation", VALUE_REALISATION, view.value))
     if result.disputes is not None:
         tables.append(OutputTable("DisputeLog", DISPUTE_LOG, result.disputes))
     if result.scorecard is not None:

@@ -29,6 +29,7 @@ from brm_xl.contract.validate import (
 )
 from brm_xl.pipeline.outputs import CLOSE_SPECS
 from brm_xl.problems import Problem
+from brm_xl.relationships.plans import check_plans
 from brm_xl.sources.files import SOURCES_SPEC, read_text_table, recorded, resolve
 from brm_xl.sources.focus import read_focus
 from brm_xl.vendors.scorecards import check_vendors
@@ -203,6 +204,10 @@ def check_ids(inputs: Inputs) -> list[Problem]:
         ("Survey", "service_id", services, "RateCard"),
         ("Engagements", "agency_id", agencies, "Agencies"),
         ("Outcomes", "agency_id", agencies, "Agencies"),
+        ("Assessments", "agency_id", agencies, "Agencies"),
+        ("AccountPlans", "agency_id", agencies, "Agencies"),
+        ("CommsPlan", "agency_id", agencies, "Agencies"),
+        ("Stakeholders", "agency_id", agencies, "Agencies"),
     ):
         if table in inputs.tables and inputs.tables[table].raw.found and known:
             out.extend(unknown_ids(inputs.tables[table], column, known, master))
@@ -294,5 +299,10 @@ def check_budget_tables(inputs: Inputs) -> list[Problem]:
     return check_budgets(inputs)
 
 
+def check_plan_tables(inputs: Inputs) -> list[Problem]:
+    return check_plans(inputs)
+
+
 CHARGEBACK_CHECKS: tuple[Check, ...] = (check_not_empty, check_ids, check_rates, check_rate_coverage,
-                                        check_duplicates, check_vendor_tables, check_budget_tables)
+                                        check_duplicates, check_vendor_tables, check_budget_tables,
+                                        check_plan_tables)

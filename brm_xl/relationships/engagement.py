@@ -1,9 +1,12 @@
 """Engagement and relationship health, as of a given day.
 
 NASCIO found in-person individual and group meetings far more effective than email or
-phone, and a communications plan (a contact cadence per agency) with follow-through on
-actions to build trust. Health is a count of plain-worded concerns: none is Healthy, one
-is Watch, two or more is At risk; the concerns themselves are the reasons.
+phone, and a communications plan (a contact cadence per agency, planned touchpoints) with
+follow-through on actions to build trust. Health is a count of plain-worded concerns: none
+is Healthy, one is Watch, two or more is At risk; the concerns themselves are the reasons.
+The BRM practice adds its own: the two sides' maturity ratings apart or falling
+(`maturity`), overdue touchpoints and unmet high-influence stakeholders (`comms`),
+overdue account plans (`plans`). One rule, here.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
+from brm_xl.relationships import comms, maturity, plans
+from brm_xl.relationships.plans import ValueRow
 from brm_xl.relationships.satisfaction import csat, is_open, known_by
 
 IN_PERSON = ("In person - individual", "In person - group")
@@ -53,6 +58,27 @@ class Relationship(NamedTuple):
     overdue_follow_ups: int
     health: str
     reasons: str
+    maturity_office: int | None  # the latest assessment of each side on or before as_of
+    maturity_agency: int | None
+    maturity_gap: int | None  # office minus agency
+    maturity_change: int | None  # the office's latest minus its previous
+    touchpoints_planned: int
+    touchpoints_overdue: int
+    last_strategic_planning: dt.date | None
+
+
+@dataclass(frozen=True)
+class Practice:
+    """An agency's BRM records beside its contacts and responses: its Assessments,
+    account plans (as ValueRealisation rows), CommsPlan and Stakeholders rows."""
+
+    assessments: list[dict[str, Any]] = field(default_factory=list)
+    plans: list[ValueRow] = field(default_factory=list)
+    comms_plan: list[dict[str, Any]] = field(default_factory=list)
+    stakeholders: list[dict[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.assessments or self.plans or self.comms_plan or self.stakeholders)
 
 
 def by_month(engagements: Iterable[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, int]]:
@@ -91,7 +117,10 @@ def _plural(n: int, word: str) -> str:
 
 def relationship(agency: dict[str, Any], engagements: list[dict[str, Any]],
                  responses: list[dict[str, Any]], rules: HealthRules,
-                 as_of: dt.date) -> Relationship:
+                 as_of: dt.date, practice: Practice | None = None) -> Relationship:
+    """The agency's health as of `as_of`: one rating rule over every concern.
+    `engagements` are its contacts (`relationships.contacts`: forum meetings included)."""
+    practice = practice or Practice()
     past = known_by(engagements, as_of, "date")
     met = [e["date"] for e in past if e["channel"] in IN_PERSON]
     last = max((e["date"] for e in past), default=None)
@@ -103,7 +132,8 @@ def relationship(agency: dict[str, Any], engagements: list[dict[str, Any]],
     recent = [e for e in past if e["date"] >= window]
     share = (Decimal(100 * sum(e["channel"] in IN_PERSON for e in recent)) / len(recent)
              ).quantize(Decimal("0.1"), ROUND_HALF_UP) if recent else None
-    actions = [e for e in past if e["action_item"] and e["action_done_on"] is None]
+    actions = [e for e in past if e["action_item"] and e["action_done_on"] is None
+               and e.get("own", True)]
     overdue_actions = [e for e in actions if e["action_due"] and e["action_due"] < as_of]
     answered = known_by(responses, as_of)
     now = [r["score"] for r in answered if r["submitted_on"] >= window]
@@ -128,8 +158,15 @@ def relationship(agency: dict[str, Any], engagements: list[dict[str, Any]],
     if late_ups:
         concerns.append(_plural(len(late_ups), "overdue follow-up"))
     concerns.extend(_csat_concern(csat_now, csat_prior, len(now), len(prior), rules))
+    rated = maturity.maturity(practice.assessments, as_of)
+    concerns.extend(maturity.concerns(rated, agency["agency_name"]))
+    points = comms.touchpoints(practice.comms_plan, past, as_of)
+    concerns.extend(comms.touchpoint_concern(points))
+    concerns.extend(plans.concerns(practice.plans))
+    concerns.extend(comms.stakeholder_concern(
+        comms.stakeholders(practice.stakeholders, past, cadence, as_of), cadence))
     health = "Healthy" if not concerns else "Watch" if len(concerns) == 1 else "At risk"
-    if not past and not answered:  # nothing to judge by: a chargeback-only workbook so far
+    if not past and not answered and not practice:  # nothing to judge by: chargeback only
         health, concerns = NOT_RATED, [NOT_RATED_REASON]
     notes = list(concerns)
     if 0 < len(now) < rules.csat_min_responses:
@@ -141,4 +178,6 @@ def relationship(agency: dict[str, Any], engagements: list[dict[str, Any]],
         last, since, since is not None and since <= cadence, last_met, since_met, share,
         len(actions), len(overdue_actions), csat_now, csat_prior, len(open_ups), len(late_ups),
         health, "; ".join(notes) if notes else "no concerns",
+        rated.office, rated.agency, rated.gap, rated.change, len(points),
+        sum(p.overdue for p in points), comms.last_strategic_planning(past),
     )

@@ -13,8 +13,11 @@ from brm_xl.billing.budgets import budget_columns
 from brm_xl.billing.chargeback import SummaryRow, display_names
 from brm_xl.contract.inputs import Inputs, Settings
 from brm_xl.contract.periods import month_end
-from brm_xl.relationships import engagement, satisfaction
-from brm_xl.relationships.engagement import HealthRules, Relationship
+from brm_xl.contract.tables import BRM_TABLES
+from brm_xl.relationships import comms, engagement, plans, satisfaction
+from brm_xl.relationships.contacts import contacts as contacts_of
+from brm_xl.relationships.engagement import HealthRules, Practice, Relationship
+from brm_xl.relationships.plans import ValueRow
 from brm_xl.relationships.satisfaction import FollowUp
 
 
@@ -51,8 +54,10 @@ assert AgencyMonth._fields[:len(SummaryRow._fields)] == SummaryRow._fields
 @dataclass
 class RelationshipView:
     follow_ups: list[FollowUp] | None  # None: the workbook keeps no Survey
-    relationships: list[Relationship] | None  # None: neither Survey nor Engagements
+    relationships: list[Relationship] | None  # None: no Survey, Engagements or BRM table
     summary: list[AgencyMonth]
+    value: list[ValueRow] | None = None  # ValueRealisation; None: no AccountPlans
+    forums: list[comms.Forum] | None = None  # None: no Forums
 
 
 def rules_from(inputs: Inputs) -> HealthRules:
@@ -78,18 +83,21 @@ def compute(inputs: Inputs, summary: list[SummaryRow], as_of: dt.date) -> Relati
     names = display_names(inputs)
     rules = rules_from(inputs)
     responses = satisfaction.known_by(_records(inputs, "Survey", names), as_of)
-    contacts = satisfaction.known_by(_records(inputs, "Engagements", names), as_of, "date")
+    contacts = satisfaction.known_by(contacts_of(inputs), as_of, "date")
     has_survey, has_contacts = inputs.has("Survey"), inputs.has("Engagements")
+    value = plans.value_realisation(inputs, as_of)
     agencies = list(inputs.frame("Agencies").iter_rows(named=True))
     managers = {a["agency_id_text"]: a["brm_manager"] for a in agencies}
     follow_ups = (satisfaction.follow_ups(responses, managers, rules.follow_up_below,
                                           rules.follow_up_days, as_of) if has_survey else None)
     relationships = None
-    if has_survey or has_contacts:
+    if has_survey or has_contacts or any(inputs.has(t.name) for t in BRM_TABLES):
+        by_agency = _by_agency(contacts, lambda e: e["agency"])
+        answered = _by_agency(responses, lambda r: r["agency"])
         relationships = [
             engagement.relationship(
-                a, [e for e in contacts if e["agency"] == a["agency_id_text"]],
-                [r for r in responses if r["agency"] == a["agency_id_text"]], rules, as_of)
+                a, by_agency.get(a["agency_id_text"], []), answered.get(a["agency_id_text"], []),
+                rules, as_of, practice_of(inputs, a, value))
             for a in agencies
         ]
     surveys = satisfaction.by_month(responses)
@@ -117,7 +125,34 @@ def compute(inputs: Inputs, summary: list[SummaryRow], as_of: dt.date) -> Relati
             _latest(contact_days.get(row.agency_id, []), month_end(row.period)),
             *budget.get(key, (None, None, None)),
         ))
-    return RelationshipView(follow_ups, relationships, rows)
+    forums = (comms.forums(inputs.frame("Forums").iter_rows(named=True), contacts, as_of)
+              if inputs.has("Forums") else None)
+    return RelationshipView(follow_ups, relationships, rows, value, forums)
+
+
+def table_rows(inputs: Inputs, table: str, agency: str) -> list[dict[str, Any]]:
+    """One agency's rows (agency upper case) of an input table, in workbook order."""
+    if not inputs.has(table):
+        return []
+    frame = inputs.frame(table)
+    return frame.filter(frame["agency_id"] == agency.upper()).sort("_row").to_dicts()
+
+
+def practice_of(inputs: Inputs, agency: dict[str, Any], value: list[ValueRow] | None,
+                ) -> Practice:
+    """An agency's BRM records (`agency`: its Agencies row), for its health."""
+    key = agency["agency_id"]
+    return Practice(table_rows(inputs, "Assessments", key),
+                    plans.plans_of(value, agency["agency_id_text"]),
+                    table_rows(inputs, "CommsPlan", key),
+                    table_rows(inputs, "Stakeholders", key))
+
+
+def _by_agency(rows: list[dict[str, Any]], agency: Any) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(agency(r), []).append(r)
+    return out
 
 
 def _sorted_by_agency(pairs: Any) -> dict[str, list[Any]]:

@@ -17,10 +17,15 @@ import polars as pl
 
 from brm_xl.contract.money import ZERO, as_money, cents, tenths
 from brm_xl.contract.periods import Comparison, Period, comparison, fiscal_year_of, month_of
-from brm_xl.contract.tables import CHANNELS
+from brm_xl.contract.tables import BRM_TABLES, CHANNELS
 from brm_xl.pipeline.model import Model
+from brm_xl.relationships.comms import Forum
+from brm_xl.relationships.contacts import contacts as contacts_of
 from brm_xl.relationships.engagement import IN_PERSON
+from brm_xl.relationships.maturity import Maturity
 from brm_xl.relationships.satisfaction import average, csat, is_open, known_by
+from brm_xl.reports import account
+from brm_xl.reports.account import AccountPlan, PlanLine
 from brm_xl.vendors.scorecards import services_of, status_of
 
 # The report model: what templates, the bill workbook, emails, the API and the worksheet
@@ -245,6 +250,8 @@ class AgencyReport(ReportHead):
     #                            scores and changes, the tool's version): Settings
     #                            show_internal_to_agencies
     seal: str = ""  # the seal of the close of a one-month period, once it is closed
+    plans: tuple[PlanLine, ...] | None = None  # what we planned together; None: no AccountPlans
+    maturity: Maturity | None = None  # both sides' ratings: the office's view (internal)
 
 
 @dataclass(frozen=True)
@@ -261,6 +268,10 @@ class PortfolioRow:
     reasons: str | None
     days_since_contact: int | None
     over_budget: bool | None = None  # projected over the fiscal year's budget
+    maturity_office: int | None = None
+    maturity_agency: int | None = None
+    realised_pct: Decimal | None = None  # the fiscal year's plans: realised of planned
+    touchpoints_overdue: int | None = None
 
 
 # Health by severity, for sorting the portfolio: what needs the CIO first
@@ -276,6 +287,8 @@ class Portfolio(ReportHead):
     statewide_cost_per_user: Decimal | None
     at_risk: int
     vendors: tuple[VendorLine, ...] = ()
+    forums: tuple[Forum, ...] = ()  # the forums not met within their every_days
+    has_practice: bool = False  # the workbook keeps BRM tables: show their columns
 
 
 @dataclass(frozen=True)
@@ -335,7 +348,7 @@ class VendorReport(ReportHead):
     responses: int
 
 
-Report = AgencyReport | Portfolio | VendorReport
+Report = AgencyReport | Portfolio | VendorReport | AccountPlan
 
 
 def vendor_ids(model: Model, period: Period) -> list[str]:
@@ -601,10 +614,12 @@ def satisfaction(model: Model, agency: str, period: Period) -> Satisfaction | No
 def engagement(model: Model, agency: str, period: Period) -> Engagement | None:
     if not model.inputs.has("Engagements") and model.view.relationships is None:
         return None
-    contacts = known_by(rows_of(model, "Engagements", agency), model.as_of, "date")
+    contacts = known_by([e for e in contacts_of(model.inputs) if e["agency"] == agency],
+                        model.as_of, "date")
     inside = [e for e in contacts if e["date"].strftime("%Y-%m") in period]
     met = [e["date"] for e in contacts if e["channel"] in IN_PERSON]
-    actions = sorted((e for e in contacts if e["action_item"] and e["action_done_on"] is None),
+    actions = sorted((e for e in contacts if e["action_item"] and e["action_done_on"] is None
+                      and e["own"]),
                      key=lambda e: (e["action_due"] or dt.date.max))
     health = next((r for r in model.view.relationships or [] if r.agency_id == agency), None)
     return Engagement(
@@ -697,6 +712,9 @@ def agency_report(model: Model, agency: str, period: Period) -> AgencyReport:
         internal=settings.show_health_to_agencies,
         office_view=settings.show_internal_to_agencies,
         seal=_seal_of(model, period),
+        plans=account.plan_lines(model, agency, period)
+        if model.inputs.has("AccountPlans") else None,
+        maturity=account.maturity_of(model, agency) if model.inputs.has("Assessments") else None,
     )
 
 
@@ -726,6 +744,10 @@ def portfolio(model: Model, period: Period, agencies: list[str] | None = None) -
             reasons=rel.reasons if rel else None,
             days_since_contact=rel.days_since_contact if rel else None,
             over_budget=h.budget.over if h.budget else None,
+            maturity_office=rel.maturity_office if rel else None,
+            maturity_agency=rel.maturity_agency if rel else None,
+            realised_pct=account.realised_share(model, agency, period),
+            touchpoints_overdue=rel.touchpoints_overdue if rel else None,
         ))
     rows.sort(key=lambda row: (SEVERITY.get(row.health, 3), -row.charges))
     nets = [r.net_value for r in rows if r.net_value is not None]
@@ -737,4 +759,6 @@ def portfolio(model: Model, period: Period, agencies: list[str] | None = None) -
         statewide_cost_per_user=statewide_cost_per_user(model, period),
         at_risk=sum(1 for r in rows if r.health == "At risk"),
         vendors=vendor_lines(model, period),
+        forums=account.forums_overdue(model),
+        has_practice=any(model.inputs.has(t.name) for t in BRM_TABLES),
     )

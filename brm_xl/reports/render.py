@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 import jinja2.sandbox
 
+from brm_xl.relationships.maturity import level_label
 from brm_xl.reports import charts
 from brm_xl.reports.data import SEVERITY, Report
 from brm_xl.reports.limits import BoundedSandbox, TemplateLimits, render_template
@@ -78,7 +79,7 @@ def environment(office: Path | None = None, limits: TemplateLimits | None = None
         loader=loader, autoescape=escaped, trim_blocks=True, lstrip_blocks=True,
         undefined=jinja2.StrictUndefined, limits=limits, label=label)
     env.filters.update(money=money, rate=rate, pct=pct, signed_pct=signed_pct, number=number,
-                       day=day, month_label=month_label)
+                       day=day, month_label=month_label, maturity=level_label)
     env.globals.update(charts=CHARTS, version=__version__, severity=SEVERITY, palette=COLORS)
     return env
 
@@ -168,13 +169,16 @@ def _pdf(env: jinja2.Environment, report: Report, html: str) -> bytes:
 
 def _xlsx(env: jinja2.Environment, report: Report, html: str) -> bytes:
     """An agency's bill of IT, or the portfolio as one table for finance."""
-    from brm_xl.reports.data import AgencyReport, Portfolio
+    from brm_xl.reports.data import AccountPlan, AgencyReport, Portfolio
+    from brm_xl.reports.plan_xlsx import plan_workbook
     from brm_xl.reports.xlsx import bill_workbook, portfolio_workbook, vendor_workbook
 
     if isinstance(report, AgencyReport):
         return bill_workbook(report)
     if isinstance(report, Portfolio):
         return portfolio_workbook(report)
+    if isinstance(report, AccountPlan):
+        return plan_workbook(report)
     return vendor_workbook(report)
 
 

@@ -17,10 +17,11 @@ from typing import Any
 
 from brm_xl.contract.inputs import Sources
 from brm_xl.contract.periods import Period, parse_period
-from brm_xl.filenames import report_file, reports_folder
+from brm_xl.filenames import plan_file, report_file, reports_folder
 from brm_xl.pipeline.model import Model, model_for_period
 from brm_xl.problems import BrmError, UsageError
 from brm_xl.reports import data
+from brm_xl.reports.account import account_plan
 from brm_xl.reports.limits import TemplateLimits
 from brm_xl.reports.render import FORMATS, environment, render_all
 from brm_xl.sources.files import beside
@@ -99,10 +100,13 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
                  progress: Callable[[int, int], None] = lambda done, total: None,
                  model: Model | None = None, workers: int | None = None,
                  sources: Sources | None = None, manager: str | None = None,
-                 vendors: bool = False) -> list[Written]:
+                 vendors: bool = False, plans: bool = False) -> list[Written]:
     """Reports for `period`; a period with no data, or a manager with no agencies in it, is
     a sentence (BrmError), never zero files and success."""
     path = Path(path)
+    if sum((portfolio, vendors, plans)) > 1:
+        raise UsageError("--portfolio, --vendors and --plans are three kinds of report; "
+                         "choose one")
     model = model or model_for_period(path, period_text, as_of, sources=sources)
     period = parse_period(period_text, model.inputs.settings.fiscal_year_start_month)
     formats = formats or list(FORMATS)
@@ -119,7 +123,9 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
     if not chosen:
         raise BrmError(nothing_in(model, period) + (f" for {manager}'s agencies" if manager else ""))
     jobs: list[tuple[str | None, data.Report]]
-    if portfolio:
+    if plans:
+        jobs = [(a, account_plan(model, a, period)) for a in chosen]
+    elif portfolio:
         jobs = [(None, data.portfolio(model, period, chosen))]
     else:
         jobs = [(a, data.agency_report(model, a, period)) for a in chosen]
@@ -130,7 +136,8 @@ def make_reports(path: Path, period_text: str, agencies: Iterable[str] = (),
     for (agency, _report), rendered in zip(jobs, every):
         for ext, content in rendered.items():
             stem = model.file_stems[agency] if agency else None
-            target = out / report_file(period.label, stem, ext)
+            target = out / (plan_file(period.label, stem, ext) if plans and stem
+                            else report_file(period.label, stem, ext))
             write_bytes_atomic(target, content)
             written.append(Written(target, agency, ext))
     return written

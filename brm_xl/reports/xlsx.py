@@ -10,6 +10,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from brm_xl.relationships.maturity import level_label
 from brm_xl.reports.charts import said
 from brm_xl.reports.data import AgencyReport, Bill, Portfolio, VendorReport
 from brm_xl.reports.palette import BLUE, MUTED
@@ -101,6 +102,9 @@ def portfolio_workbook(report: Portfolio) -> bytes:
                ("Charges", f["money"], 15), ("Cost per user", f["money"], 13),
                ("Change %", pct, 10), ("Net value", f["money"], 15), ("CSAT %", pct, 9),
                ("Health", None, 10), ("Why", None, 70), ("Days since contact", f["count"], 12)]
+    if report.has_practice:
+        columns += [("Maturity ours", None, 18), ("Maturity theirs", None, 18),
+                    ("Plans realised %", pct, 10), ("Overdue touchpoints", f["count"], 12)]
     first = 3
     for j, (_name, fmt, width) in enumerate(columns):
         sheet.set_column(j, j, width, fmt)
@@ -108,6 +112,10 @@ def portfolio_workbook(report: Portfolio) -> bytes:
         values = [row.agency_id, row.agency_name, row.brm_manager, row.charges,
                   row.cost_per_user, row.change_pct, row.net_value, row.csat, row.health,
                   row.reasons, row.days_since_contact]
+        if report.has_practice:
+            values += [level_label(row.maturity_office) if row.maturity_office else None,
+                       level_label(row.maturity_agency) if row.maturity_agency else None,
+                       row.realised_pct, row.touchpoints_overdue]
         for j, value in enumerate(values):
             if value is None:
                 continue

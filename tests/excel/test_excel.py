@@ -138,7 +138,8 @@ def test_xlwings_metadata(fx):
     assert sorted(names) == sorted([
         "BRM_RATE", "BRM_CHARGES", "BRM_COST_PER_USER", "BRM_STATEWIDE_COST_PER_USER",
         "BRM_NET_VALUE", "BRM_CSAT", "BRM_OPEN_FOLLOW_UPS", "BRM_LAST_CONTACT", "BRM_HEALTH",
-        "BRM_BILL", "BRM_VENDOR_GRADE", "BRM_SL_ACTUAL", "BRM_CREDITS", "BRM_WHY"])
+        "BRM_MATURITY", "BRM_VALUE_REALISED", "BRM_BILL", "BRM_VENDOR_GRADE", "BRM_SL_ACTUAL",
+        "BRM_CREDITS", "BRM_WHY"])
     for name, meta in names.items():
         assert meta["category"] == "BRM"
         assert meta["ret"]["doc"] and not meta["ret"]["doc"].startswith("Python function")
@@ -148,6 +149,7 @@ def test_xlwings_metadata(fx):
     optional = {n: [a["name"] for a in m["args"] if "optional" in a and a["name"] != "caller"]
                 for n, m in names.items()}
     assert optional["BRM_CHARGES"] == ["service"] and optional["BRM_LAST_CONTACT"] == ["channel"]
+    assert optional["BRM_MATURITY"] == ["side"]
     # a 2-D answer spills natively on Excel 365; expand= would write a legacy array over
     # the neighbouring cells without asking
     assert all("expand" not in m["ret"]["options"] for m in names.values())
@@ -457,3 +459,25 @@ def test_excel_setup_says_what_needs_windows_and_checks_the_rest(tmp_path):
     done = subprocess.run([sys.executable, "-m", "brm_xl", "excel-setup"], capture_output=True,
                           text=True)
     assert done.returncode == 0 and "[needs Windows] pywin32" in done.stdout
+
+
+def test_maturity_and_value_realised_as_of_today(fx, tmp_path):
+    from tests.relationships.test_practice import practice_book
+
+    cache.forget()
+    p = str(write_book(tmp_path / "p.xlsx", practice_book()))
+    # judged today (after 2026-11-01): DOT's office rated it 1 that day; its agency's 2
+    # (of two rows on 2026-09-01, the later one); DOR's agency never rated it: blank
+    assert fx.BRM_MATURITY("DOT", None, p) == 1
+    assert fx.BRM_MATURITY("dot", "Agency", p) == 2
+    assert fx.BRM_MATURITY("DOR", "office", p) == 3
+    assert fx.BRM_MATURITY("DOR", "agency", p) == ""
+    assert fx.BRM_MATURITY("DOA", None, p) == ""
+    assert fx.BRM_MATURITY("DOT", "vendor", p) == "#BRM: unknown side 'vendor' (office or agency)"
+    # DOT's FY2027 plans: P1 20,000.00 + 5,000.50 + 9,999.00 (November, known today),
+    # P2 12,345.67, P3 nothing: 47,345.17; DOR's P5 1,000.00 (P4 realised nothing)
+    assert fx.BRM_VALUE_REALISED("DOT", "FY2027", p) == 47345.17
+    assert fx.BRM_VALUE_REALISED("DOR", "fy2027", p) == 1000.0
+    assert fx.BRM_VALUE_REALISED("DOT", "FY2026", p) == 0.0
+    assert fx.BRM_VALUE_REALISED("DOT", "2026-09", p) == \
+        "#BRM: '2026-09' is not a fiscal year (FY2027)"

@@ -306,7 +306,9 @@ def test_one_view_model_tells_the_same_story_in_html_pdf_xlsx_and_email(tmp_path
     if report.satisfaction and report.satisfaction.responses:
         said.append(f"{report.satisfaction.average} / 5")
     said += [o.initiative for o in report.outcomes]
-    assert len(said) > 15
+    said += [p.initiative for p in report.plans or ()] + [money(p.realised, c)
+                                                         for p in report.plans or ()]
+    assert report.plans and len(said) > 15
     for text in said:
         assert text in html, ("html", text)
         assert text in pdf, ("pdf", text)

@@ -139,7 +139,7 @@ def axe_violations(driver, page: Path) -> list[tuple[str, str, list[str]]]:
 @pytest.fixture(scope="module")
 def demo_pages(tmp_path_factory):
     """The demo's reports as agency heads and the CIO get them: two agencies, the
-    portfolio, two vendor scorecards and an email body."""
+    portfolio, two vendor scorecards, two account plans and an email body."""
     import email
     import email.policy
 
@@ -156,6 +156,8 @@ def demo_pages(tmp_path_factory):
                                            model=model)]
     pages += [w.path for w in make_reports(path, "2026-10", vendors=True, formats=["html"],
                                            model=model)][:2]
+    pages += [w.path for w in make_reports(path, "2026-10", ["DOC", "DMV"], ["html"],
+                                           model=model, plans=True)]
     _, drafts = draft_emails(path, "2026-10", ["DOT"], as_of=demo.AS_OF, model=model)
     message = email.message_from_bytes(drafts[0].read_bytes(), policy=email.policy.default)
     body = folder / "email.html"

@@ -99,6 +99,20 @@ failed:
     BRM_LAST_CONTACT = Err.Description
 End Function
 
+Function BRM_MATURITY(agency, Optional side)
+    Application.Volatile
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BRM_MATURITY = XLPy.CallUDF("brm_xl.excel.functions", "BRM_MATURITY", Array(agency, side, Nothing), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BRM_MATURITY = XLPy.CallUDF("brm_xl.excel.functions", "BRM_MATURITY", Array(agency, side, Nothing))
+        Exit Function
+    #End If
+failed:
+    BRM_MATURITY = Err.Description
+End Function
+
 Function BRM_NET_VALUE(agency, period)
     Application.Volatile
     #If App = "Microsoft Excel" Then
@@ -167,6 +181,20 @@ Function BRM_STATEWIDE_COST_PER_USER(period)
     #End If
 failed:
     BRM_STATEWIDE_COST_PER_USER = Err.Description
+End Function
+
+Function BRM_VALUE_REALISED(agency, fiscal_year)
+    Application.Volatile
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        BRM_VALUE_REALISED = XLPy.CallUDF("brm_xl.excel.functions", "BRM_VALUE_REALISED", Array(agency, fiscal_year, Nothing), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        BRM_VALUE_REALISED = XLPy.CallUDF("brm_xl.excel.functions", "BRM_VALUE_REALISED", Array(agency, fiscal_year, Nothing))
+        Exit Function
+    #End If
+failed:
+    BRM_VALUE_REALISED = Err.Description
 End Function
 
 Function BRM_VENDOR_GRADE(vendor, period)
