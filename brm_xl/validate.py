@@ -7,6 +7,7 @@ typed stays in `<column>_text` for ids, so outputs can show what the user wrote.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
@@ -58,7 +59,7 @@ def shown(value: object) -> str:
 
 def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
     spec = raw.spec
-    frame, present, values, reasons = _prepare(raw, raw.frame)
+    frame, present, values, reasons = _prepare(raw, _with_floats(raw, raw.frame, fifteen=True))
     checked = frame.with_columns(reasons)
     problems = []
     for column in present:
@@ -75,7 +76,8 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
     per `keys` in one streaming pass, keeping only the bad rows and the sums. Each sum keeps
     the first line of its key (`_row`), so later checks still name a line; `count` names a
     column for the number of lines in each sum."""
-    lazy = raw.frame.lazy() if isinstance(raw.frame, pl.DataFrame) else raw.frame
+    lazy = _with_floats(raw, raw.frame, fifteen=False).lazy() \
+        if isinstance(raw.frame, pl.DataFrame) else raw.frame
     frame, present, values, reasons = _prepare(raw, lazy)
     checked = frame.with_columns(reasons)
     whys = [pl.col("_why_" + c.name) for c in present]
@@ -104,7 +106,8 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
     sums = rest[0] if rest else pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
     problems = []
     for column in present:
-        problems.extend(_column_problems(raw, shown_rows, column.name, count=False))
+        problems.extend(_column_problems(raw, shown_rows, column.name, count=False,
+                                         fifteen=False))
     unseen = counts["bad"].item() - shown_rows.height  # bad rows beyond those fetched and shown
     if unseen > 0:
         problems.append(Problem(raw.where(names[0] if names else "", None),
@@ -124,12 +127,22 @@ def _prepare(raw: RawTable, frame: Any) -> tuple[Any, list[C.Column], list[pl.Ex
     if required:
         frame = frame.filter(~pl.all_horizontal([pl.col(n).is_null() for n in required]))
     values, reasons = [], []
+    schema = frame.collect_schema()
     for column in present:
-        if column.kind in _NUMBERS and isinstance(frame, pl.DataFrame):
-            frame = excel_precision(frame, column.name)
-        value, reason = kinds.parse(column.kind, pl.col(column.name), column.choices)
-        if column.kind in _BY_UNIQUE:
-            frame, value, reason = _parse_unique(frame, column.name, value, reason)
+        dtype = schema[column.name]
+        if "_value_" + column.name in schema:  # read as floats: parsed already (_with_floats)
+            value, reason = pl.col("_value_" + column.name), pl.col("_reason_" + column.name)
+        elif isinstance(dtype, pl.Datetime):  # Excel dates (reader's typed read)
+            value = pl.col(column.name).dt.strftime("%Y-%m") if column.kind == C.MONTH \
+                else pl.col(column.name).dt.date()
+            frame, value, reason = _parse_unique(frame, column.name, value,
+                                                 pl.lit(None, dtype=pl.String))
+        else:
+            if column.kind in _NUMBERS and isinstance(frame, pl.DataFrame):
+                frame = excel_precision(frame, column.name)
+            value, reason = kinds.parse(column.kind, pl.col(column.name), column.choices)
+            if column.kind in _BY_UNIQUE:
+                frame, value, reason = _parse_unique(frame, column.name, value, reason)
         if column.required:
             reason = pl.when(pl.col(column.name).is_null()).then(
                 pl.lit(f"is blank; every {spec.name} row needs a {column.name}")
@@ -157,6 +170,28 @@ def _complete(spec: C.TableSpec, typed: pl.DataFrame) -> pl.DataFrame:
 
 _BY_UNIQUE = (C.MONTH, C.DATE, C.CHOICE)
 _NUMBERS = (C.MONEY, C.SIGNED_MONEY, C.RATE, C.UNIT_COST, C.QUANTITY, C.COUNT, C.SCORE)
+
+
+def _with_floats(raw: RawTable, frame: pl.DataFrame, fifteen: bool) -> pl.DataFrame:
+    """Each number column the reader gave as floats, parsed: `_value_<column>` and
+    `_reason_<column>`, exactly what the text of its cells would give (with `fifteen`, cut
+    to 15 digits as `excel_precision` cuts the text)."""
+    added = []
+    for column in raw.spec.columns:
+        if column.name in frame.columns and frame.schema[column.name] == pl.Float64:
+            cut = fifteen and column.kind in _NUMBERS
+            value, reason = kinds.parse_floats(
+                column.kind, frame[column.name], functools.partial(_float_text, cut),
+                16 if cut else None)
+            added += [value.alias("_value_" + column.name),
+                      reason.alias("_reason_" + column.name)]
+    return frame.with_columns(added) if added else frame
+
+
+def _float_text(fifteen: bool, value: float) -> str:
+    """A float cell's text as the text read gives it (and `excel_precision` cuts it)."""
+    text = kinds.float_text(value)
+    return _fifteen_digits(text) if fifteen and len(text) > 16 else text
 
 
 def excel_precision(frame: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -199,7 +234,7 @@ def _parse_unique(frame: Any, name: str, value: pl.Expr,
 
 
 def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str,
-                     count: bool = True) -> list[Problem]:
+                     count: bool = True, fifteen: bool = True) -> list[Problem]:
     why = "_why_" + name
     bad = checked.filter(pl.col(why).is_not_null())
     out = []
@@ -210,6 +245,8 @@ def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str,
     # a malformed address stops nothing but the email to it (delivery.address_problems)
     soft = column is not None and column.kind == C.EMAIL and not column.required
     for row, text, reason in bad.select(ROW, name, why).head(LIMIT_PER_CHECK).iter_rows():
+        if isinstance(text, float):  # read as a float: shown as its cell's text
+            text = _float_text(fifteen and column is not None and column.kind in _NUMBERS, text)
         what = f"{name} {reason}" if text is None else f"{name} '{shown(text)}' {reason}"
         if soft:
             out.append(Problem(raw.where(name, row), what + "; no report is emailed to it",
