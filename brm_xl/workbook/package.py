@@ -310,6 +310,17 @@ class Package:
         except ValueError:
             return None
 
+    def surely_within(self, sheet: Sheet, cells: int) -> bool:
+        """True when a small part's cells surely span at most `cells` cells (used_range
+        would say so), known from a few searches instead of listing every cell; False
+        when it may be more, or the part is large or cannot be read (ask used_range)."""
+        try:
+            if self.zip.getinfo(sheet.part).file_size > SCAN_BYTES:
+                return False
+            return _within(self.zip.read(sheet.part), cells)
+        except ZIP_ERRORS:
+            return False
+
     def trimmed_sheet(self, sheet: Sheet, c1: int, c2: int, last_row: int | None) -> bytes:
         """The sheet's XML with only the cells in columns c1..c2 (and rows up to last_row):
         how a sheet with stray cells far beyond its table is read by the table's range."""
@@ -372,6 +383,18 @@ def _extent(xml: bytes) -> tuple[int, int, int, int] | None:
     numbers = [int(r) for r in rows]
     indexes = [col_index(c.decode()) for c in cols]
     return min(numbers), min(indexes), max(numbers), max(indexes)
+
+
+def _within(xml: bytes, cells: int) -> bool:
+    """Whether every cell reference `_extent` finds lies within columns A to Z (ZZ, ZZZ)
+    and rows below 10**n, and those bounds hold at most `cells` cells: searched for as
+    any r="..." with three (two) letters, or n digits, which finds those of the cells
+    and perhaps more, never fewer."""
+    if re.search(rb'r="[A-Z]{0,3}\d{8}', xml):
+        return False
+    letters = 3 if re.search(rb'r="[A-Z]{3}\d', xml) else 2 if re.search(rb'r="[A-Z]{2}\d', xml) else 1
+    digits = next((n for n in range(7, 0, -1) if re.search(rb'r="[A-Z]{0,3}\d{%d}' % n, xml)), 0)
+    return {1: 26, 2: 702, 3: 18278}[letters] * 10**digits <= cells
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([^\"]*)\"")

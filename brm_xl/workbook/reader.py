@@ -199,6 +199,8 @@ class WorkbookReader:
         larger than the cells wanted (a stray cell at XFD1048576), a copy of the workbook
         whose sheet holds only the wanted columns and rows."""
         sheet = self.package.sheet(sheet_name)
+        if sheet is not None and self.package.surely_within(sheet, MAX_CELLS):
+            return self.excel
         used = self.package.used_range(sheet) if sheet is not None else None
         if sheet is None or used is None or _cells(used) <= MAX_CELLS:
             return self.excel
