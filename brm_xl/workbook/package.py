@@ -387,16 +387,18 @@ def _extent(xml: bytes) -> tuple[int, int, int, int] | None:
 
 def _within(xml: bytes, cells: int) -> bool:
     """Whether every cell reference `_extent` finds lies within columns A to Z (ZZ, ZZZ)
-    and rows below 10**n, and those bounds hold at most `cells` cells: searched for as
-    any r="..." with three (two) letters, or n digits, which finds those of the cells
+    and rows short enough that those bounds hold at most `cells` cells: searched for as
+    any r="..." with two (three) letters, or more digits, which finds those of the cells
     and perhaps more, never fewer."""
-    if re.search(rb'r="[A-Z]{0,3}\d{8}', xml):
-        return False
-    letters = 3 if re.search(rb'r="[A-Z]{3}\d', xml) else 2 if re.search(rb'r="[A-Z]{2}\d', xml) else 1
-    digits = next((n for n in range(7, 0, -1) if re.search(rb'r="[A-Z]{0,3}\d{%d}' % n, xml)), 0)
-    return {1: 26, 2: 702, 3: 18278}[letters] * 10**digits <= cells
+    columns = 26
+    if _TWO_LETTERS.search(xml):
+        columns = 18278 if _THREE_LETTERS.search(xml) else 702
+    digits = len(str(cells // columns)) - 1  # rows below 10**digits fit
+    return digits > 0 and not re.search(rb'r="[A-Z]{0,3}\d{%d}' % (digits + 1), xml)
 
 
+_TWO_LETTERS = re.compile(rb'r="[A-Z]{2}\d')
+_THREE_LETTERS = re.compile(rb'r="[A-Z]{3}\d')
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([^\"]*)\"")
 
 
