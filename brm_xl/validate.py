@@ -91,12 +91,19 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
         checked.select(bad.sum().alias("bad"), pl.len().alias("lines")),
     ]
     summable = set(keys) <= set(names)  # else a key column is missing, reported already
-    if summable:
+    texts = [k + "_text" for k in keys if k + "_text" in _names(values)]
+    if summable and count is None and "_value_" + total in frame.collect_schema().names():
+        plans.append(_sums_of_floats(frame, keys, total, values, reasons, keys_ok, texts))
+    elif summable:
         plans.append(checked.filter(keys_ok).select(*values, ROW).group_by(keys).agg(
             pl.col(total).sum(), pl.col(ROW).min(), *([pl.len().alias(count)] if count else []),
-            *[pl.col(k + "_text").first() for k in keys if k + "_text" in _names(values)]))
+            *[pl.col(t).first() for t in texts]))
     try:
-        shown_rows, counts, *rest = pl.collect_all(plans, engine="streaming")
+        # a sheet is in memory already: its plans run faster in memory than streamed
+        if isinstance(raw.frame, pl.DataFrame):
+            shown_rows, counts, *rest = pl.collect_all(plans, engine="in-memory")
+        else:
+            shown_rows, counts, *rest = pl.collect_all(plans, engine="streaming")
     except pl.exceptions.PolarsError as exc:  # a file damaged part way down
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         empty = pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
@@ -113,6 +120,25 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
         problems.append(Problem(raw.where(names[0] if names else "", None),
                                 f"{unseen:,} more rows with problems", "more"))
     return Typed(raw, _complete(raw.spec, sums), lines=counts["lines"].item()), problems
+
+
+def _sums_of_floats(frame: pl.LazyFrame, keys: list[str], total: str, values: list[pl.Expr],
+                    reasons: list[pl.Expr], keys_ok: pl.Expr, texts: list[str]) -> pl.LazyFrame:
+    """The sums of `typed_aggregate` when `total` was read as floats (parsed already, as
+    `_value_<total>`): summed first per distinct cells of the other columns (a million
+    rows hold about a hundred thousand), whose keys are then parsed and checked once
+    each and summed again per key, each key's text as typed that of its first row."""
+    others = [c for c in frame.collect_schema().names()
+              if c not in (ROW, total, "_value_" + total, "_reason_" + total)]
+    whys = {"_why_" + k for k in keys}
+    wanted = set(keys) | set(texts)
+    first = frame.group_by(others).agg(pl.col("_value_" + total).sum(), pl.col(ROW).min())
+    return (first.with_columns(r for r in reasons if r.meta.output_name() in whys)
+            .filter(keys_ok)
+            .select(*(v for v in values if v.meta.output_name() in wanted),
+                    pl.col("_value_" + total).alias(total), ROW)
+            .group_by(keys).agg(pl.col(total).sum(), pl.col(ROW).min(),
+                                *[pl.col(t).sort_by(ROW).first() for t in texts]))
 
 
 def _names(exprs: list[pl.Expr]) -> set[str]:
