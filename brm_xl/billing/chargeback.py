@@ -20,7 +20,7 @@ import polars as pl
 from brm_xl.billing import disputes
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import DECIMAL
-from brm_xl.contract.money import MONEY, ZERO, as_money, cents, tenths
+from brm_xl.contract.money import CENT, MONEY, ZERO, as_money, cents, tenths
 from brm_xl.contract.raw import ROW
 from brm_xl.contract.validate import Typed
 from brm_xl.problems import Problem
@@ -41,11 +41,36 @@ def product_cents(quantity: pl.Expr, price: pl.Expr) -> pl.Expr:
 
 
 def cents_to_money(cents_col: pl.Expr) -> pl.Expr:
-    """Whole cents (Int64) as an exact decimal with two places."""
-    size = cents_col.abs()
-    sign = pl.when(cents_col < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    return pl.concat_str([sign, (size // 100).cast(pl.String), pl.lit("."),
-                          (size % 100).cast(pl.String).str.zfill(2)]).cast(MONEY)
+    """Whole cents (Int64) as an exact decimal with two places: the cents times 0.01,
+    a product of decimals, which polars works out exactly in integers."""
+    return cents_col.cast(pl.Decimal(38, 0)) * pl.lit(CENT, dtype=MONEY)
+
+
+def sorted_by(frame: pl.DataFrame, by: list[pl.Expr], nulls_last: bool = False,
+              maintain_order: bool = False) -> pl.DataFrame:
+    """`frame.sort(by)`, the same order, fast: each text key as its rank among the key's
+    distinct values (a sorted Enum), the keys folded into one integer, which sorts far
+    faster than several text columns. Any other kind of key, or too many distinct
+    values to fold, sorts as polars does."""
+    keys = frame.select(by)
+    folded = pl.Series("_key", [0] * frame.height, dtype=pl.UInt64)
+    span = 1
+    for key in keys.get_columns():
+        if key.dtype == pl.String:
+            values = key.drop_nulls().unique().sort()
+            code, size = key.cast(pl.Enum(values.to_list())).to_physical().cast(pl.UInt64), len(values)
+        elif key.dtype == pl.Boolean:
+            code, size = key.cast(pl.UInt64), 2
+        else:
+            return frame.sort(by, nulls_last=nulls_last, maintain_order=maintain_order)
+        if key.null_count():
+            code = code.fill_null(size) if nulls_last else (code + 1).fill_null(0)
+            size += 1
+        span *= max(size, 1)
+        if span >= 2**63:
+            return frame.sort(by, nulls_last=nulls_last, maintain_order=maintain_order)
+        folded = folded * max(size, 1) + code
+    return frame.with_columns(folded).sort("_key", maintain_order=maintain_order).drop("_key")
 
 
 class ChargeLine(NamedTuple):
@@ -148,9 +173,9 @@ def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
 
         parts.append(charge_lines(inputs.focus, inputs.settings.currency))
     charges = pl.concat(parts, how="vertical_relaxed")
-    charges = _with_display(charges, names).sort(
-        "period", "agency_id", pl.col("quantity").is_null(), "service_id", nulls_last=True,
-        maintain_order=True)
+    charges = sorted_by(_with_display(charges, names), [
+        pl.col("period"), pl.col("agency_id"), pl.col("quantity").is_null(), pl.col("service_id")],
+        nulls_last=True, maintain_order=True)
     value_lines = _with_display(standalone_lines(usage, inputs), names)
     summary, warnings = agency_summary(inputs, charges, value_lines, names)
     recovery = None
@@ -235,10 +260,10 @@ def standalone_lines(usage: pl.DataFrame, inputs: Inputs) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     components = inputs.frame("StandaloneCosts").select("service_id", "component", "unit_cost")
     lines = usage.join(components, on="service_id", how="inner")
-    return lines.with_columns(
+    return sorted_by(lines.with_columns(
         product_cents(pl.col("quantity"), pl.col("unit_cost")).alias("cents"),
-    ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select(list(schema)).sort(
-        "period", "agency_id", "service_id", "component")
+    ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select(list(schema)),
+        [pl.col("period"), pl.col("agency_id"), pl.col("service_id"), pl.col("component")])
 
 
 def _sums(frame: pl.DataFrame, keys: list[str]) -> dict[Any, int]:

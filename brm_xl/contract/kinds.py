@@ -8,6 +8,7 @@ Money stays exact: text is cast straight to a fixed-point decimal, never through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -72,9 +73,16 @@ def _number(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         is_number = is_number | text.str.contains(_SCIENTIFIC)
     value = pl.when(is_number).then(plain.cast(DECIMAL, strict=False))
     places = plain.str.extract(r"\.(\d*?)0*$", 1).str.len_chars().fill_null(0)
+    digits = plain.str.replace(r"^-", "").str.replace(r"\..*$", "").str.len_chars()
+    return value, _number_reason(kind, is_number, value, places, digits)
+
+
+def _number_reason(kind: str, is_number: pl.Expr, value: pl.Expr, places: pl.Expr,
+                   digits: pl.Expr) -> pl.Expr:
+    """Why a number cell is refused, from whether its text is a number, its value, its
+    decimal places and the digits before its point."""
     reason: Any = pl.when(~is_number).then(pl.lit("is not a number"))
-    reason = reason.when(plain.str.replace(r"^-", "").str.replace(r"\..*$", "")
-                         .str.len_chars() > len(str(TOO_LARGE)) - 1).then(
+    reason = reason.when(digits > len(str(TOO_LARGE)) - 1).then(
         pl.lit(f"is too large for this column ({TOO_LARGE:,} or more); is an id or a date "
                "pasted here?"))
     if kind in _EXPONENT_KINDS:  # 1E+15 is short text for a large number
@@ -90,17 +98,80 @@ def _number(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         reason = reason.when(places > limit).then(
             pl.lit(f"has more than {limit} decimal places; round it (=ROUND(..., {limit}))")
         )
-    return value, reason.otherwise(None)
+    return reason.otherwise(None)
 
 
 def _whole(kind: str, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     whole = text.str.contains(r"^\+?\d{1,15}(\.0*)?$")
     value = pl.when(whole).then(text.str.extract(r"^\+?(\d+)", 1).cast(pl.Int64, strict=False))
+    return value, _whole_reason(kind, whole, value)
+
+
+def _whole_reason(kind: str, whole: pl.Expr, value: pl.Expr) -> pl.Expr:
     if kind == C.SCORE:
         ok = whole & value.is_between(1, 5)
-        return value, pl.when(ok).then(None).otherwise(
-            pl.lit("is not a whole number from 1 to 5"))
-    return value, pl.when(whole).then(None).otherwise(pl.lit("is not a whole number, 0 or more"))
+        return pl.when(ok).then(None).otherwise(pl.lit("is not a whole number from 1 to 5"))
+    return pl.when(whole).then(None).otherwise(pl.lit("is not a whole number, 0 or more"))
+
+
+def float_text(value: float) -> str:
+    """The text fastexcel reads for a number cell: at most nine decimals, trailing zeros
+    dropped (Rust's `{:.9}`, correctly rounded, ties to even, as Python's `.9f` is)."""
+    return format(value, ".9f").rstrip("0").rstrip(".")
+
+
+_EXACT_BELOW = 2.0**23  # below it a float's ulp is under 1e-9: its nine-decimal text is exact
+
+
+def parse_floats(kind: str, numbers: pl.Series, text_of: Callable[[float], str],
+                 max_len: int | None = None) -> tuple[pl.Series, pl.Series]:
+    """(typed value, reason) for a column of floats, exactly as `parse` gives them for the
+    text `text_of(x)` of each (`float_text`, or that cut to 15 digits). Most floats are
+    the nearest float to a number of at most nine decimals below 2**23: that number is
+    their text, and is worked out column-wise; any other (binary noise, a large number,
+    a text longer than `max_len`) is written out by `text_of` and parsed as text."""
+    size = numbers.abs()
+    scaled = (size * 1e9).round()
+    # a column, not a literal: polars divides by a literal as a product with its
+    # reciprocal, which is not exact
+    billion = pl.repeat(1e9, len(numbers), dtype=pl.Float64, eager=True)
+    exact = (size < _EXACT_BELOW) & ((scaled / billion) == size)
+    neg = (numbers < 0) | ((numbers == 0) & ((1.0 / numbers) < 0))  # -0.0 reads as "-0"
+    nanos = scaled.cast(pl.Int64, strict=False)
+    parts = pl.DataFrame({"exact": exact, "neg": neg, "nanos": nanos}).with_columns(
+        (pl.col("nanos") // 10**9).alias("whole"), (pl.col("nanos") % 10**9).alias("frac"))
+    zeros = sum((pl.col("frac") % 10**j == 0).cast(pl.Int32) for j in range(1, 10))
+    places = pl.when(pl.col("frac") == 0).then(0).otherwise(9 - zeros)
+    digits = 1 + sum((pl.col("whole") >= 10**j).cast(pl.Int32) for j in range(1, 8))
+    exact_expr = pl.col("exact")
+    if max_len is not None:
+        length = (pl.col("neg").cast(pl.Int32) + digits
+                  + pl.when(places > 0).then(places + 1).otherwise(0))
+        exact_expr = exact_expr & (length <= max_len)
+    if kind in (C.COUNT, C.SCORE):
+        whole = ~pl.col("neg") & (pl.col("frac") == 0)
+        value: pl.Expr = pl.when(whole).then(pl.col("whole"))
+        reason = _whole_reason(kind, whole, value)
+    else:
+        signed = pl.when(pl.col("neg")).then(-pl.col("nanos")).otherwise(pl.col("nanos"))
+        value = signed.cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.000000001"), dtype=DECIMAL)
+        reason = _number_reason(kind, pl.lit(True), value, places, digits)
+    found = parts.select(exact_expr.alias("exact"), value.alias("value"),
+                         reason.alias("reason"))
+    exact = found["exact"].fill_null(False)
+    values, reasons = found["value"], found["reason"]
+    others = numbers.filter(~exact & numbers.is_not_null()).unique()
+    if others.len():
+        texts = pl.DataFrame({"x": others, "t": [text_of(x) for x in others.to_list()]})
+        typed, why = parse(kind, pl.col("t"))
+        parsed = pl.DataFrame({"x": numbers}).join(
+            texts.select("x", typed.alias("v"), why.alias("r")), on="x", how="left",
+            maintain_order="left")
+        values = pl.select(pl.when(exact).then(values).otherwise(parsed["v"])).to_series()
+        reasons = pl.select(pl.when(exact).then(reasons).otherwise(parsed["r"])).to_series()
+    nulls = numbers.is_null()
+    return (pl.select(pl.when(nulls).then(None).otherwise(values)).to_series(),
+            pl.select(pl.when(nulls).then(None).otherwise(reasons)).to_series())
 
 
 def _ymd(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

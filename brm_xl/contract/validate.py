@@ -7,6 +7,7 @@ typed stays in `<column>_text` for ids, so outputs can show what the user wrote.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
@@ -58,7 +59,7 @@ def shown(value: object) -> str:
 
 def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
     spec = raw.spec
-    frame, present, values, reasons = _prepare(raw, raw.frame)
+    frame, present, values, reasons = _prepare(raw, _with_floats(raw, raw.frame, fifteen=True))
     checked = frame.with_columns(reasons)
     problems = []
     for column in present:
@@ -75,7 +76,8 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
     per `keys` in one streaming pass, keeping only the bad rows and the sums. Each sum keeps
     the first line of its key (`_row`), so later checks still name a line; `count` names a
     column for the number of lines in each sum."""
-    lazy = raw.frame.lazy() if isinstance(raw.frame, pl.DataFrame) else raw.frame
+    lazy = _with_floats(raw, raw.frame, fifteen=False).lazy() \
+        if isinstance(raw.frame, pl.DataFrame) else raw.frame
     frame, present, values, reasons = _prepare(raw, lazy)
     checked = frame.with_columns(reasons)
     whys = [pl.col("_why_" + c.name) for c in present]
@@ -89,12 +91,19 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
         checked.select(bad.sum().alias("bad"), pl.len().alias("lines")),
     ]
     summable = set(keys) <= set(names)  # else a key column is missing, reported already
-    if summable:
+    texts = [k + "_text" for k in keys if k + "_text" in _names(values)]
+    if summable and count is None and "_value_" + total in frame.collect_schema().names():
+        plans.append(_sums_of_floats(frame, keys, total, values, reasons, keys_ok, texts))
+    elif summable:
         plans.append(checked.filter(keys_ok).select(*values, ROW).group_by(keys).agg(
             pl.col(total).sum(), pl.col(ROW).min(), *([pl.len().alias(count)] if count else []),
-            *[pl.col(k + "_text").first() for k in keys if k + "_text" in _names(values)]))
+            *[pl.col(t).first() for t in texts]))
     try:
-        shown_rows, counts, *rest = pl.collect_all(plans, engine="streaming")
+        # a sheet is in memory already: its plans run faster in memory than streamed
+        if isinstance(raw.frame, pl.DataFrame):
+            shown_rows, counts, *rest = pl.collect_all(plans, engine="in-memory")
+        else:
+            shown_rows, counts, *rest = pl.collect_all(plans, engine="streaming")
     except pl.exceptions.PolarsError as exc:  # a file damaged part way down
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         empty = pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
@@ -104,12 +113,32 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
     sums = rest[0] if rest else pl.DataFrame({ROW: pl.Series([], dtype=pl.Int64)})
     problems = []
     for column in present:
-        problems.extend(_column_problems(raw, shown_rows, column.name, count=False))
+        problems.extend(_column_problems(raw, shown_rows, column.name, count=False,
+                                         fifteen=False))
     unseen = counts["bad"].item() - shown_rows.height  # bad rows beyond those fetched and shown
     if unseen > 0:
         problems.append(Problem(raw.where(names[0] if names else "", None),
                                 f"{unseen:,} more rows with problems", "more"))
     return Typed(raw, _complete(raw.spec, sums), lines=counts["lines"].item()), problems
+
+
+def _sums_of_floats(frame: pl.LazyFrame, keys: list[str], total: str, values: list[pl.Expr],
+                    reasons: list[pl.Expr], keys_ok: pl.Expr, texts: list[str]) -> pl.LazyFrame:
+    """The sums of `typed_aggregate` when `total` was read as floats (parsed already, as
+    `_value_<total>`): summed first per distinct cells of the other columns (a million
+    rows hold about a hundred thousand), whose keys are then parsed and checked once
+    each and summed again per key, each key's text as typed that of its first row."""
+    others = [c for c in frame.collect_schema().names()
+              if c not in (ROW, total, "_value_" + total, "_reason_" + total)]
+    whys = {"_why_" + k for k in keys}
+    wanted = set(keys) | set(texts)
+    first = frame.group_by(others).agg(pl.col("_value_" + total).sum(), pl.col(ROW).min())
+    return (first.with_columns(r for r in reasons if r.meta.output_name() in whys)
+            .filter(keys_ok)
+            .select(*(v for v in values if v.meta.output_name() in wanted),
+                    pl.col("_value_" + total).alias(total), ROW)
+            .group_by(keys).agg(pl.col(total).sum(), pl.col(ROW).min(),
+                                *[pl.col(t).sort_by(ROW).first() for t in texts]))
 
 
 def _names(exprs: list[pl.Expr]) -> set[str]:
@@ -124,12 +153,22 @@ def _prepare(raw: RawTable, frame: Any) -> tuple[Any, list[C.Column], list[pl.Ex
     if required:
         frame = frame.filter(~pl.all_horizontal([pl.col(n).is_null() for n in required]))
     values, reasons = [], []
+    schema = frame.collect_schema()
     for column in present:
-        if column.kind in _NUMBERS and isinstance(frame, pl.DataFrame):
-            frame = excel_precision(frame, column.name)
-        value, reason = kinds.parse(column.kind, pl.col(column.name), column.choices)
-        if column.kind in _BY_UNIQUE:
-            frame, value, reason = _parse_unique(frame, column.name, value, reason)
+        dtype = schema[column.name]
+        if "_value_" + column.name in schema:  # read as floats: parsed already (_with_floats)
+            value, reason = pl.col("_value_" + column.name), pl.col("_reason_" + column.name)
+        elif isinstance(dtype, pl.Datetime):  # Excel dates (reader's typed read)
+            value = pl.col(column.name).dt.strftime("%Y-%m") if column.kind == C.MONTH \
+                else pl.col(column.name).dt.date()
+            frame, value, reason = _parse_unique(frame, column.name, value,
+                                                 pl.lit(None, dtype=pl.String))
+        else:
+            if column.kind in _NUMBERS and isinstance(frame, pl.DataFrame):
+                frame = excel_precision(frame, column.name)
+            value, reason = kinds.parse(column.kind, pl.col(column.name), column.choices)
+            if column.kind in _BY_UNIQUE:
+                frame, value, reason = _parse_unique(frame, column.name, value, reason)
         if column.required:
             reason = pl.when(pl.col(column.name).is_null()).then(
                 pl.lit(f"is blank; every {spec.name} row needs a {column.name}")
@@ -157,6 +196,28 @@ def _complete(spec: C.TableSpec, typed: pl.DataFrame) -> pl.DataFrame:
 
 _BY_UNIQUE = (C.MONTH, C.DATE, C.CHOICE)
 _NUMBERS = (C.MONEY, C.SIGNED_MONEY, C.RATE, C.UNIT_COST, C.QUANTITY, C.COUNT, C.SCORE)
+
+
+def _with_floats(raw: RawTable, frame: pl.DataFrame, fifteen: bool) -> pl.DataFrame:
+    """Each number column the reader gave as floats, parsed: `_value_<column>` and
+    `_reason_<column>`, exactly what the text of its cells would give (with `fifteen`, cut
+    to 15 digits as `excel_precision` cuts the text)."""
+    added = []
+    for column in raw.spec.columns:
+        if column.name in frame.columns and frame.schema[column.name] == pl.Float64:
+            cut = fifteen and column.kind in _NUMBERS
+            value, reason = kinds.parse_floats(
+                column.kind, frame[column.name], functools.partial(_float_text, cut),
+                16 if cut else None)
+            added += [value.alias("_value_" + column.name),
+                      reason.alias("_reason_" + column.name)]
+    return frame.with_columns(added) if added else frame
+
+
+def _float_text(fifteen: bool, value: float) -> str:
+    """A float cell's text as the text read gives it (and `excel_precision` cuts it)."""
+    text = kinds.float_text(value)
+    return _fifteen_digits(text) if fifteen and len(text) > 16 else text
 
 
 def excel_precision(frame: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -199,7 +260,7 @@ def _parse_unique(frame: Any, name: str, value: pl.Expr,
 
 
 def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str,
-                     count: bool = True) -> list[Problem]:
+                     count: bool = True, fifteen: bool = True) -> list[Problem]:
     why = "_why_" + name
     bad = checked.filter(pl.col(why).is_not_null())
     out = []
@@ -210,6 +271,8 @@ def _column_problems(raw: RawTable, checked: pl.DataFrame, name: str,
     # a malformed address stops nothing but the email to it (delivery.address_problems)
     soft = column is not None and column.kind == C.EMAIL and not column.required
     for row, text, reason in bad.select(ROW, name, why).head(LIMIT_PER_CHECK).iter_rows():
+        if isinstance(text, float):  # read as a float: shown as its cell's text
+            text = _float_text(fifteen and column is not None and column.kind in _NUMBERS, text)
         what = f"{name} {reason}" if text is None else f"{name} '{shown(text)}' {reason}"
         if soft:
             out.append(Problem(raw.where(name, row), what + "; no report is emailed to it",

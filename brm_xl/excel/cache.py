@@ -32,9 +32,14 @@ def index_for(path: str | Path, today: dt.date | None = None) -> Index:
         cached = _CACHE.get(name)
         if cached is not None and cached[0] == key:
             return cached[1]
-        index = Index.build(build_model(Path(name), key[2]))
+        # lazy: satisfaction and engagement are worked out when a function first asks
+        index = Index.build(build_model(Path(name), key[2], (), None, _quiet, True))
         _CACHE[name] = (key, index)
         return index
+
+
+def _quiet(stage: str) -> None:
+    """No progress to show: a worksheet function answers in the cell."""
 
 
 def forget(path: str | Path | None = None) -> None:

@@ -8,11 +8,14 @@ lookups; periods are parsed once and remembered.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+
+import polars as pl
 
 from brm_xl.billing.chargeback import find_rate, rate_lookup
 from brm_xl.contract.kinds import choice_key
@@ -55,17 +58,15 @@ def period_of(value: str, fiscal_start: int) -> Period:
 
 @dataclass
 class Index:
+    """The lookups each question needs; those beyond a month's charges and rates are
+    built when first asked for, so the first call on opening a workbook waits only for
+    what it asks."""
+
     model: Model
     agencies: dict[str, str]  # upper-case id -> id as typed
     services: dict[str, str]
     rates: dict[str, list[dict[str, Any]]]
     charges: dict[tuple[str, str], int]  # (agency, month) -> cents
-    service_charges: dict[tuple[str, str, str], int]  # (agency, month, service) -> cents
-    summary: dict[tuple[str, str], Any]
-    scores: dict[tuple[str, str], list[int]]
-    contacts: dict[str, list[tuple[dt.date, str]]]
-    relations: dict[str, Any]
-    follow_ups: dict[str, int]
     fiscal_start: int
     _headlines: dict[tuple[str, str], data.Headline] = field(default_factory=dict)
 
@@ -73,29 +74,55 @@ class Index:
     def build(cls, model: Model) -> Index:
         inputs = model.inputs
         agencies, services = model.names["agency"], model.names["service"]
-        charges: dict[tuple[str, str], int] = defaultdict(int)
+        totals = model.chargeback.charges.group_by("agency_id", "period").agg(
+            pl.col("cents").sum())
+        charges = {(agency, period): cents for agency, period, cents in totals.iter_rows()}
+        return cls(model, agencies, services, rate_lookup(inputs.frame("RateCard")), charges,
+                   inputs.settings.fiscal_year_start_month)
+
+    @functools.cached_property
+    def service_charges(self) -> dict[tuple[str, str, str], int]:
+        """(agency, month, service) -> cents."""
         by_service: dict[tuple[str, str, str], int] = defaultdict(int)
-        for agency, period, service, amount in model.chargeback.charges.select(
+        for agency, period, service, amount in self.model.chargeback.charges.select(
                 "agency_id", "period", "service_id", "cents").iter_rows():
-            charges[(agency, period)] += amount
             if service:
                 by_service[(agency, period, service.upper())] += amount
+        return by_service
+
+    @functools.cached_property
+    def summary(self) -> dict[tuple[str, str], Any]:
+        return {(r.agency_id, r.period): r for r in self.model.chargeback.summary}
+
+    @functools.cached_property
+    def scores(self) -> dict[tuple[str, str], list[int]]:
+        model, inputs = self.model, self.model.inputs
         scores: dict[tuple[str, str], list[int]] = defaultdict(list)
         if inputs.has("Survey"):
             for r in known_by(inputs.frame("Survey").select(
                     "agency_id", "submitted_on", "score").to_dicts(), model.as_of):
-                scores[(agencies.get(r["agency_id"], r["agency_id"]),
+                scores[(self.agencies.get(r["agency_id"], r["agency_id"]),
                         r["submitted_on"].strftime("%Y-%m"))].append(r["score"])
+        return scores
+
+    @functools.cached_property
+    def contacts(self) -> dict[str, list[tuple[dt.date, str]]]:
+        model, inputs = self.model, self.model.inputs
         contacts: dict[str, list[tuple[dt.date, str]]] = defaultdict(list)
         for r in known_by(contacts_of(inputs), model.as_of, "date"):  # forum meetings too
             contacts[r["agency"]].append((r["date"], r["channel"]))
+        return contacts
+
+    @functools.cached_property
+    def relations(self) -> dict[str, Any]:
+        return {r.agency_id: r for r in self.model.view.relationships or []}
+
+    @functools.cached_property
+    def follow_ups(self) -> dict[str, int]:
         follow_ups: dict[str, int] = defaultdict(int)
-        for f in model.view.follow_ups or []:
+        for f in self.model.view.follow_ups or []:
             follow_ups[f.agency_id] += 1
-        return cls(model, agencies, services, rate_lookup(inputs.frame("RateCard")), charges,
-                   by_service, {(r.agency_id, r.period): r for r in model.chargeback.summary},
-                   scores, contacts, {r.agency_id: r for r in model.view.relationships or []},
-                   follow_ups, inputs.settings.fiscal_year_start_month)
+        return follow_ups
 
     # -- arguments ---------------------------------------------------------------------
     def agency(self, value: Any) -> str:

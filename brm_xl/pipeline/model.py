@@ -27,9 +27,15 @@ from brm_xl.relationships import view as relationships
 class Model:
     inputs: Inputs
     chargeback: Chargeback
-    view: relationships.RelationshipView
     as_of: dt.date
     warnings: list[Problem]
+
+    @functools.cached_property
+    def view(self) -> relationships.RelationshipView:
+        """Satisfaction and engagement (relationships.compute): worked out by `model_of`,
+        or, for a model built `lazy`, when first asked for (a worksheet function about
+        charges never waits for them)."""
+        return relationships.compute(self.inputs, self.chargeback.summary, self.as_of)
 
     @functools.cached_property
     def names(self) -> dict[str, dict[str, str]]:
@@ -44,15 +50,17 @@ class Model:
 
 def build_model(path: Path, as_of: dt.date, previous: tuple[TableSpec, ...] = (),
                 sources: Sources | None = None,
-                progress: Callable[[str], None] = lambda stage: None) -> Model:
+                progress: Callable[[str], None] = lambda stage: None,
+                lazy: bool = False) -> Model:
     """The pipeline, stage by stage: read the workbook -> check each table -> check the
     seals -> read usage files and cloud bills -> check across tables
     (`pipeline.read.load_inputs`) -> compute the chargeback -> check it against what closed
     months published -> compute satisfaction and engagement (`model_of`). Every problem the
-    read stages find is raised together, as DataProblems, before anything is computed."""
+    read stages find is raised together, as DataProblems, before anything is computed. A
+    `lazy` model computes satisfaction and engagement when first asked for (`Model.view`)."""
     inputs, problems = load_inputs(Path(path), previous=previous, sources=sources,
                                    progress=progress)
-    return model_of(inputs, problems, as_of, progress)
+    return model_of(inputs, problems, as_of, progress, lazy)
 
 
 def model_for_period(path: Path, period_text: str | None, as_of: dt.date | None,
@@ -77,7 +85,7 @@ def model_for_period(path: Path, period_text: str | None, as_of: dt.date | None,
 
 
 def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date,
-             progress: Callable[[str], None] = lambda stage: None) -> Model:
+             progress: Callable[[str], None] = lambda stage: None, lazy: bool = False) -> Model:
     """The computed model of inputs already loaded (with the problems found loading them)."""
     if errors(problems):
         raise DataProblems(problems)
@@ -87,6 +95,8 @@ def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date,
     closed = closed_problems(inputs, result)  # a closed month stands as published
     if closed:
         raise DataProblems(closed + warnings(problems))
-    progress("satisfaction and engagement")
-    view = relationships.compute(inputs, result.summary, as_of)
-    return Model(inputs, result, view, as_of, warnings(problems) + result.warnings)
+    model = Model(inputs, result, as_of, warnings(problems) + result.warnings)
+    if not lazy:
+        progress("satisfaction and engagement")
+        model.view  # noqa: B018 (computed now, as the progress says)
+    return model

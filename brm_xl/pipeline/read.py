@@ -80,7 +80,7 @@ def read_workbook(path: Path, specs: tuple[C.TableSpec, ...], previous: tuple[C.
     earlier: dict[str, list[dict[str, Any]]] = {}
     logs: dict[str, seal.Table] = {}
     with WorkbookReader(path) as reader:
-        raws = [reader.read(spec) for spec in specs]
+        raws = [reader.read(spec, typed=True) for spec in specs]
         for spec in previous:
             if reader.package.table(spec.name) is not None:
                 raw = reader.read(spec)

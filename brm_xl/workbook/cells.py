@@ -121,16 +121,33 @@ def _number_text(value: Any) -> str:
     return str(value)
 
 
-def _text_expr(value: pl.Expr, ref: pl.Expr, style: int) -> pl.Expr:
+def _text_body(value: pl.Expr) -> pl.Expr:
+    """What follows `<t` in a text cell: the space attribute and the escaped text."""
     clean = (value.str.replace_all(_BAD_XML_RUST, "").str.slice(0, MAX_TEXT)
              .str.replace_all("&", "&amp;", literal=True)
              .str.replace_all("<", "&lt;", literal=True)
              .str.replace_all(">", "&gt;", literal=True))
     space = pl.when(value != value.str.strip_chars()).then(pl.lit(' xml:space="preserve"')) \
         .otherwise(pl.lit(""))
+    return pl.concat_str([space, pl.lit(">"), clean])
+
+
+def _text_expr(value: pl.Expr, ref: pl.Expr, style: int, body: pl.Expr | None = None) -> pl.Expr:
     s = f' s="{style}"' if style else ""
-    return pl.concat_str([pl.lit('<c r="'), ref, pl.lit(f'"{s} t="inlineStr"><is><t'), space,
-                          pl.lit(">"), clean, pl.lit("</t></is></c>")])
+    return pl.concat_str([pl.lit('<c r="'), ref, pl.lit(f'"{s} t="inlineStr"><is><t'),
+                          _text_body(value) if body is None else body,
+                          pl.lit("</t></is></c>")])
+
+
+def _bodies(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """A text column of few distinct values with each cell's `_text_body` worked out once
+    per value, as `_body_<name>`."""
+    distinct = frame[name].drop_nulls().unique()
+    if len(distinct) * 4 >= frame.height:
+        return frame
+    bodies = pl.DataFrame({"v": distinct}).select(_text_body(pl.col("v")).alias("v"))["v"]
+    return frame.with_columns(pl.col(name).replace_strict(
+        distinct, bodies, default=None, return_dtype=pl.String).alias("_body_" + name))
 
 
 def _value_expr(number: pl.Expr, ref: pl.Expr, style: int, kind: str = "") -> pl.Expr:
@@ -140,7 +157,7 @@ def _value_expr(number: pl.Expr, ref: pl.Expr, style: int, kind: str = "") -> pl
 
 
 def _cell_expr(name: str, fmt: str, dtype: pl.DataType, letter: str, row: pl.Expr,
-               style: int) -> pl.Expr:
+               style: int, body: pl.Expr | None = None) -> pl.Expr:
     col = pl.col(name)
     ref = pl.concat_str([pl.lit(letter), row])
     if fmt == "month" and dtype == pl.String:
@@ -150,7 +167,7 @@ def _cell_expr(name: str, fmt: str, dtype: pl.DataType, letter: str, row: pl.Exp
         cell = pl.when(days.is_not_null()).then(_value_expr(days.cast(pl.String), ref, style)) \
             .otherwise(_text_expr(col, ref, 0))
     elif fmt in ("text", "id") or dtype == pl.String and fmt not in _NUMERIC:
-        cell = _text_expr(col.cast(pl.String), ref, style)
+        cell = _text_expr(col.cast(pl.String), ref, style, body)
     elif dtype == pl.Boolean:
         cell = _value_expr(col.cast(pl.Int8).cast(pl.String), ref, style, ' t="b"')
     elif dtype == pl.Date or fmt in ("month", "date") and dtype != pl.String:
@@ -159,6 +176,11 @@ def _cell_expr(name: str, fmt: str, dtype: pl.DataType, letter: str, row: pl.Exp
     elif isinstance(dtype, pl.Datetime):
         micros = (col - pl.datetime(1899, 12, 30)).dt.total_microseconds()
         cell = _value_expr((micros / 86_400_000_000).round(8).cast(pl.String), ref, style)
+    elif isinstance(dtype, pl.Decimal) and dtype.scale:
+        # a decimal's text is always -?digits.digits: trailing zeros (and a bare point)
+        # off, it is a number, so the text branch below is never taken
+        text = col.cast(pl.String).str.strip_chars_end("0").str.strip_chars_end(".")
+        cell = _value_expr(text, ref, style)
     else:
         text = col.cast(pl.String)
         if not dtype.is_integer():
@@ -186,8 +208,14 @@ def sheet_data(table: OutputTable, styles: dict[str, int], first_row: int = 1,
     if frame.height == 0:
         return head
     row = pl.int_range(first_row + 1, first_row + 1 + frame.height).cast(pl.String)
+    schema = frame.schema
+    for c in table.columns:
+        if schema[c.name] == pl.String and c.fmt != "month" and (
+                c.fmt in ("text", "id") or c.fmt not in _NUMERIC):  # _cell_expr's text cells
+            frame = _bodies(frame, c.name)
     cells = [
-        _cell_expr(c.name, c.fmt, frame.schema[c.name], letter, row, styles.get(c.fmt, 0))
+        _cell_expr(c.name, c.fmt, schema[c.name], letter, row, styles.get(c.fmt, 0),
+                   pl.col("_body_" + c.name) if "_body_" + c.name in frame.columns else None)
         for c, letter in zip(table.columns, letters)
     ]
     rows = frame.select(

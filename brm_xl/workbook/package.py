@@ -310,6 +310,17 @@ class Package:
         except ValueError:
             return None
 
+    def surely_within(self, sheet: Sheet, cells: int) -> bool:
+        """True when a small part's cells surely span at most `cells` cells (used_range
+        would say so), known from a few searches instead of listing every cell; False
+        when it may be more, or the part is large or cannot be read (ask used_range)."""
+        try:
+            if self.zip.getinfo(sheet.part).file_size > SCAN_BYTES:
+                return False
+            return _within(self.zip.read(sheet.part), cells)
+        except ZIP_ERRORS:
+            return False
+
     def trimmed_sheet(self, sheet: Sheet, c1: int, c2: int, last_row: int | None) -> bytes:
         """The sheet's XML with only the cells in columns c1..c2 (and rows up to last_row):
         how a sheet with stray cells far beyond its table is read by the table's range."""
@@ -374,6 +385,20 @@ def _extent(xml: bytes) -> tuple[int, int, int, int] | None:
     return min(numbers), min(indexes), max(numbers), max(indexes)
 
 
+def _within(xml: bytes, cells: int) -> bool:
+    """Whether every cell reference `_extent` finds lies within columns A to Z (ZZ, ZZZ)
+    and rows short enough that those bounds hold at most `cells` cells: searched for as
+    any r="..." with two (three) letters, or more digits, which finds those of the cells
+    and perhaps more, never fewer."""
+    columns = 26
+    if _TWO_LETTERS.search(xml):
+        columns = 18278 if _THREE_LETTERS.search(xml) else 702
+    digits = len(str(cells // columns)) - 1  # rows below 10**digits fit
+    return digits > 0 and not re.search(rb'r="[A-Z]{0,3}\d{%d}' % (digits + 1), xml)
+
+
+_TWO_LETTERS = re.compile(rb'r="[A-Z]{2}\d')
+_THREE_LETTERS = re.compile(rb'r="[A-Z]{3}\d')
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([^\"]*)\"")
 
 

@@ -3,13 +3,19 @@
 Each table is an Excel table of that name anywhere in the workbook or, failing that, a
 sheet of that name whose first non-empty row holds the headers. Cells are read with
 fastexcel (calamine, in Rust) as strings, so one vectorised parser per kind decides what
-each cell means, and every value keeps the Excel row it came from.
+each cell means, and every value keeps the Excel row it came from. An input table may be
+read typed instead (`read(spec, typed=True)`): a number column whose every cell is a
+number comes back as floats and a month or date column of Excel dates as datetimes, which
+`validate` turns into exactly what the text of those cells would give; a table with any
+other cell in such a column is read as text.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import posixpath
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,6 +24,7 @@ import fastexcel
 import polars as pl
 from lxml import etree
 
+from brm_xl.contract import tables as C
 from brm_xl.contract.raw import ROW, RawTable, quote_sheet
 from brm_xl.contract.tables import TableSpec, header_key, header_positions
 from brm_xl.problems import Problem, WorkbookError
@@ -72,14 +79,16 @@ class WorkbookReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def read(self, spec: TableSpec) -> RawTable:
+    def read(self, spec: TableSpec, typed: bool = False) -> RawTable:
+        """The table as text; with `typed`, its number, month and date columns as floats and
+        datetimes where every cell of the column is one (see the module's docstring)."""
         table = self.package.table(spec.name)
         if table is not None:
             r1, c1, r2, c2 = table.bounds
             header_row = r1 if table.header_rows else r1 - 1
             n_rows = max(0, r2 - header_row - table.totals_rows)
             headers = list(table.columns)
-            return self._load(spec, table.sheet.name, header_row, c1, c2, headers, n_rows)
+            return self._load(spec, table.sheet.name, header_row, c1, c2, headers, n_rows, typed)
         sheet = self.package.sheet(spec.name)
         if sheet is None:
             return self._missing(spec)
@@ -87,7 +96,7 @@ class WorkbookReader:
         if first is None:
             return self._missing(spec, sheet.name, empty=True)
         header_row, cols = first
-        return self._load(spec, sheet.name, header_row, min(cols), max(cols), None, None)
+        return self._load(spec, sheet.name, header_row, min(cols), max(cols), None, None, typed)
 
     def read_settings(self) -> tuple[str, list[tuple[int, str, str | None]]]:
         """The Settings sheet's name and its (row, key, value) rows, as text."""
@@ -129,14 +138,18 @@ class WorkbookReader:
 
     def _load(
         self, spec: TableSpec, sheet: str, header_row: int, c1: int, c2: int,
-        headers: list[str] | None, n_rows: int | None,
+        headers: list[str] | None, n_rows: int | None, typed: bool = False,
     ) -> RawTable:
         use = col_letter(c1) if c1 == c2 else f"{col_letter(c1)}:{col_letter(c2)}"
         last_row = header_row + n_rows if n_rows is not None else None
         excel = self._excel_for(sheet, c1, c2, last_row)
-        frame, cell_errors = self._frame(excel, sheet, header_row - 1, use, n_rows, header_row)
-        if headers is None:
-            headers = [("" if n.startswith("__UNNAMED__") else n) for n in frame.columns[:-1]]
+        found_typed = self._typed_frame(excel, spec, sheet, header_row - 1, use, n_rows,
+                                        header_row, headers) if typed else None
+        if found_typed is not None:
+            frame, cell_errors = found_typed
+        else:
+            frame, cell_errors = self._frame(excel, sheet, header_row - 1, use, n_rows, header_row)
+        headers = _headers(frame.columns[:-1]) if headers is None else headers
         raw = RawTable(spec, sheet, frame, header_row=header_row)
         by_key = header_positions(headers)
         renamed: dict[str, str] = {}
@@ -163,6 +176,8 @@ class WorkbookReader:
         larger than the cells wanted (a stray cell at XFD1048576), a copy of the workbook
         whose sheet holds only the wanted columns and rows."""
         sheet = self.package.sheet(sheet_name)
+        if sheet is not None and self.package.surely_within(sheet, MAX_CELLS):
+            return self.excel
         used = self.package.used_range(sheet) if sheet is not None else None
         if sheet is None or used is None or _cells(used) <= MAX_CELLS:
             return self.excel
@@ -186,6 +201,60 @@ class WorkbookReader:
                 raise WorkbookError(f"{self.path.name}: cannot be read ({_first(exc)}); save it from "
                                 "Excel as an Excel Workbook and try again") from None
         return self._trimmed[key]
+
+    def _typed_frame(
+        self, excel: Any, spec: TableSpec, sheet: str, header_row: int, use: str,
+        n_rows: int | None, first_row: int, headers: list[str] | None,
+    ) -> tuple[pl.DataFrame, list[Any]] | None:
+        """The cells as `_frame` gives them, but each number, month or date column of the
+        spec whose every cell is a number (an Excel date) as floats (datetimes): what
+        fastexcel infers from every row when it may not mix kinds in a column. None when
+        any column of the spec holds anything else (text in a number column, a number in
+        an id column, an empty column, a TRUE, an error other than #N/A and its kin, which
+        fastexcel would make a number or blank): the caller reads the text then."""
+        quiet = _Unlogged()  # an empty column is text: fastexcel logs that it guessed so
+        _DTYPE_LOG.addFilter(quiet)
+        try:
+            loaded = excel.load_sheet(sheet, header_row=header_row, use_columns=use,
+                                      n_rows=n_rows, schema_sample_rows=None,
+                                      dtype_coercion="strict")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                batch, cell_errors = loaded.to_arrow_with_errors()
+            frame = pl.from_arrow(batch)
+        except Exception:  # mixed kinds in a column, #NAME? and the like: read as text
+            return None
+        finally:
+            _DTYPE_LOG.removeFilter(quiet)
+        assert isinstance(frame, pl.DataFrame)
+        errors = getattr(cell_errors, "errors", None) or []
+        if any(not _EXCEL_ERROR_CELL.match(str(err.detail)) for err in errors):
+            return None  # a cell fastexcel could not make the column's type (a word, "NA")
+        by_key = header_positions(_headers(frame.columns) if headers is None else headers)
+        for column in spec.columns:
+            found = by_key.get(header_key(column.name))
+            if found is None or found >= frame.width:
+                continue
+            series = frame.to_series(found)
+            if series.dtype == pl.String:
+                continue
+            if series.dtype == pl.Float64 and column.kind in TYPED_NUMBERS:
+                if series.is_nan().any() or series.is_infinite().any():
+                    return None  # "nan" typed as text, read as a float
+            elif isinstance(series.dtype, pl.Datetime) and column.kind in (C.MONTH, C.DATE):
+                if not series.drop_nulls().dt.year().is_between(1900, 2999).all():
+                    return None  # the text says what is wrong with such a date
+            else:
+                return None
+        strings = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+        frame = frame.with_columns(
+            pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
+            for c in strings
+        )
+        frame = frame.with_columns(
+            pl.int_range(first_row + 1, first_row + 1 + frame.height, dtype=pl.Int64).alias(ROW)
+        )
+        return frame, errors
 
     def _frame(
         self, excel: Any, sheet: str, header_row: int | None, use: str, n_rows: int | None,
@@ -279,6 +348,26 @@ def calamine_view(package: Package) -> tuple[dict[str, bytes], set[str], dict[st
     for kind, part in shared.items():
         add[f"{_VIEW}/{kind}.xml"] = package.read(part)
     return {"_rels/.rels": top.encode()}, set(), add
+
+
+# kinds a typed read may give as floats: those `kinds` parses as a number
+TYPED_NUMBERS = (C.MONEY, C.SIGNED_MONEY, C.RATE, C.UNIT_COST, C.QUANTITY, C.SIGNED_QUANTITY,
+                 C.COUNT, C.SCORE)
+# how fastexcel names an Excel error cell it read as blank (#N/A, #DIV/0! and their kin)
+_EXCEL_ERROR_CELL = re.compile(r"^Expected \w+ but got 'Error\(\w+\)'$")
+
+
+_DTYPE_LOG = logging.getLogger("fastexcel.types.dtype")
+
+
+class _Unlogged(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+def _headers(columns: list[str]) -> list[str]:
+    """A sheet's header row, as fastexcel named its columns."""
+    return [("" if n.startswith("__UNNAMED__") else n) for n in columns]
 
 
 def _first(exc: BaseException) -> str:
