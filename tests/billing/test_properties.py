@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,6 +52,7 @@ def book_for(rows, rate_values, users):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=usage_rows, rate_values=st.tuples(rates, rates, rates),
        users=st.integers(min_value=1, max_value=5000))
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_charges_are_exact_and_cross_foot(rows, rate_values, users):
     with tempfile.TemporaryDirectory() as tmp:
         path = write_book(Path(tmp) / "p.xlsx", book_for(rows, rate_values, users))
@@ -76,6 +78,7 @@ def test_charges_are_exact_and_cross_foot(rows, rate_values, users):
     assert sum(r.charges for r in result.summary) == sum(line.amount for line in lines)
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=usage_rows, rate_values=st.tuples(rates, rates, rates))
 def test_refresh_twice_changes_no_output_table(rows, rate_values):
@@ -104,6 +107,7 @@ survey_rows = st.lists(
     min_size=0, max_size=30)
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(responses=survey_rows, below=st.integers(2, 5))
 def test_csat_bounds_and_follow_ups_are_exactly_the_low_unanswered(responses, below):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from decimal import Decimal as D
 
+import pytest
 from aiosmtpd.smtp import AuthResult
 from pypdf import PdfReader
 
@@ -105,6 +106,7 @@ def test_send_delivers_each_agency_its_own_report_once(tmp_path, smtp):
     assert len(deliveries(path)) == 4
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_refused_recipient_fails_that_message_and_the_rerun_finishes(tmp_path, smtp):
     refusing = Recorder(refuse={"quinn@quokka.example"})
     path = book(tmp_path)
@@ -120,6 +122,7 @@ def test_refused_recipient_fails_that_message_and_the_rerun_finishes(tmp_path, s
     assert [m[2]["To"] for m in fixed.messages] == ["Quinn Quokka <quinn@quokka.example>"]
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_dropped_connection_mid_batch_then_rerun_without_duplicates(tmp_path, smtp):
     dropping = Recorder(drop_on=2)
     path = book(tmp_path)
@@ -172,6 +175,7 @@ def test_addresses_are_checked_first(tmp_path):
     assert "Settings: sender_email is not set" in done.stderr
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_tls_and_passwords(tmp_path, smtp, loopback_tls):
     plain = smtp(Recorder())
     settings = [("sender_email", "brm@cio.example"), ("smtp_password", "hunter2")]

@@ -72,6 +72,7 @@ def test_graph_sends_each_agency_head_one_message_with_its_pdf_and_a_rerun_sends
         assert len([r for r in g.requests if r[0] == "POST"]) == posts
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_mailbox_drafts_leave_one_draft_per_agency_and_send_nothing(tmp_path, loopback_tls):
     with GraphEmulator(loopback_tls) as g:
         path = graph_book(tmp_path, g)
@@ -127,6 +128,7 @@ def test_a_refused_secret_stops_before_any_message_is_built(tmp_path, loopback_t
         assert missing.returncode == 1 and "BRM_GRAPH_CLIENT_SECRET" in missing.stderr
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_a_certificate_signs_in_and_one_in_the_workbooks_folder_is_refused(tmp_path,
                                                                           loopback_tls):
     import trustme
@@ -153,6 +155,7 @@ def test_a_certificate_signs_in_and_one_in_the_workbooks_folder_is_refused(tmp_p
         assert set(g.client_auth) == {"assertion"} and len(g.sent) == 3
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_the_managers_own_mailbox_by_device_code_then_from_the_cache(tmp_path, loopback_tls,
                                                                     monkeypatch):
     loopback_tls.trust(monkeypatch)

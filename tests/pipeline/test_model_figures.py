@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal as D
 
+import pytest
+
 from brm_xl.pipeline.model import build_model
 from brm_xl.pipeline.read import load_inputs
 from tests.helpers import Block, minimal_book, usage, write_book
@@ -101,6 +103,7 @@ def test_a_partial_fiscal_year_is_compared_with_the_same_months(tmp_path):
     assert head.prior_paid is None
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_usage_files_given_to_refresh_belong_to_the_workbook(tmp_path):
     import subprocess
     import sys

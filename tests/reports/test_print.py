@@ -156,6 +156,7 @@ def test_a_repriced_service_says_which_months_each_rate_covers(tmp_path):
     assert "(EMAIL, Jul 2026)" in html
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_nothing_to_report_is_a_sentence_and_exit_1(tmp_path):
     path = write_book(tmp_path / "b.xlsx", report_book())
     done = cli("report", path, "--period", "2030-01")

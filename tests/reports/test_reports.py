@@ -196,6 +196,7 @@ def cli(*args):
                           text=True, timeout=300)
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_cli_report_default_folder_safe_names_and_portfolio(tmp_path):
     book = report_book()
     book.blocks[0].rows = list(book.blocks[0].rows) + [
