@@ -62,8 +62,12 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
     frame, present, values, reasons = _prepare(raw, _with_floats(raw, raw.frame, fifteen=True))
     checked = frame.with_columns(reasons)
     problems = []
-    for column in present:
-        problems.extend(_column_problems(raw, checked, column.name))
+    # one pass says which columns have a problem at all; only those are looked at cell by cell
+    flagged = checked.select([pl.col("_why_" + c.name).is_not_null().any() for c in present]) \
+        .row(0) if present else ()
+    for column, any_bad in zip(present, flagged):
+        if any_bad:
+            problems.extend(_column_problems(raw, checked, column.name))
     typed = _complete(spec, checked.select(*values, ROW))
     for key in spec.unique:
         problems.extend(duplicates(Typed(raw, typed), [key], f"{key} '{{}}' appears more than once"))
