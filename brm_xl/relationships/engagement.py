@@ -29,7 +29,7 @@ WINDOW_DAYS = 90
 @dataclass(frozen=True)
 class HealthRules:
     """Thresholds, from Settings (see README "Relationship health"); their defaults are the
-    contract's (contract.SETTINGS_DEFAULTS), through `relationships.rules_from`."""
+    contract's (contract.tables.SETTINGS_DEFAULTS), through `relationships.view.rules_from`."""
 
     in_person_within_days: int
     csat_target_pct: int

@@ -26,7 +26,7 @@ import jinja2.sandbox
 
 from brm_xl.relationships.maturity import level_label
 from brm_xl.reports import charts
-from brm_xl.reports.data import SEVERITY, Report
+from brm_xl.reports.data import SEVERITY, AccountPlan, AgencyReport, Portfolio, Report
 from brm_xl.reports.limits import BoundedSandbox, TemplateLimits, render_template
 from brm_xl.reports.palette import COLORS
 from brm_xl.version import __version__
@@ -169,7 +169,6 @@ def _pdf(env: jinja2.Environment, report: Report, html: str) -> bytes:
 
 def _xlsx(env: jinja2.Environment, report: Report, html: str) -> bytes:
     """An agency's bill of IT, or the portfolio as one table for finance."""
-    from brm_xl.reports.data import AccountPlan, AgencyReport, Portfolio
     from brm_xl.reports.plan_xlsx import plan_workbook
     from brm_xl.reports.xlsx import bill_workbook, portfolio_workbook, vendor_workbook
 

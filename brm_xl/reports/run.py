@@ -17,7 +17,7 @@ from typing import Any
 
 from brm_xl.contract.inputs import Sources
 from brm_xl.contract.periods import Period, parse_period
-from brm_xl.filenames import plan_file, report_file, reports_folder
+from brm_xl.filenames import plan_file, report_file, reports_folder, vendor_report_file
 from brm_xl.pipeline.model import Model, model_for_period
 from brm_xl.problems import BrmError, UsageError
 from brm_xl.reports import data
@@ -147,7 +147,6 @@ def _vendor_reports(model: Model, path: Path, period: Period, formats: list[str]
                     office: Path | None, progress: Callable[[int, int], None],
                     workers: int | None) -> list[Written]:
     """One scorecard per vendor with results in the period (the quarterly review pack)."""
-    from brm_xl.filenames import vendor_report_file
 
     ids = data.vendor_ids(model, period)
     if not ids:

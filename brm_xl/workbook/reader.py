@@ -28,6 +28,7 @@ from brm_xl.contract import tables as C
 from brm_xl.contract.raw import ROW, RawTable, quote_sheet
 from brm_xl.contract.tables import TableSpec, header_key, header_positions
 from brm_xl.problems import Problem, WorkbookError
+from brm_xl.workbook import zipraw
 from brm_xl.workbook.package import NS_PKG_REL, NS_R, Package, col_letter, q, rels_path, to_xml
 
 # calamine builds the whole used range of a sheet in memory (about 32 bytes a cell), so a
@@ -51,7 +52,6 @@ class WorkbookReader:
             self.readable: bytes | memoryview = self.package.data
             view = calamine_view(self.package)
             if view is not None:
-                from brm_xl.workbook import zipraw
 
                 copy = io.BytesIO()
                 zipraw.rewrite(self.package.data, copy, *view)
@@ -59,7 +59,6 @@ class WorkbookReader:
             self.excel = fastexcel.read_excel(bytes(self.readable))
         except Exception as exc:  # fastexcel raises its own error types
             self.package.close()
-            from brm_xl.workbook import zipraw
 
             damaged = zipraw.damaged_parts(self.package.data, self.package.entries)
             if damaged:
@@ -190,7 +189,6 @@ class WorkbookReader:
                 "in memory; move the usage into a CSV or Parquet file (Settings usage_files)")
         key = (sheet.part, c1, c2, last_row)
         if key not in self._trimmed:
-            from brm_xl.workbook import zipraw
 
             out = io.BytesIO()
             zipraw.rewrite(self.readable, out, {sheet.part: self.package.trimmed_sheet(
