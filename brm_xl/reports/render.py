@@ -91,7 +91,10 @@ def money(value: Decimal | None, currency: str = "USD", whole: bool = False) -> 
     if value is None:
         return "\u2013"
     symbol = SYMBOLS.get(currency.upper(), currency.upper() + " ")
-    text = f"{abs(value):,.0f}" if whole else f"{abs(value):,.2f}"
+    # whole dollars half up, as every figure is rounded (format() alone rounds half even)
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))  # a template's int
+    shown = abs(amount).quantize(Decimal(1) if whole else Decimal("0.01"), ROUND_HALF_UP)
+    text = f"{shown:,.0f}" if whole else f"{shown:,.2f}"
     return f"({symbol}{text})" if value < 0 else f"{symbol}{text}"
 
 

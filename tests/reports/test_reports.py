@@ -233,3 +233,12 @@ def test_office_templates_override_one_section(tmp_path):
                            out=tmp_path / "o", as_of=AS_OF, workers=1)
     html = written[0].path.read_text()
     assert "<h2>Talk to us</h2>Pat Manager" in html and "Your bill of IT" in html
+
+
+def test_money_is_shown_half_up_in_whole_dollars_too():
+    from brm_xl.reports.render import money
+
+    assert money(D("25000.50"), whole=True) == "$25,001"  # not half even ($25,000)
+    assert money(D("24999.49"), whole=True) == "$24,999"
+    assert money(D("-0.50"), whole=True) == "($1)"
+    assert money(D("1234.56")) == "$1,234.56" and money(D("-2.5")) == "($2.50)"
