@@ -62,6 +62,7 @@ def send(path, port, *extra, env=None):
                "--as-of", "2026-10-01", *extra, env=env)
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_send_delivers_each_agency_its_own_report_once(tmp_path, smtp):
     handler = Recorder()
     port = smtp(handler)

@@ -43,6 +43,7 @@ def email(path: Path, *args: str, env: dict[str, str]) -> object:
     return cli("email", path, "--period", "2026-09", "--as-of", AS_OF, *args, env=env)
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_graph_sends_each_agency_head_one_message_with_its_pdf_and_a_rerun_sends_none(
         tmp_path, loopback_tls):
     with GraphEmulator(loopback_tls) as g:

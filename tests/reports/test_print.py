@@ -171,6 +171,7 @@ def test_nothing_to_report_is_a_sentence_and_exit_1(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow  # end to end, many seconds: .ci/run runs the slow tests
 def test_email_chart_inline_reply_to_the_manager_and_every_address_problem_at_once(tmp_path):
     book = report_book()
     book.settings = list(book.settings) + [("sender_email", "brm@cio.example")]
