@@ -15,6 +15,7 @@ from typing import Any
 import xlsxwriter
 
 from brm_xl.contract import tables as C
+from brm_xl.workbook.cells import XLSXWRITER_OPTIONS
 from brm_xl.workbook.guard import write_atomic
 
 _FORMATS = {
@@ -81,8 +82,7 @@ def build_workbook(path: Path, rows: dict[str, Sequence[Sequence[Any]]] | None =
 def _write(out: Any, rows: dict[str, Sequence[Sequence[Any]]],
            settings: Sequence[tuple[str, Any]], specs: Sequence[C.TableSpec],
            extras: Extras | None = None) -> None:
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_numbers": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(out, XLSXWRITER_OPTIONS)
     book.set_properties({"created": dt.datetime(2026, 1, 1), "author": "brm_xl"})
     fmt = {kind: book.add_format({"num_format": code}) for kind, code in _FORMATS.items()}
     fmt["as_text"] = book.add_format({"num_format": "@"})

@@ -10,11 +10,13 @@ meeting stay with the agency the row is logged against (`own`).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from brm_xl.billing.chargeback import display_names
 from brm_xl.contract.inputs import Inputs
+from brm_xl.relationships.satisfaction import known_by
 
 
 def key(text: object) -> str:
@@ -81,3 +83,8 @@ def contacts(inputs: Inputs) -> list[dict[str, Any]]:
                             "touchpoints": frozenset(kept)})
     inputs.memo["contacts"] = out
     return list(out)
+
+
+def of_agency(inputs: Inputs, agency: str, as_of: dt.date) -> list[dict[str, Any]]:
+    """One agency's contacts (as Agencies spells it) known by `as_of`, forum meetings too."""
+    return known_by([c for c in contacts(inputs) if c["agency"] == agency], as_of, "date")

@@ -20,10 +20,9 @@ from brm_xl.contract.periods import Period, fiscal_year_of
 from brm_xl.pipeline.model import Model
 from brm_xl.relationships import comms, maturity, plans
 from brm_xl.relationships.comms import Forum, Stakeholder, Touchpoint
-from brm_xl.relationships.contacts import contacts as contacts_of
+from brm_xl.relationships.contacts import of_agency as contacts_of_agency
 from brm_xl.relationships.maturity import Maturity
 from brm_xl.relationships.plans import CLOSED, ValueRow
-from brm_xl.relationships.satisfaction import known_by
 
 
 @dataclass(frozen=True)
@@ -139,8 +138,7 @@ def account_plan(model: Model, agency: str, period: Period) -> AccountPlan:
                   if r["agency_id_text"] == agency)
     settings = model.inputs.settings
     health = next((r for r in model.view.relationships or [] if r.agency_id == agency), None)
-    contacts = known_by([c for c in contacts_of(model.inputs) if c["agency"] == agency],
-                        model.as_of, "date")
+    contacts = contacts_of_agency(model.inputs, agency, model.as_of)
     lines = plan_lines(model, agency)
     kept = [p for p in lines if p.status != "dropped"]
     planned = sum((p.planned for p in kept), ZERO)

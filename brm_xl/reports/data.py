@@ -20,7 +20,7 @@ from brm_xl.contract.periods import Comparison, Period, comparison, fiscal_year_
 from brm_xl.contract.tables import BRM_TABLES, CHANNELS
 from brm_xl.pipeline.model import Model
 from brm_xl.relationships.comms import Forum
-from brm_xl.relationships.contacts import contacts as contacts_of
+from brm_xl.relationships.contacts import of_agency as contacts_of_agency
 from brm_xl.relationships.engagement import IN_PERSON
 from brm_xl.relationships.maturity import Maturity
 from brm_xl.relationships.satisfaction import average, csat, is_open, known_by
@@ -614,8 +614,7 @@ def satisfaction(model: Model, agency: str, period: Period) -> Satisfaction | No
 def engagement(model: Model, agency: str, period: Period) -> Engagement | None:
     if not model.inputs.has("Engagements") and model.view.relationships is None:
         return None
-    contacts = known_by([e for e in contacts_of(model.inputs) if e["agency"] == agency],
-                        model.as_of, "date")
+    contacts = contacts_of_agency(model.inputs, agency, model.as_of)
     inside = [e for e in contacts if e["date"].strftime("%Y-%m") in period]
     met = [e["date"] for e in contacts if e["channel"] in IN_PERSON]
     actions = sorted((e for e in contacts if e["action_item"] and e["action_done_on"] is None

@@ -15,12 +15,12 @@ import xlsxwriter
 from brm_xl.relationships.maturity import level_label
 from brm_xl.reports.account import AccountPlan
 from brm_xl.reports.palette import MUTED
+from brm_xl.workbook.cells import XLSXWRITER_OPTIONS
 
 
 def plan_workbook(report: AccountPlan) -> bytes:
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_numbers": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(out, XLSXWRITER_OPTIONS)
     book.set_properties({"title": f"Account plan: {report.agency_name}, as of {report.as_of}",
                          "company": report.organization})
     f = {

@@ -14,12 +14,12 @@ from brm_xl.relationships.maturity import level_label
 from brm_xl.reports.charts import said
 from brm_xl.reports.data import AgencyReport, Bill, Portfolio, VendorReport
 from brm_xl.reports.palette import BLUE, MUTED
+from brm_xl.workbook.cells import XLSXWRITER_OPTIONS
 
 
 def bill_workbook(report: AgencyReport) -> bytes:
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_numbers": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(out, XLSXWRITER_OPTIONS)
     book.set_properties({"title": f"Bill of IT: {report.agency.agency_name}, {report.period.title}",
                          "company": report.organization})
     f = _formats(book)
@@ -88,8 +88,7 @@ def portfolio_workbook(report: Portfolio) -> bytes:
     """The portfolio for finance: one native Excel table (filters on every column, so a BRM
     manager can show only their agencies), money and percentages as numbers with formats."""
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_numbers": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(out, XLSXWRITER_OPTIONS)
     book.set_properties({"title": f"Agency portfolio {report.period.label}",
                          "company": report.organization})
     f = _formats(book)
@@ -138,8 +137,7 @@ def vendor_workbook(report: VendorReport) -> bytes:
     """The vendor's service levels for the review: one native table, a row per level and
     month of the last twelve, numbers as numbers."""
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_numbers": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(out, XLSXWRITER_OPTIONS)
     book.set_properties({"title": f"{report.vendor_name}: service levels, {report.period.title}",
                          "company": report.organization})
     f = _formats(book)

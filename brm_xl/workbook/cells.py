@@ -63,6 +63,12 @@ class OutputTable:
 
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _BAD_XML_RUST = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
+
+# xlsxwriter's options for every workbook brm_xl builds whole (reports, `brm-xl new`, the
+# demo): workbook text stays text, never a formula, a number or a link
+XLSXWRITER_OPTIONS = {"in_memory": True, "strings_to_formulas": False,
+                      "strings_to_numbers": False, "strings_to_urls": False}
+
 MAX_TEXT = 32767
 
 
