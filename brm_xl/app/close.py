@@ -19,6 +19,7 @@ from brm_xl.billing.close import (
     month_charges,
     record_of,
 )
+from brm_xl.billing.review import undecided
 from brm_xl.books import ledger, ledger_writer
 from brm_xl.books.seal import when_text
 from brm_xl.contract.history import Record
@@ -61,8 +62,11 @@ def close(path: Path, period: str, user: str | None = None,
             raise StateError(f"{wanted[0]} is closed already (since "
                              f"{done[wanted[0]].closed_at[:10]}); reopen it first to close it "
                              "again")
-        records = [record_of(inputs, model.chargeback, m, now, user) for m in wanted
-                   if m not in done and month_charges(model.chargeback, m)]
+        months = [m for m in wanted if m not in done and month_charges(model.chargeback, m)]
+        refused = undecided(model.chargeback.flags, months)
+        if refused:  # review before the statement: every flag decided first
+            raise DataProblems(refused)
+        records = [record_of(inputs, model.chargeback, m, now, user) for m in months]
         if not records:
             raise StateError(f"nothing to close in {period}: no month with charges that is "
                              "not closed already")

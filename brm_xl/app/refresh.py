@@ -88,6 +88,10 @@ def tables_of(model: Model, now: dt.datetime, user: str | None,
     `new` seal records (a close), the close tables too, in the same write."""
     inputs, result, view, found_warnings = model.inputs, model.chargeback, model.view, model.warnings
     as_of = model.as_of
+    closing = {r.period for r in new if r.status == "closed"}
+    if closing and result.review is not None:  # a month closed leaves Review with it
+        result = dataclasses.replace(result, review=[r for r in result.review
+                                                     if r.period not in closing])
     tables = outputs.refresh_tables(result, view, inputs.focus)
     total = as_money(int(result.charges["cents"].sum()))
     entry = outputs.RefreshEntry(now, user or current_user(), __version__, as_of, _row_counts(inputs),

@@ -18,12 +18,15 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from brm_xl.billing import disputes
+from brm_xl.billing.allocations import allocation_lines, pool_costs
+from brm_xl.billing.review import review
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import DECIMAL
 from brm_xl.contract.money import CENT, MONEY, ZERO, as_money, cents, tenths
 from brm_xl.contract.raw import ROW
 from brm_xl.contract.validate import Typed
-from brm_xl.problems import Problem
+from brm_xl.problems import Problem, errors
+from brm_xl.problems import warnings as warnings_of
 from brm_xl.sources.focus import FocusBill
 from brm_xl.vendors import scorecards
 
@@ -83,10 +86,12 @@ class ChargeLine(NamedTuple):
     quantity: Decimal | None
     rate: Decimal | None
     amount: Decimal
+    list_amount: Decimal | None  # a cloud line's cost at list price (FOCUS ListCost)
     reason: str | None
 
 
 CHARGE_COLUMNS = list(ChargeLine._fields)
+NO_LIST = pl.lit(None, dtype=MONEY).alias("list_amount")  # a line with no list price
 
 
 class SummaryRow(NamedTuple):
@@ -101,6 +106,8 @@ class SummaryRow(NamedTuple):
     statewide_cost_per_user: Decimal | None
     standalone_cost: Decimal | None
     net_value: Decimal | None
+    list_cost: Decimal | None  # what the lines with a list price would cost at it
+    discount: Decimal | None  # list_cost minus what those lines are charged
 
 
 class RecoveryRow(NamedTuple):
@@ -122,7 +129,11 @@ class Chargeback:
     disputes: list[Any] | None = None  # DisputeLog rows (brm_xl.billing.disputes), if any
     scorecard: list[Any] | None = None  # Scorecard rows (brm_xl.vendors.scorecards), if any
     service_credits: list[Any] | None = None  # ServiceCredits rows, if any
-
+    # the Review flags of months not closed (billing.review); None: nothing was ever flagged
+    # and no decision recorded (no Review table)
+    review: list[Any] | None = None
+    flags: list[Any] = field(default_factory=list)  # every month's flags, with decisions
+    problems: list[Problem] = field(default_factory=list)  # errors found computing
     def charge_lines(self) -> list[ChargeLine]:
         return [ChargeLine(*row) for row in self.charges.select(CHARGE_COLUMNS).iter_rows()]
 
@@ -168,23 +179,30 @@ def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
             "vendor_id", "vendor_name").iter_rows()} if inputs.has("Vendors") else {}
         parts.append(adjustment_lines(scorecards.credit_adjustments(
             service_credits, {k: n or k for k, n in vendors.items()}), rates))
-    if inputs.focus is not None:
-        pass
-
-        parts.append(charge_lines(inputs.focus, inputs.settings.currency))
+    cloud = charge_lines(inputs.focus, inputs.settings.currency) \
+        if inputs.focus is not None else priced.clear()
+    parts.append(cloud)
+    # allocations are split by what the month's usage and cloud lines (`spend`) came to
+    pools, found = allocation_lines(inputs, pl.concat([priced, cloud]).filter(
+        pl.col("rate").is_not_null()), f"{as_of:%Y-%m}")
+    parts.append(pools)
     charges = pl.concat(parts, how="vertical_relaxed")
-    charges = sorted_by(_with_display(charges, names), [
+    charges, flags, decided = review(inputs, _with_display(charges, names))
+    charges = sorted_by(charges, [
         pl.col("period"), pl.col("agency_id"), pl.col("quantity").is_null(), pl.col("service_id")],
         nulls_last=True, maintain_order=True)
     value_lines = _with_display(standalone_lines(usage, inputs), names)
     summary, warnings = agency_summary(inputs, charges, value_lines, names)
     recovery = None
-    if inputs.has("CostPools") or inputs.focus is not None:
-        recovery, unpooled = recovery_rows(inputs, charges, names)
+    if inputs.has("CostPools") or inputs.focus is not None or pools.height:
+        recovery, unpooled = recovery_rows(inputs, charges, names, pool_costs(inputs, pools))
         warnings += unpooled
-    warnings += dispute_warnings
+    warnings += dispute_warnings + warnings_of(found) + decided
+    closed = set(inputs.published.closed())
+    shown = [f for f in flags if f.period not in closed] \
+        if flags or inputs.has("ReviewDecisions") else None
     return Chargeback(charges, summary, recovery, value_lines, warnings, dispute_rows,
-                      scorecard or None, service_credits or None)
+                      scorecard or None, service_credits or None, shown, flags, errors(found))
 
 
 def display_names(inputs: Inputs) -> dict[str, dict[str, str]]:
@@ -233,7 +251,7 @@ def price_usage(usage: pl.DataFrame, rates: pl.DataFrame) -> pl.DataFrame:
     priced = usage.join(rates, on=["service_id", "period"], how="left")
     return priced.with_columns(
         product_cents(pl.col("quantity"), pl.col("rate")).alias("cents"),
-        pl.lit(None, dtype=pl.String).alias("reason"),
+        pl.lit(None, dtype=pl.String).alias("reason"), NO_LIST,
     ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select([*CHARGE_COLUMNS, "cents"])
 
 
@@ -241,13 +259,14 @@ def adjustment_lines(adjustments: pl.DataFrame | None, rates: pl.DataFrame) -> p
     if adjustments is None or adjustments.is_empty():
         return pl.DataFrame(schema={**{c: pl.String for c in CHARGE_COLUMNS},
                                     "quantity": DECIMAL, "rate": DECIMAL, "amount": MONEY,
-                                    "cents": pl.Int64}).select([*CHARGE_COLUMNS, "cents"])
+                                    "list_amount": MONEY, "cents": pl.Int64}
+                            ).select([*CHARGE_COLUMNS, "cents"])
     lines = adjustments.sort(ROW).join(
         rates.drop("rate"), on=["service_id", "period"], how="left", maintain_order="left")
     return lines.with_columns(
         (pl.col("amount") * 100).cast(pl.Int64).alias("cents"),
         pl.lit(None, dtype=DECIMAL).alias("quantity"),
-        pl.lit(None, dtype=DECIMAL).alias("rate"),
+        pl.lit(None, dtype=DECIMAL).alias("rate"), NO_LIST,
     ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select([*CHARGE_COLUMNS, "cents"])
 
 
@@ -275,6 +294,9 @@ def agency_summary(inputs: Inputs, charges: pl.DataFrame, value_lines: pl.DataFr
                    names: dict[str, dict[str, str]]) -> tuple[list[SummaryRow], list[Problem]]:
     totals = _sums(charges, ["period", "agency_id"])
     standalone = _sums(value_lines, ["period", "agency_id"])
+    listed = {(p, a): (as_money(lc), as_money(lc - c)) for p, a, lc, c in charges.filter(
+        pl.col("list_amount").is_not_null()).group_by("period", "agency_id").agg(
+        (pl.col("list_amount") * 100).cast(pl.Int64).sum(), pl.col("cents").sum()).iter_rows()}
     headcount = inputs.tables["Headcount"]
     users: dict[tuple[str, str], tuple[Any, Any]] = {}
     for period, agency_id, count, row in headcount.frame.select(
@@ -300,7 +322,7 @@ def agency_summary(inputs: Inputs, charges: pl.DataFrame, value_lines: pl.DataFr
         rows.append(SummaryRow(
             period, agency_id, name_by_display.get(agency_id, ""), users.get(key, (None,))[0],
             money[key], cpu[key], prior, change, statewide.get(period), alone,
-            alone - money[key] if alone is not None else None,
+            alone - money[key] if alone is not None else None, *listed.get(key, (None, None)),
         ))
     return rows, warnings
 
@@ -332,6 +354,7 @@ def _headcount_warning(headcount: Typed, key: tuple[str, str], found: tuple[int,
 
 
 def recovery_rows(inputs: Inputs, charges: pl.DataFrame, names: dict[str, dict[str, str]],
+                  pools: dict[tuple[str, str], Decimal] | None = None,
                   ) -> tuple[list[RecoveryRow], list[Problem]]:
     """Cost against charges per service, for every month that has cost pools. A service
     charged in such a month without a pool of its own has an unknown cost: its cost,
@@ -345,6 +368,8 @@ def recovery_rows(inputs: Inputs, charges: pl.DataFrame, names: dict[str, dict[s
     if inputs.focus is not None:  # what the cloud providers billed, allocated or not
         for key, amount in inputs.focus.cost.items():
             cost[key] += amount
+    for key, amount in (pools or {}).items():  # a pool of its own: its amount is its cost
+        cost[key] += amount
     periods = sorted({p for p, _ in cost})
     charged = {key: as_money(c) for key, c in _sums(
         charges.filter(pl.col("period").is_in(periods)), ["period", "service_id"]).items()}
@@ -388,7 +413,7 @@ def charge_lines(bill: FocusBill, currency: str) -> pl.DataFrame:
     """The allocated cloud cost as Charges lines (see the module docstring)."""
     rate = (100 + bill.surcharge_pct) / 100
     rows = []
-    for period, agency, service, tower, category, provider, cost, corrects in bill.lines:
+    for period, agency, service, tower, category, provider, cost, corrects, listed in bill.lines:
         amount = charge_amount(cost, bill.surcharge_pct)
         name = service if category == "Usage" else f"{service} ({category})"
         reason = None if category == "Usage" else f"{provider or 'Cloud'} {category.lower()}"
@@ -397,10 +422,11 @@ def charge_lines(bill: FocusBill, currency: str) -> pl.DataFrame:
             reason = f"{provider or 'Cloud'} correction restating {corrects}" + (
                 f", charged in {period} since {corrects} is closed" if period != corrects else "")
         rows.append((period, agency, service, name, tower, f"{currency} of cloud cost",
-                     cost.normalize(), rate.normalize(), amount, reason, int(amount * 100)))
+                     cost.normalize(), rate.normalize(), amount,
+                     cents(listed) if listed is not None else None, reason, int(amount * 100)))
     schema: dict[str, Any] = {"period": pl.String, "agency_id": pl.String, "service_id": pl.String,
               "service_name": pl.String, "tower": pl.String, "unit": pl.String,
               "quantity": DECIMAL, "rate": DECIMAL, "amount": MONEY,
-              "reason": pl.String, "cents": pl.Int64}
+              "list_amount": MONEY, "reason": pl.String, "cents": pl.Int64}
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     return frame.select([*CHARGE_COLUMNS, "cents"])

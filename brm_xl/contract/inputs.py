@@ -67,6 +67,8 @@ class Settings:
     journal_date: str = _default("journal_date")
     ledger_path: str | None = _default("ledger_path")
     dispute_window_cycles: int = _default("dispute_window_cycles")
+    review_change_pct: Any = _default("review_change_pct")
+    review_min_amount: Any = _default("review_min_amount")
     rate_decimals: int = _default("rate_decimals")
     vendor_grades: str = _default("vendor_grades")
     pass_through_credits: bool = _default("pass_through_credits")

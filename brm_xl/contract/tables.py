@@ -323,8 +323,59 @@ EXCHANGE_RATES = TableSpec(
     unique=("period", "currency"),
 )
 
+DRIVER_WORDS = ("users", "spend", "fixed")  # any other driver is named in Drivers
+ALLOCATIONS = TableSpec(
+    "Allocations",
+    (
+        Column("pool_id", ID, help="e.g. SECURITY"),
+        Column("name", TEXT, help="what the agencies see, e.g. Enterprise security"),
+        Column("service_id", ID, required=False,
+               help="optional: the RateCard service whose cost the pool recovers"),
+        Column("tower", TEXT),
+        Column("monthly_amount", MONEY),
+        Column("effective_from", MONTH),
+        Column("effective_to", MONTH, required=False),
+        Column("driver", TEXT, help="users, spend, fixed (AllocationShares) or a Drivers name"),
+        Column("agencies", TEXT, required=False, help="optional: ids separated by ; (default all)"),
+    ),
+    required=False,
+    help="Costs billed regardless of use, spread over agencies by a driver, effective-dated.",
+)
+ALLOCATION_SHARES = TableSpec(
+    "AllocationShares",
+    (Column("pool_id", ID), Column("agency_id", ID),
+     Column("share", QUANTITY, help="percent; a pool's shares add up to 100")),
+    required=False,
+    help="The fixed shares of a pool whose driver is fixed.",
+)
+DRIVERS = TableSpec(
+    "Drivers",
+    (Column("period", MONTH), Column("agency_id", ID),
+     Column("driver", TEXT, help="e.g. fte"), Column("value", QUANTITY)),
+    required=False,
+    help="Each agency's measure of a named driver by month (staff, devices, IT spend).",
+)
+REVIEW_CHOICES = ("approve", "hold")
+REVIEW_DECISIONS = TableSpec(
+    "ReviewDecisions",
+    (
+        Column("period", MONTH),
+        Column("agency_id", ID, help="as in Review (UNALLOCATED for cloud cost no agency has)"),
+        Column("service_id", ID),
+        Column("decision", CHOICE, choices=REVIEW_CHOICES),
+        Column("decided_by", TEXT),
+        Column("decided_on", DATE),
+        Column("note", TEXT, required=False),
+    ),
+    required=False,
+    help="What finance decided about each Review flag: approve it, or hold the line to a "
+         "later month.",
+)
+UNALLOCATED_AGENCY = "UNALLOCATED"  # Review's agency for cloud cost no agency was found for
+
 CHARGEBACK_TABLES = (
     AGENCIES, RATE_CARD, USAGE, HEADCOUNT, ADJUSTMENTS, COST_POOLS, STANDALONE_COSTS,
+    ALLOCATIONS, ALLOCATION_SHARES, DRIVERS, REVIEW_DECISIONS,
 )
 RELATIONSHIP_TABLES = (SURVEY, ENGAGEMENTS, OUTCOMES, *BRM_TABLES)
 BUDGETS = TableSpec(
@@ -430,6 +481,8 @@ OUTPUT_TABLES: dict[str, str] = {
     "Charges": "every bill line: usage priced by the rate card, cloud costs, adjustments, "
                "credits and allocations, with the reason",
     "AgencySummary": "each agency's month: charges, users, cost per user, value, satisfaction",
+    "Review": "charges that changed sharply, services new to an agency and unallocated "
+              "cloud cost, for finance to approve or hold before the month closes",
     "Recovery": "each service's month: what it cost the office against what it charged",
     "FollowUps": "every score below the follow-up line, and whether it was called back",
     "Relationships": "each agency's relationship health and the reasons for it, maturity "
@@ -502,7 +555,10 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "journal_template": (TEXT, None),  # an office's own journal template (its ERP's layout)
     "journal_date": (TEXT, "month end"),  # the posting date: month end, close date, run date
     "ledger_path": (TEXT, None),  # a folder on the office's share for the append-only ledger
-    "dispute_window_cycles": (COUNT, 4),  # invoice cycles an agency has to dispute a bill
+    "dispute_window_cycles": (COUNT, 4),
+    # review before the statement (see README "Review before the statement")
+    "review_change_pct": (QUANTITY, 50),  # a charge that changed by more than this percent
+    "review_min_amount": (MONEY, 1000),  # ... and by more than this amount is flagged  # invoice cycles an agency has to dispute a bill
     "rate_decimals": (COUNT, 4),  # places a proposed rate is rounded to (brm-xl rates)
     # vendor scorecards (see README "Vendor performance")
     "vendor_grades": (TEXT, "A=90; B=80; C=70; D=60"),  # lowest score for each grade; below: F

@@ -75,11 +75,13 @@ def typed_table(raw: RawTable) -> tuple[Typed, list[Problem]]:
 
 
 def typed_aggregate(raw: RawTable, keys: list[str], total: str,
-                    count: str | None = None) -> tuple[Typed, list[Problem]]:
+                    count: str | None = None, also: str | None = None,
+                    missing: str | None = None) -> tuple[Typed, list[Problem]]:
     """Like `typed_table` for a file too big to hold typed: checks every row and sums `total`
     per `keys` in one streaming pass, keeping only the bad rows and the sums. Each sum keeps
     the first line of its key (`_row`), so later checks still name a line; `count` names a
-    column for the number of lines in each sum."""
+    column for the number of lines in each sum; `also` a second column summed (with
+    `count`), and `missing` a column for the number of its lines where `also` is blank."""
     lazy = _with_floats(raw, raw.frame, fifteen=False).lazy() \
         if isinstance(raw.frame, pl.DataFrame) else raw.frame
     frame, present, values, reasons = _prepare(raw, lazy)
@@ -99,9 +101,11 @@ def typed_aggregate(raw: RawTable, keys: list[str], total: str,
     if summable and count is None and "_value_" + total in frame.collect_schema().names():
         plans.append(_sums_of_floats(frame, keys, total, values, reasons, keys_ok, texts))
     elif summable:
+        second = [pl.col(also).sum(), pl.col(also).is_null().sum().alias(missing or "_missing")] \
+            if also else []
         plans.append(checked.filter(keys_ok).select(*values, ROW).group_by(keys).agg(
             pl.col(total).sum(), pl.col(ROW).min(), *([pl.len().alias(count)] if count else []),
-            *[pl.col(t).first() for t in texts]))
+            *second, *[pl.col(t).first() for t in texts]))
     try:
         # a sheet is in memory already: its plans run faster in memory than streamed
         if isinstance(raw.frame, pl.DataFrame):

@@ -91,6 +91,8 @@ def model_of(inputs: Inputs, problems: list[Problem], as_of: dt.date,
         raise DataProblems(problems)
     progress("computing the chargeback")
     result = compute(inputs, as_of)
+    if result.problems:  # an allocation that cannot be split
+        raise DataProblems(result.problems + warnings(problems + result.warnings))
 
     closed = closed_problems(inputs, result)  # a closed month stands as published
     if closed:

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, get_args, get_type_hints
 from brm_xl.billing.chargeback import Chargeback, ChargeLine, RecoveryRow
 from brm_xl.billing.disputes import DisputeRow
 from brm_xl.billing.rates import RateEffect, RateProposal
+from brm_xl.billing.review import ReviewRow
 from brm_xl.books.seal import AUDIT_FIELDS, SEALS, SERIAL, audit_link, encode, new_book_id
 from brm_xl.contract.history import Record
 from brm_xl.contract.periods import EXCEL_EPOCH
@@ -62,17 +63,20 @@ def columns_of(record: type, **formats: str) -> tuple[OutColumn, ...]:
 
 
 CHARGES = columns_of(ChargeLine, period="month", agency_id="id", service_id="id",
-                     quantity="quantity", rate="rate", amount="money")
+                     quantity="quantity", rate="rate", amount="money", list_amount="money")
 AGENCY_SUMMARY = columns_of(
     AgencyMonth, period="month", agency_id="id", charges="money", cost_per_user="money",
     prior_cost_per_user="money", change_pct="pct", statewide_cost_per_user="money",
-    standalone_cost="money", net_value="money", avg_score="decimal2", csat_pct="pct",
+    standalone_cost="money", net_value="money", list_cost="money", discount="money",
+    avg_score="decimal2", csat_pct="pct",
     fy_budget="money", fy_to_date="money", fy_projected="money")
 FOLLOW_UPS = columns_of(FollowUp, response_id="id", agency_id="id")
 RELATIONSHIPS = columns_of(Relationship, agency_id="id", in_person_share_90d="pct",
                            csat_3m="pct", csat_prior_3m="pct")
 VALUE_REALISATION = columns_of(ValueRow, plan_id="id", agency_id="id", planned_value="money",
                                realised_to_date="money", realised_pct="pct")
+REVIEW = columns_of(ReviewRow, period="month", agency_id="id", service_id="id", amount="money",
+                    prior_amount="money", change_pct="pct")
 RECOVERY = columns_of(RecoveryRow, period="month", service_id="id", cost="money",
                       charged="money", variance="money", recovery_pct="pct")
 REFRESH_LOG = columns_of(RefreshEntry, charges_total="money")
@@ -272,6 +276,8 @@ def refresh_tables(result: Chargeback, view: RelationshipView,
         OutputTable("Charges", CHARGES, result.charges),
         OutputTable("AgencySummary", AGENCY_SUMMARY, view.summary),
     ]
+    if result.review is not None:
+        tables.append(OutputTable("Review", REVIEW, result.review))
     if result.recovery is not None:
         tables.append(OutputTable("Recovery", RECOVERY, result.recovery))
     if focus is not None:

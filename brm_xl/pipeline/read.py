@@ -13,8 +13,10 @@ from typing import Any
 
 import polars as pl
 
+from brm_xl.billing.allocations import check_allocations
 from brm_xl.billing.budgets import check_budgets
 from brm_xl.billing.chargeback import find_rate, rate_lookup
+from brm_xl.billing.review import check_decisions
 from brm_xl.books import ledger, seal
 from brm_xl.contract import tables as C
 from brm_xl.contract.inputs import Check, Inputs, Sources, parse_settings
@@ -303,6 +305,10 @@ def check_plan_tables(inputs: Inputs) -> list[Problem]:
     return check_plans(inputs)
 
 
+def check_allocation_tables(inputs: Inputs) -> list[Problem]:
+    return check_allocations(inputs) + check_decisions(inputs)
+
+
 CHARGEBACK_CHECKS: tuple[Check, ...] = (check_not_empty, check_ids, check_rates, check_rate_coverage,
                                         check_duplicates, check_vendor_tables, check_budget_tables,
-                                        check_plan_tables)
+                                        check_plan_tables, check_allocation_tables)

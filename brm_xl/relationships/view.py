@@ -36,6 +36,8 @@ class AgencyMonth(NamedTuple):
     statewide_cost_per_user: Decimal | None
     standalone_cost: Decimal | None
     net_value: Decimal | None
+    list_cost: Decimal | None
+    discount: Decimal | None
     responses: int | None
     avg_score: Decimal | None
     csat_pct: Decimal | None

@@ -50,7 +50,12 @@ def focus_spec(cost_column: str) -> TableSpec:
         Column("BillingAccountId", C.TEXT, required=False),
         Column("BillingPeriodStart", C.MONTH, required=False),
         Column("ChargeClass", C.TEXT, required=False),
+        Column(LIST_COST, C.SIGNED_QUANTITY, required=False),
     ))
+
+
+LIST_COST = "ListCost"  # what the line costs at the provider's public price
+NO_LIST = "_no_list"  # rows of a sum without a ListCost: its list price is blank
 
 
 class Unallocated(NamedTuple):
@@ -68,7 +73,8 @@ class Unallocated(NamedTuple):
 
 @dataclass
 class FocusBill:
-    lines: list[tuple[Any, ...]]  # (period, agency key, service, name, tower, cost, category)
+    # (period, agency key, service, tower, category, provider, cost, corrects, list cost)
+    lines: list[tuple[Any, ...]]
     unallocated: list[Unallocated]
     cost: dict[tuple[str, str], Decimal]  # provider cost per (period, service)
     rows: int
@@ -137,13 +143,18 @@ def _read_one(path: Path, spec: TableSpec, cost_column: str, tag: str | None,
                  if _nested(schema["Tags"]) else tag_value(tags, tag)) if tag else None
         raw.frame = raw.frame.with_columns(
             value.alias("Tags") if value is not None else pl.lit(None, pl.String).alias("Tags"))
-    keys = [c for c in present if c != cost_column]
-    typed, found = typed_aggregate(raw, keys, cost_column, count="_lines")
+    keys = [c for c in present if c not in (cost_column, LIST_COST)]
+    typed, found = typed_aggregate(raw, keys, cost_column, count="_lines",
+                                   also=LIST_COST if LIST_COST in present else None,
+                                   missing=NO_LIST)
     problems += raw.problems + [_focus_advice(p) for p in found]
     if any(p.is_error for p in raw.problems + found):
         return None, problems
     frame = _complete(typed.frame, spec).rename({cost_column: "cost",
                                                  "ChargePeriodStart": "period"})
+    if NO_LIST not in frame.columns:  # no ListCost column: no row has a list price
+        frame = frame.with_columns(pl.col("_lines").alias(NO_LIST),
+                                   pl.lit(None, pl.Decimal(38, 18)).alias(LIST_COST))
     frame, found = _in_currency(frame, raw, inputs)
     return frame, problems + found
 
@@ -381,11 +392,12 @@ def _once(delivered: list[tuple[Path, pl.DataFrame]], conflicts: set[tuple[str, 
         for account, period, earliest in restate.get(path, set()):
             gone.add((account, period))
             pair = key == f"{account}\x00{period}"
-            columns = [c for c in frame.columns if c not in ("cost", "_lines")]
+            columns = [c for c in frame.columns if c not in ("cost", "_lines", LIST_COST, NO_LIST)]
             later, earlier = frame.filter(pair), by_path[earliest].filter(pair)
-            diff = pl.concat([later, earlier.with_columns(-pl.col("cost"))],
+            diff = pl.concat([later, earlier.with_columns(-pl.col("cost"), -pl.col(LIST_COST))],
                              how="diagonal_relaxed").group_by(columns, maintain_order=True).agg(
-                pl.col("cost").sum(), pl.col("_lines").sum()).filter(pl.col("cost") != 0)
+                pl.col("cost").sum(), pl.col("_lines").sum(), pl.col(LIST_COST).sum(),
+                pl.col(NO_LIST).sum()).filter(pl.col("cost") != 0)
             frames.append(diff.with_columns(pl.lit("Correction").alias("ChargeClass"),
                                             pl.lit(0, pl.Int64).alias("_lines"))
                           .select(frame.columns))
@@ -469,8 +481,12 @@ def _in_currency(frame: pl.DataFrame, raw: Any, inputs: Any) -> tuple[pl.DataFra
         code = (rec["BillingCurrency"] or currency).strip().upper()
         if code != currency:
             rec["cost"] = rec["cost"] * rates[(rec["period"], code)]
+            if rec.get(LIST_COST) is not None:
+                rec[LIST_COST] = rec[LIST_COST] * rates[(rec["period"], code)]
         converted.append(rec)
-    return pl.DataFrame(converted, schema=frame.schema | {"cost": pl.Decimal(38, 18)}), []
+    schema: dict[str, Any] = dict(frame.schema)
+    schema.update({c: pl.Decimal(38, 18) for c in ("cost", LIST_COST) if c in frame.columns})
+    return pl.DataFrame(converted, schema=schema), []
 
 
 def tag_pairs(text: str | None) -> list[tuple[str, str]]:
@@ -608,12 +624,16 @@ def _aggregate(frame: pl.DataFrame, bill: FocusBill) -> None:
         *[(pl.col(c) if c in frame.columns else pl.lit(None, dtype=pl.String)).alias(c)
           for c in ("SubAccountId", "SubAccountName")],
     )
+    listed = pl.col(LIST_COST) if LIST_COST in frame.columns else pl.lit(None, pl.Decimal(38, 18))
     allocated = frame.filter(pl.col("agency").is_not_null()).group_by(
         "period", "agency", "ServiceName", "tower", "ChargeCategory", "provider", "corrects").agg(
-        pl.col("cost").sum()).sort("period", "agency", "ServiceName", "ChargeCategory",
-                                   "corrects", nulls_last=False)
-    for period, agency, service, tower, category, provider, corrects, cost in allocated.iter_rows():
-        bill.lines.append((period, agency, service, tower, category, provider, cost, corrects))
+        pl.col("cost").sum(), listed.sum().alias("list"), pl.col(NO_LIST).sum()).sort(
+        "period", "agency", "ServiceName", "ChargeCategory", "corrects", nulls_last=False)
+    for period, agency, service, tower, category, provider, corrects, cost, list_cost, \
+            unlisted in allocated.iter_rows():
+        # a list price only where every row of the sum gave one
+        bill.lines.append((period, agency, service, tower, category, provider, cost, corrects,
+                           list_cost if not unlisted else None))
         bill.cost[(period, service)] += cost
     loose = frame.filter(pl.col("agency").is_null()).group_by(
         "period", "provider", "ServiceName", "SubAccountId", "SubAccountName", "ChargeCategory",

@@ -379,7 +379,7 @@ def test_the_excel_layer_writes_tables_text_as_text_and_links(tmp_path):
     charges = book.sheets["Charges"]
     assert result.tables["Charges"] == 2 and charges.formats[1] == "yyyy-mm"
     assert charges.cells[(2, 1)] == dt.datetime(2026, 9, 1) and charges.cells[(2, 9)] == 200.0
-    assert charges.formats[10] == "@"  # reasons: text, never a formula
+    assert charges.formats[11] == "@"  # reasons: text, never a formula
     assert book.app.alerts[-1].startswith("Refreshed: Charges 2")
     assert book.app.calculated >= 1  # the BRM cells recalculate after the tables are written
     macros.refresh(book=book, as_of=dt.date(2026, 10, 1))  # again: the same table, resized

@@ -139,10 +139,10 @@ def test_text_never_becomes_a_formula_and_formats_are_set(rich_workbook):
     refresh(rich_workbook, as_of=dt.date(2026, 10, 1))
     book = openpyxl.load_workbook(rich_workbook)  # inspection only; never saved
     sheet = book["Charges"]
-    reasons = [sheet.cell(row=r, column=10).value for r in range(2, sheet.max_row + 1)]
+    reasons = [sheet.cell(row=r, column=11).value for r in range(2, sheet.max_row + 1)]
     assert {"=HYPERLINK(\"http://evil\")", "@SUM(1)", "+1", "-1 credit"} <= set(reasons)
     for r in range(2, sheet.max_row + 1):
-        cell = sheet.cell(row=r, column=10)
+        cell = sheet.cell(row=r, column=11)
         assert cell.data_type in ("s", "n") and cell.data_type != "f"
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["period", "agency_id", "service_id"]
@@ -151,7 +151,7 @@ def test_text_never_becomes_a_formula_and_formats_are_set(rich_workbook):
     assert sheet.cell(row=2, column=1).number_format == "yyyy-mm"
     assert sheet.cell(row=2, column=1).value == dt.datetime(2026, 9, 1)
     assert "Charges" in sheet.tables
-    assert book["AgencySummary"].tables["AgencySummary"].ref.startswith("A1:U")
+    assert book["AgencySummary"].tables["AgencySummary"].ref.startswith("A1:W")
     raw = parts(rich_workbook)
     charges_xml = next(v for k, v in raw.items() if k.startswith("xl/worksheets/")
                        and b"HYPERLINK" in v)
@@ -188,7 +188,8 @@ def test_libreoffice_opens_the_refreshed_workbook(rich_workbook, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     charges = (out / "rich-Charges.csv").read_text().splitlines()
-    assert charges[0].startswith("period,agency_id,service_id,service_name,tower,unit,quantity,rate,amount,reason")
+    assert charges[0].startswith(
+        "period,agency_id,service_id,service_name,tower,unit,quantity,rate,amount,list_amount,reason")
     assert any(line.endswith('"=HYPERLINK(""http://evil"")"') for line in charges)
     summary = (out / "rich-AgencySummary.csv").read_text().splitlines()
     assert len(summary) == 3

@@ -1,0 +1,196 @@
+"""Review before the statement: charges that moved sharply are flagged, and decided on.
+
+An agency's charge for a service (the month's total of its lines for that service) is
+flagged when it changed against the agency's previous billed month by more than Settings
+`review_change_pct` percent and by more than `review_min_amount`; a service new to the
+agency since that month is flagged above `review_min_amount` (an agency's first billed
+month flags nothing); cloud cost no agency was found for (Unallocated) is flagged above
+`review_min_amount` under the agency UNALLOCATED. Flags are worked out from the month's
+lines as computed, before any hold.
+
+ReviewDecisions records what finance decided: `approve` leaves the line where it is; `hold`
+takes every line of that agency and service out of the month and bills it in the first
+later month that is not closed, with a reason saying so. `brm_xl.app.close` refuses a
+month with a flag that has no decision (`undecided`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import polars as pl
+
+from brm_xl.contract import tables as C
+from brm_xl.contract.inputs import Inputs
+from brm_xl.contract.money import as_money, cents, tenths
+from brm_xl.contract.periods import first_open, month_index, month_of
+from brm_xl.contract.raw import ROW
+from brm_xl.contract.validate import duplicates
+from brm_xl.problems import Problem
+
+
+class ReviewRow(NamedTuple):
+    """One Review row: a month's charge finance approves or holds before it is billed."""
+
+    period: str
+    agency_id: str
+    service_id: str
+    amount: Decimal
+    prior_amount: Decimal | None
+    change_pct: Decimal | None
+    reason: str
+    decision: str | None  # approve, hold, or blank: not decided yet
+
+
+class Decision(NamedTuple):
+    decision: str
+    decided_by: str | None
+    row: int
+
+
+def flags(charges: pl.DataFrame, unallocated: list[Any], change_pct: Decimal,
+          min_amount: Decimal) -> list[ReviewRow]:
+    """Every month's flags, before decisions (see the module docstring)."""
+    limit = int(min_amount * 100)
+    lines = charges.filter(pl.col("service_id").is_not_null()).with_columns(
+        pl.col("agency_id").str.to_uppercase().alias("_a"),
+        pl.col("service_id").str.to_uppercase().alias("_s"))
+    totals: dict[tuple[str, str, str], int] = {}
+    shown: dict[tuple[str, str], tuple[str, str]] = {}
+    for period, a, s, agency, service, total in lines.group_by(
+            "period", "_a", "_s").agg(pl.col("agency_id").first(), pl.col("service_id").first(),
+                                      pl.col("cents").sum()).iter_rows():
+        totals[(period, a, s)] = total
+        shown[(a, s)] = (agency, service)
+    months: dict[str, list[str]] = defaultdict(list)
+    for a, period in charges.select(pl.col("agency_id").str.to_uppercase(), "period").unique(
+            ).sort("period").iter_rows():
+        months[a].append(period)
+    previous = {(a, m): ms[i - 1] for a, ms in months.items() for i, m in enumerate(ms) if i}
+    out = []
+    for (period, a, s), total in totals.items():
+        before = previous.get((a, period))
+        if before is None:
+            continue  # the agency's first billed month: nothing to compare with
+        agency, service = shown[(a, s)]
+        if (before, a, s) not in totals:
+            if total > limit:
+                out.append(ReviewRow(period, agency, service, as_money(total), None, None,
+                                     f"new to {agency} since {before}", None))
+            continue
+        prior = totals[(before, a, s)]
+        change = total - prior
+        pct = tenths(Decimal(change) / abs(prior) * 100) if prior else None
+        if abs(change) > limit and (pct is None or abs(Decimal(change) / abs(prior) * 100) > change_pct):
+            said = f"{pct:+}%" if pct is not None else f"from {as_money(prior):,.2f}"
+            out.append(ReviewRow(period, agency, service, as_money(total), as_money(prior), pct,
+                                 f"changed {said} since {before}", None))
+    loose: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in unallocated:
+        loose[(row.period, row.service_name or "")] += row.cost
+    for (period, service), cost in loose.items():
+        if cents(cost) > min_amount:
+            out.append(ReviewRow(period, C.UNALLOCATED_AGENCY, service, cents(cost), None, None,
+                                 "cloud cost no agency was found for (Unallocated)", None))
+    return sorted(out, key=lambda r: (r.period, r.agency_id.upper(), r.service_id.upper()))
+
+
+def decisions(inputs: Inputs) -> dict[tuple[str, str, str], Decision]:
+    """(period, AGENCY, SERVICE) -> the decision recorded for it."""
+    if not inputs.has("ReviewDecisions"):
+        return {}
+    out: dict[tuple[str, str, str], Decision] = {}
+    for rec in inputs.frame("ReviewDecisions").drop_nulls(
+            ["period", "agency_id", "service_id", "decision"]).sort(ROW).iter_rows(named=True):
+        out.setdefault((rec["period"], rec["agency_id"].upper(), rec["service_id"].upper()),
+                       Decision(rec["decision"], rec["decided_by"], rec[ROW]))
+    return out
+
+
+def review(inputs: Inputs, charges: pl.DataFrame,
+           ) -> tuple[pl.DataFrame, list[ReviewRow], list[Problem]]:
+    """The charges with held lines moved on, every month's flags with their decisions, and
+    a warning for each decision of a line that was never flagged."""
+    settings = inputs.settings
+    found = flags(charges, inputs.focus.unallocated if inputs.focus is not None else [],
+                  Decimal(str(settings.review_change_pct)),
+                  Decimal(str(settings.review_min_amount)))
+    decided = decisions(inputs)
+    rows = [r._replace(decision=decided[key].decision) if key in decided else r
+            for r in found for key in [_key(r)]]
+    flagged = {_key(r) for r in found}
+    problems = []
+    for key, decision in sorted(decided.items(), key=lambda kv: kv[1].row):
+        if key not in flagged:
+            problems.append(Problem(
+                inputs.tables["ReviewDecisions"].where("decision", decision.row),
+                f"{key[0]} {key[1]} {key[2]} was never flagged for review, so this decision "
+                "changes nothing", "not-flagged", "warning"))
+    held = sorted(k for k, d in decided.items() if d.decision == "hold" and k in flagged
+                  and k[1] != C.UNALLOCATED_AGENCY)
+    return _moved(charges, held, set(inputs.published.closed())), rows, problems
+
+
+def _key(row: ReviewRow) -> tuple[str, str, str]:
+    return row.period, row.agency_id.upper(), row.service_id.upper()
+
+
+def billed_in(month: str, closed: set[str]) -> str:
+    """Where a line held in `month` is billed: the first later month not closed."""
+    return first_open(month_of(month_index(month) + 1), closed)
+
+
+def _moved(charges: pl.DataFrame, held: list[tuple[str, str, str]],
+           closed: set[str]) -> pl.DataFrame:
+    if not held:
+        return charges.with_columns(pl.lit(None, pl.String).alias(HELD_FROM))
+    keys = pl.DataFrame(held, schema=["period", "_a", "_s"], orient="row").with_columns(
+        pl.lit(True).alias("_held"))
+    marked = charges.with_columns(pl.col("agency_id").str.to_uppercase().alias("_a"),
+                                  pl.col("service_id").str.to_uppercase().alias("_s")).join(
+        keys, on=["period", "_a", "_s"], how="left", maintain_order="left")
+    to = {m: billed_in(m, closed) for m, _, _ in held}
+    note = pl.format("held for review in {}, billed in {}", pl.col("period"),
+                     pl.col("period").replace_strict(to, default=None))
+    moved = marked.filter(pl.col("_held").fill_null(False)).with_columns(
+        pl.col("period").alias("_from")).with_columns(
+        pl.when(pl.col("reason").is_null()).then(note)
+        .otherwise(pl.format("{}; {}", pl.col("reason"), note)).alias("reason"),
+        pl.col("period").replace_strict(to, default=None).alias("period"))
+    kept = marked.filter(~pl.col("_held").fill_null(False))
+    return pl.concat([kept.with_columns(pl.lit(None, pl.String).alias(HELD_FROM)),
+                      moved.with_columns(pl.col("_from").alias(HELD_FROM)).drop("_from")],
+                     how="vertical_relaxed").drop("_a", "_s", "_held")
+
+
+HELD_FROM = "held_from"  # the month a line was held out of (charges' own column, not shown)
+
+
+def held_lines(charges: pl.DataFrame, agency: str, months: list[str]) -> pl.DataFrame:
+    """The lines of `agency` held out of `months` (they are billed in a later month)."""
+    if HELD_FROM not in charges.columns:
+        return charges.clear()
+    return charges.filter((pl.col("agency_id") == agency) & pl.col(HELD_FROM).is_in(months))
+
+
+def undecided(rows: list[ReviewRow], months: list[str]) -> list[Problem]:
+    """A close's refusal: every flag of `months` with no decision, one line each."""
+    out = []
+    for r in rows:
+        if r.period in months and r.decision is None:
+            was = f", was {r.prior_amount:,.2f}" if r.prior_amount is not None else ""
+            out.append(Problem(
+                "ReviewDecisions",
+                f"{r.period} {r.agency_id} {r.service_id} {r.amount:,.2f} ({r.reason}{was}) "
+                "is flagged for review and has no decision; add a ReviewDecisions row "
+                "(approve, or hold to bill it in a later month)", "undecided"))
+    return out
+
+
+def check_decisions(inputs: Inputs) -> list[Problem]:
+    if not inputs.has("ReviewDecisions"):
+        return []
+    return duplicates(inputs.tables["ReviewDecisions"], ["period", "agency_id", "service_id"],
+                      "a decision for {} is given more than once")
