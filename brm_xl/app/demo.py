@@ -155,7 +155,111 @@ def demo_rows(seed: int = 2026) -> dict[str, list[tuple[Any, ...]]]:
     rows["GLAccounts"] = _gl_accounts()
     rows["Budgets"] = _budgets(rows["Headcount"])
     rows.update(_vendors(rng))
+    rows.update(_allocations(rows["Headcount"]))
+    rows["FocusMap"] = [(account, name, aid) for aid, account, name, _services in CLOUD]
+    rows["ReviewDecisions"] = REVIEW_DECISIONS
     return rows
+
+
+# Costs billed regardless of use (Allocations): the security programme by users, the CIO
+# office by spend, the GIS licence by fixed shares (renewed mid-year at a new price), the
+# ERP programme by full-time staff (Drivers) for the agencies on it
+POOLS: list[tuple[Any, ...]] = [
+    ("SECURITY", "Enterprise security programme", None, "Security & Compliance",
+     D("85000.00"), FIRST_MONTH, None, "users", None),
+    ("CIO-OFFICE", "Office of the State CIO", None, "Governance", D("120000.00"), FIRST_MONTH,
+     None, "spend", None),
+    ("GIS-ELA", "GIS enterprise licence", "GIS", "Application", D("18000.00"), FIRST_MONTH,
+     dt.date(2026, 6, 1), "fixed", None),
+    ("GIS-ELA", "GIS enterprise licence", "GIS", "Application", D("19440.00"),
+     dt.date(2026, 7, 1), None, "fixed", None),
+    ("ERP-MOD", "ERP modernisation programme", None, "Application", D("42000.00"), FIRST_MONTH,
+     None, "fte", "DHS; DOT; DOC; DOR; DOH; DPS; DCFS"),
+]
+GIS_SHARES = [("GIS-ELA", "DOT", D("40")), ("GIS-ELA", "DNR", D("25")),
+              ("GIS-ELA", "DEQ", D("15")), ("GIS-ELA", "DFW", D("12.5")),
+              ("GIS-ELA", "AGR", D("7.5"))]
+FTE_SHARE = D("0.62")  # full-time staff per user, near enough for the ERP programme's driver
+
+
+def _allocations(headcount: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    erp = {a.strip() for a in str(POOLS[-1][-1]).split(";")}
+    drivers = [(p, aid, "fte", (D(n) * FTE_SHARE).quantize(D("1")))
+               for p, aid, n in headcount if aid in erp]
+    return {"Allocations": POOLS, "AllocationShares": GIS_SHARES, "Drivers": drivers}
+
+
+# Cloud bills in FOCUS, written beside the workbook (Settings focus_files): agency, sub
+# account, its name, and (service, category, provider, monthly cost, list price over cost)
+CLOUD: list[tuple[str, str, str, list[tuple[str, str, str, str, str]]]] = [
+    ("DHS", "111122223333", "dhs-benefits-prod", [
+        ("Amazon Elastic Compute Cloud", "Compute", "AWS", "9400", "1.31"),
+        ("Amazon Simple Storage Service", "Storage", "AWS", "2100", "1.18")]),
+    ("DOT", "444455556666", "dot-traffic-data", [
+        ("Amazon Elastic Compute Cloud", "Compute", "AWS", "3900", "1.31"),
+        ("Amazon Simple Storage Service", "Storage", "AWS", "1650", "1.18")]),
+    ("DPS", "sub-dps-records", "dps-records", [
+        ("Azure Virtual Machines", "Compute", "Microsoft", "6200", "1.27")]),
+    ("DOH", "777788889999", "doh-surveillance", [
+        ("Amazon Elastic Compute Cloud", "Compute", "AWS", "2800", "1.31")]),
+]
+CLOUD_FOLDER = "cloud-bills"
+CLOUD_SURCHARGE_PCT = 3
+# the review flags of the latest month, decided: a body-camera pilot's cloud spend agreed
+# in advance, and a machine-learning service nobody at DOH asked for, held while it is found
+SPIKE = ("DPS", "Azure Virtual Machines", D("3.1"))  # the month's cost, times this
+SURPRISE = ("DOH", "777788889999", "Amazon SageMaker", "Machine Learning", "AWS", D("7400"),
+            D("1.22"))
+REVIEW_DECISIONS: list[tuple[Any, ...]] = [
+    # DOL's mainframe use is one or two blocks a month: each doubling is flagged, and agreed
+    *[(dt.date.fromisoformat(m + "-01"), "DOL", "MAINFRAME", "approve", "Finance Clerk",
+       dt.date.fromisoformat(m + "-01") + dt.timedelta(days=36),
+       "Quarter-end batch runs: a second mainframe block, as DOL planned")
+      for m in ("2025-03", "2025-05", "2025-07", "2025-10", "2026-03", "2026-05")],
+    (dt.date(2026, 10, 1), "DPS", "Azure Virtual Machines", "approve", "Finance Clerk",
+     dt.date(2026, 11, 4), "Body-camera video pilot moved to Azure; agreed at the ITGOV board"),
+    (dt.date(2026, 10, 1), "DOH", "Amazon SageMaker", "hold", "Finance Clerk",
+     dt.date(2026, 11, 4), "DOH did not request this service; the sub-account is being checked "
+     "(INC0051177)"),
+]
+FOCUS_HEADERS = ["BillingAccountId", "BillingPeriodStart", "ChargePeriodStart", "ChargeCategory",
+                 "ServiceName", "ServiceCategory", "SubAccountId", "SubAccountName",
+                 "ProviderName", "BillingCurrency", "EffectiveCost", "ListCost"]
+
+
+def write_cloud_bills(folder: Path, seed: int = 2026) -> list[Path]:
+    """One FOCUS 1.x CSV per month and provider billing account, as the providers export
+    them: the cost the state pays under its agreements and the list price beside it."""
+    import csv
+
+    rng = random.Random(seed + 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    periods = months()
+    for p in periods:
+        start = f"{p:%Y-%m}-01T00:00:00Z"
+        rows = []
+        for aid, account, name, services in CLOUD:
+            for service, category, provider, monthly, markup in services:
+                cost = D(monthly) * D(str(round(rng.uniform(0.94, 1.06), 3)))
+                if p == periods[-1] and (aid, service) == SPIKE[:2]:
+                    cost *= SPIKE[2]
+                rows.append((provider, account, name, service, category, cost.quantize(D("0.01")),
+                             (cost * D(markup)).quantize(D("0.01"))))
+            if p == periods[-1] and aid == SURPRISE[0]:
+                rows.append((SURPRISE[4], SURPRISE[1], name, SURPRISE[2], SURPRISE[3],
+                             SURPRISE[5], (SURPRISE[5] * SURPRISE[6]).quantize(D("0.01"))))
+        for provider, billing in (("AWS", "AWS-ORG-STATE"), ("Microsoft", "EA-STATE-0042")):
+            path = folder / f"focus-{provider.lower()}-{p:%Y-%m}.csv"
+            with path.open("w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                writer.writerow(FOCUS_HEADERS)
+                for prov, account, name, service, category, cost, listed in rows:
+                    if prov == provider:
+                        writer.writerow([billing, start, start, "Usage", service, category,
+                                         account, name, provider, "USD", cost, listed])
+            paths.append(path)
+    return paths
 
 
 # Six vendors of the kinds a state office brokers, their contracts and service levels:
@@ -257,6 +361,11 @@ def _gl_accounts() -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = [("Agency", aid, f"{1000 + 10 * i:04d}", aid, "5310")
                                    for i, (aid, *_rest) in enumerate(AGENCIES)]
     rows += [("Service", sid, "7200", "OCIO", f"{4100 + i}") for i, (sid, *_r) in enumerate(SERVICES)]
+    # the cloud services and the cost pools earn revenue accounts of their own
+    cloud = sorted({s[0] for *_a, services in CLOUD for s in services} | {SURPRISE[2]})
+    rows += [("Service", sid, "7200", "OCIO", f"{4300 + i}") for i, sid in enumerate(cloud)]
+    pools = sorted({p[0] for p in POOLS if p[2] is None})  # GIS-ELA earns as GIS
+    rows += [("Service", pid, "7200", "OCIO", f"{4400 + i}") for i, pid in enumerate(pools)]
     rows.append(("Adjustments", None, "7200", "OCIO", "4199"))
     return rows
 
@@ -646,8 +755,11 @@ DEMO_SETTINGS = [
 
 
 def write_demo_workbook(path: Path) -> None:
+    """The demo workbook, with its cloud bills in a folder beside it."""
     rows: dict[str, Any] = demo_rows()
-    build_workbook(path, rows, DEMO_SETTINGS)
+    write_cloud_bills(path.parent / CLOUD_FOLDER)
+    build_workbook(path, rows, [*DEMO_SETTINGS, ("focus_files", f"{CLOUD_FOLDER}/*.csv"),
+                                ("focus_surcharge_pct", CLOUD_SURCHARGE_PCT)])
 
 
 def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
@@ -662,7 +774,8 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
     result = refresh(path, as_of=as_of or AS_OF)
     tables = ", ".join(f"{name} {rows:,} rows" for name, rows in result.tables.items())
     yield f"Refreshed it: {tables}"
-    latest = max(r.period for r in result.chargeback.summary)
+    # the last month billed in full (a line held for review waits in the month after it)
+    latest = max(r.period for r in result.chargeback.summary if r.users)
     rows = [r for r in result.chargeback.summary if r.period == latest]
     total = sum((r.charges for r in rows), D(0))
     statewide = rows[0].statewide_cost_per_user if rows else None
@@ -687,6 +800,12 @@ def run_demo(directory: Path, as_of: dt.date | None = None) -> Iterator[str]:
     if view.follow_ups is not None:
         overdue = sum(f.overdue for f in view.follow_ups)
         yield f"Follow-ups: {len(view.follow_ups)} low scores to call back, {overdue} overdue"
+    flags = result.chargeback.flags
+    held = [f for f in flags if f.decision == "hold"]
+    yield (f"Review before the statement: {len(flags)} charges flagged, "
+           f"{sum(f.decision == 'approve' for f in flags)} approved, {len(held)} held"
+           + "".join(f"; {f.agency_id} {f.service_id} ${f.amount:,.2f} held from {f.period}"
+                     for f in held))
     if result.warnings:
         yield f"{len(result.warnings)} warning(s); run brm-xl check {path} to list them"
     yield from _close(path, latest)

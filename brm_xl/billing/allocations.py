@@ -2,7 +2,8 @@
 
 A pool (Allocations) bills `monthly_amount` each month it is in force, for the months the
 workbook bills (a month with priced usage or cloud lines) up to the as-of month. Each month
-it is split over the agencies in scope pro rata to the driver: `users` (Headcount),
+it is split over the agencies in scope (the `agencies` listed, else all; for fixed
+shares, those given one) pro rata to the driver: `users` (Headcount),
 `spend` (the agency's priced usage and cloud lines of the month), `fixed` (the shares in
 AllocationShares) or a driver named in Drivers (e.g. `fte`). Each part is rounded half up
 to cents; the remainder cents go to the largest share (ties: the first agency id), so a
@@ -102,9 +103,11 @@ def allocation_lines(inputs: Inputs, priced: pl.DataFrame, last_month: str,
     problems: list[Problem] = []
     missing: dict[tuple[int, str], list[str]] = defaultdict(list)
     for pool in found:
-        scope = [a for a in everyone if pool.agencies is None or a in pool.agencies]
         by_agency = values.get(pool.driver if pool.driver != "fixed" else "fixed:" + pool.pool_id,
                                {})
+        # a pool of fixed shares is spread over the agencies given a share
+        among = everyone if pool.driver != "fixed" else sorted(by_agency.get("", {}))
+        scope = [a for a in among if pool.agencies is None or a in pool.agencies]
         if pool.driver not in C.DRIVER_WORDS and pool.driver not in values:
             continue  # a driver no Drivers row names: an error of the checks already
         for month in pool.months(billed, last_month):

@@ -378,7 +378,7 @@ def recovery_rows(inputs: Inputs, charges: pl.DataFrame, names: dict[str, dict[s
         ch = charged.get(key, ZERO)
         if key not in cost:
             rows.append(RecoveryRow(key[0], key[1], None, ch, None, None))
-            if key[1] is not None:
+            if key[1] is not None and inputs.has("CostPools"):
                 unpooled.append(Problem(
                     "CostPools", f"no cost pool for {key[1]} in {key[0]}, though it was charged "
                     "that month; its cost, variance and recovery are left blank", "no-cost-pool",

@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from brm_xl.billing.allocations import pools
 from brm_xl.billing.chargeback import Chargeback
 from brm_xl.books.seal import adjustment_key, when_text
 from brm_xl.contract.history import Record
@@ -261,7 +262,31 @@ def _cells(inputs: Inputs, period: str, agency: str, service: str,
         cells.append(usage)
     if service and rate_changed:
         cells += _rate_cells(inputs, period, service)
+    if service and not cells:  # an allocation's amount, or a review decision, behind it
+        cells += _pool_cells(inputs, period, service) + _decision_cells(inputs, period, agency,
+                                                                        service)
     return cells
+
+
+def _pool_cells(inputs: Inputs, period: str, service: str) -> list[str]:
+    """The Allocations monthly_amount cells of the pools billed as `service` in `period`."""
+    if not inputs.has("Allocations"):
+        return []
+    return [inputs.tables["Allocations"].where("monthly_amount", p.row) for p in pools(inputs)
+            if service.upper() in ((p.service_id or "").upper(), p.pool_id.upper())
+            and p.start <= period and (p.end is None or period <= p.end)]
+
+
+def _decision_cells(inputs: Inputs, period: str, agency: str, service: str) -> list[str]:
+    """The ReviewDecisions cells that hold (or held) the agency's service in or before
+    `period`: a decision changed after the month closed moves its line in or out."""
+    if not inputs.has("ReviewDecisions"):
+        return []
+    frame = inputs.frame("ReviewDecisions").filter(
+        (pl.col("agency_id").str.to_uppercase() == agency.upper())
+        & (pl.col("service_id").str.to_uppercase() == service.upper())
+        & (pl.col("period") <= period))
+    return [inputs.tables["ReviewDecisions"].where("decision", r) for r in frame["_row"]]
 
 
 def _rate_cells(inputs: Inputs, period: str, service: str) -> list[str]:

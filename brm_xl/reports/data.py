@@ -15,6 +15,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import polars as pl
 
+from brm_xl.billing.review import HELD_FROM, held_lines
 from brm_xl.contract.money import ZERO, as_money, cents, tenths
 from brm_xl.contract.periods import Comparison, Period, comparison, fiscal_year_of, month_of
 from brm_xl.contract.tables import BRM_TABLES, CHANNELS
@@ -84,6 +85,10 @@ class Value:
     standalone: Decimal
     charged: Decimal
     net_value: Decimal | None
+    # the cloud lines with a provider's list price: what they would cost at it, and what
+    # the state's agreements saved on them (AgencySummary's list_cost and discount)
+    list_cost: Decimal | None = None
+    saved: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -112,12 +117,36 @@ class Adjustment:
 
 
 @dataclass(frozen=True)
+class Allocation:
+    """A share of a cost pool billed regardless of use (Allocations)."""
+
+    period: str
+    service_name: str | None
+    amount: Decimal
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class HeldLine:
+    """A line taken out of its month for review, and the month it is billed in."""
+
+    period: str
+    service_id: str | None
+    service_name: str | None
+    amount: Decimal
+    billed_in: str
+
+
+@dataclass(frozen=True)
 class Bill:
     towers: tuple[TowerBill, ...]
-    adjustments: tuple[Adjustment, ...]
+    adjustments: tuple[Adjustment, ...]  # adjustments, and lines billed after a review hold
     usage_total: Decimal
     adjustments_total: Decimal
     total: Decimal
+    allocations: tuple[Allocation, ...] = ()
+    allocations_total: Decimal = ZERO
+    held: tuple[HeldLine, ...] = ()  # held out of the period for review: billed later
 
 
 @dataclass(frozen=True)
@@ -518,17 +547,21 @@ def value(model: Model, agency: str, period: Period, head: Headline) -> Value:
         by_component[component] += amount
     components = sorted((Component(c, as_money(v)) for c, v in by_component.items()),
                         key=lambda item: -item.amount)
+    listed = [r for r in _summary_in(model, agency, period) if r.list_cost is not None]
     return Value(tuple(components),
                  head.standalone if head.standalone is not None else ZERO,
-                 head.paid, head.net_value)
+                 head.paid, head.net_value,
+                 sum((r.list_cost for r in listed), ZERO) if listed else None,
+                 sum((r.discount for r in listed), ZERO) if listed else None)
 
 
 def bill(model: Model, agency: str, period: Period) -> Bill:
     """Charges by tower and service; over several months, one line per rate in time order,
     each saying which months it covers (a service repriced mid-year has two lines)."""
-    charges = model.chargeback.charges.filter(
-        (pl.col("agency_id") == agency) & pl.col("period").is_in(period.months))
-    usage = charges.filter(pl.col("quantity").is_not_null())
+    every = model.chargeback.charges
+    charges = every.filter((pl.col("agency_id") == agency) & pl.col("period").is_in(period.months))
+    carried = pl.col(HELD_FROM).is_not_null()
+    usage = charges.filter(pl.col("rate").is_not_null() & ~carried)
     grouped = usage.group_by("tower", "service_id", "service_name", "unit", "rate").agg(
         pl.col("quantity").sum(), pl.col("cents").sum(), pl.col("period").unique().sort(),
         pl.col("period").min().alias("first")).sort("tower", "service_id", "first")
@@ -541,14 +574,24 @@ def bill(model: Model, agency: str, period: Period) -> Bill:
         towers[row["tower"]].append(BillLine(
             row["service_id"], row["service_name"], row["unit"], row["quantity"].normalize(),
             row["rate"].normalize(), as_money(row["cents"]), span))
+    pooled = pl.col("rate").is_null() & pl.col("quantity").is_not_null() & ~carried
     adjustments = tuple(
         Adjustment(r["period"], r["service_id"], r["amount"], r["reason"])
-        for r in charges.filter(pl.col("quantity").is_null()).iter_rows(named=True))
+        for r in charges.filter(~pooled & (pl.col("quantity").is_null() | carried))
+        .iter_rows(named=True))
+    allocations = tuple(
+        Allocation(r["period"], r["service_name"], r["amount"], r["reason"])
+        for r in charges.filter(pooled).iter_rows(named=True))
+    held = tuple(
+        HeldLine(r[HELD_FROM], r["service_id"], r["service_name"], r["amount"], r["period"])
+        for r in held_lines(every, agency, period.months).iter_rows(named=True))
     tower_bills = tuple(TowerBill(t, tuple(lines), sum((line.amount for line in lines), ZERO))
                         for t, lines in towers.items())
     usage_total = sum((t.total for t in tower_bills), ZERO)
     adjust_total = sum((a.amount for a in adjustments), ZERO)
-    return Bill(tower_bills, adjustments, usage_total, adjust_total, usage_total + adjust_total)
+    pool_total = sum((a.amount for a in allocations), ZERO)
+    return Bill(tower_bills, adjustments, usage_total, adjust_total,
+                usage_total + pool_total + adjust_total, allocations, pool_total, held)
 
 
 def month_span(months: list[str]) -> str:

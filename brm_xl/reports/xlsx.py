@@ -50,6 +50,24 @@ def bill_workbook(report: AgencyReport) -> bytes:
     usage_total = _sum_cell(sheet, row, 6, first, last, bill.usage_total, f)
     sheet.write_string(row, 0, "Charges for services", f["total_label"])
     row += 2
+    totals = [usage_total]
+    if bill.allocations:  # shared costs, in the same amount column (G)
+        pool_headers = ["Allocation month", "Shared cost", "How the share is worked out",
+                        "Unit", "Quantity", "Rate", "Amount"]
+        sheet.write_row(row, 0, pool_headers, f["head"])
+        pool_head = row
+        row += 1
+        pool_first = row
+        for pool in bill.allocations:
+            sheet.write_string(row, 0, pool.period)
+            sheet.write_string(row, 1, pool.service_name or "")
+            sheet.write_string(row, 2, pool.reason or "")
+            sheet.write_number(row, 6, float(pool.amount), f["money"])
+            row += 1
+        _as_table(sheet, pool_head, pool_first, row - 1, pool_headers, "Allocations")
+        totals.append(_sum_cell(sheet, row, 6, pool_first, row - 1, bill.allocations_total, f))
+        sheet.write_string(row, 0, "Shared costs allocated", f["total_label"])
+        row += 2
     # the columns of the charges above, so every amount is in one column (G)
     adj_headers = ["Adjustment month", "Service", "Reason", "Unit", "Quantity", "Rate", "Amount"]
     sheet.write_row(row, 0, adj_headers, f["head"])
@@ -66,8 +84,14 @@ def bill_workbook(report: AgencyReport) -> bytes:
     adjust_total = _sum_cell(sheet, row, 6, adj_first, row - 1, bill.adjustments_total, f)
     sheet.write_string(row, 0, "Adjustments", f["total_label"])
     row += 2
+    for held in bill.held:  # shown, not summed: billed in a later month
+        sheet.write_string(row, 0, f"Held for review ({held.period}), billed in "
+                                   f"{held.billed_in}: {held.service_name or held.service_id}, "
+                                   f"{held.amount:,.2f}", f["note"])
+        row += 1
+    row += 1 if bill.held else 0
     sheet.write_string(row, 0, "Total charged", f["total_label"])
-    sheet.write_formula(row, 6, f"={usage_total}+{adjust_total}", f["grand"],
+    sheet.write_formula(row, 6, "=" + "+".join([*totals, adjust_total]), f["grand"],
                         float(bill.total))
     _tower_summary(book, sheet, bill, first, last, f)
     sheet.set_column(0, 0, 22)

@@ -70,7 +70,8 @@ def test_demo_writes_and_refreshes_a_recognisable_workbook(tmp_path):
     assert m365 == {"32.75", "34.1"}  # the mid-year rate change
     assert any(r["reason"] for r in charges)
     recovery = output_rows(path, "Recovery")
-    by_service = [r for r in recovery if r["service_id"]]
+    # (a line held for review is charged a month after its cost: the demo holds SageMaker)
+    by_service = [r for r in recovery if r["service_id"] and r["service_id"] != "Amazon SageMaker"]
     assert by_service and all(70 < float(r["recovery_pct"]) < 130 for r in by_service)
     # adjustments tied to no service are recovery without a cost pool: a blank percentage
     unassigned = [r for r in recovery if not r["service_id"]]
