@@ -144,14 +144,14 @@ def demo_pages(tmp_path_factory):
     import email.policy
 
     from brm_xl.app import demo
-    from brm_xl.app.template import build_workbook
     from brm_xl.app.usecases import draft_emails
 
     folder = tmp_path_factory.mktemp("axe")
     path = folder / "demo.xlsx"
-    build_workbook(path, demo.demo_rows(), demo.DEMO_SETTINGS)
+    demo.write_demo_workbook(path)  # with its cloud bills: list prices, a line held for review
     model = build_model(path, demo.AS_OF)
-    pages = [w.path for w in make_reports(path, "2026-10", ["DOT", "DHS"], ["html"], model=model)]
+    pages = [w.path for w in make_reports(path, "2026-10", ["DOT", "DHS", "DOH"], ["html"],
+                                          model=model)]
     pages += [w.path for w in make_reports(path, "2026-10", portfolio=True, formats=["html"],
                                            model=model)]
     pages += [w.path for w in make_reports(path, "2026-10", vendors=True, formats=["html"],
