@@ -52,38 +52,16 @@ def bill_workbook(report: AgencyReport) -> bytes:
     row += 2
     totals = [usage_total]
     if bill.allocations:  # shared costs, in the same amount column (G)
-        pool_headers = ["Allocation month", "Shared cost", "How the share is worked out",
-                        "Unit", "Quantity", "Rate", "Amount"]
-        sheet.write_row(row, 0, pool_headers, f["head"])
-        pool_head = row
-        row += 1
-        pool_first = row
-        for pool in bill.allocations:
-            sheet.write_string(row, 0, pool.period)
-            sheet.write_string(row, 1, pool.service_name or "")
-            sheet.write_string(row, 2, pool.reason or "")
-            sheet.write_number(row, 6, float(pool.amount), f["money"])
-            row += 1
-        _as_table(sheet, pool_head, pool_first, row - 1, pool_headers, "Allocations")
-        totals.append(_sum_cell(sheet, row, 6, pool_first, row - 1, bill.allocations_total, f))
-        sheet.write_string(row, 0, "Shared costs allocated", f["total_label"])
-        row += 2
-    # the columns of the charges above, so every amount is in one column (G)
-    adj_headers = ["Adjustment month", "Service", "Reason", "Unit", "Quantity", "Rate", "Amount"]
-    sheet.write_row(row, 0, adj_headers, f["head"])
-    adj_head = row
-    row += 1
-    adj_first = row
-    for adj in bill.adjustments:
-        sheet.write_string(row, 0, adj.period)
-        sheet.write_string(row, 1, adj.service_id or "")
-        sheet.write_string(row, 2, adj.reason or "")
-        sheet.write_number(row, 6, float(adj.amount), f["money"])
-        row += 1
-    _as_table(sheet, adj_head, adj_first, row - 1, adj_headers, "Adjustments")
-    adjust_total = _sum_cell(sheet, row, 6, adj_first, row - 1, bill.adjustments_total, f)
-    sheet.write_string(row, 0, "Adjustments", f["total_label"])
-    row += 2
+        cell, row = _reasoned(sheet, row, f, "Allocations", "Shared costs allocated",
+                              ["Allocation month", "Shared cost", "How the share is worked out"],
+                              [(a.period, a.service_name, a.reason, a.amount)
+                               for a in bill.allocations], bill.allocations_total)
+        totals.append(cell)
+    cell, row = _reasoned(sheet, row, f, "Adjustments", "Adjustments",
+                          ["Adjustment month", "Service", "Reason"],
+                          [(a.period, a.service_id, a.reason, a.amount) for a in bill.adjustments],
+                          bill.adjustments_total)
+    totals.append(cell)
     for held in bill.held:  # shown, not summed: billed in a later month
         sheet.write_string(row, 0, f"Held for review ({held.period}), billed in "
                                    f"{held.billed_in}: {held.service_name or held.service_id}, "
@@ -91,7 +69,7 @@ def bill_workbook(report: AgencyReport) -> bytes:
         row += 1
     row += 1 if bill.held else 0
     sheet.write_string(row, 0, "Total charged", f["total_label"])
-    sheet.write_formula(row, 6, "=" + "+".join([*totals, adjust_total]), f["grand"],
+    sheet.write_formula(row, 6, "=" + "+".join(totals), f["grand"],
                         float(bill.total))
     _tower_summary(book, sheet, bill, first, last, f)
     sheet.set_column(0, 0, 22)
@@ -197,6 +175,27 @@ def vendor_workbook(report: VendorReport) -> bytes:
     sheet.freeze_panes(first + 1, 1)
     book.close()
     return out.getvalue()
+
+
+def _reasoned(sheet: Any, row: int, f: dict[str, Any], name: str, label: str,
+              first_headers: list[str], lines: list[tuple[str, str | None, str | None, Decimal]],
+              total: Decimal) -> tuple[str, int]:
+    """A table of lines with a reason (allocations, adjustments) in the columns of the
+    charges above, so every amount is in one column (G); its total's cell and the next row."""
+    headers = [*first_headers, "Unit", "Quantity", "Rate", "Amount"]
+    sheet.write_row(row, 0, headers, f["head"])
+    head = row
+    row += 1
+    for period, what, reason, amount in lines:
+        sheet.write_string(row, 0, period)
+        sheet.write_string(row, 1, what or "")
+        sheet.write_string(row, 2, reason or "")
+        sheet.write_number(row, 6, float(amount), f["money"])
+        row += 1
+    _as_table(sheet, head, head + 1, row - 1, headers, name)
+    cell = _sum_cell(sheet, row, 6, head + 1, row - 1, total, f)
+    sheet.write_string(row, 0, label, f["total_label"])
+    return cell, row + 2
 
 
 def _sum_cell(sheet: Any, row: int, col: int, first: int, last: int, value: Decimal,

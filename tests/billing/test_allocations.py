@@ -142,7 +142,7 @@ def test_bad_pool_tables_are_named_at_their_cells_all_at_once(tmp_path):
             ("ERP", "ERP", None, "Application", D("10"), "2026-07", None, "headcount", None),
             ("EMAIL", "Email pool", None, "End User", D("10"), "2026-07", None, "spend", None),
             ("HR", "HR system", None, "Application", D("10"), "2026-07", None, "fte", None)),
-        AllocationShares=shares(("GIS", "DOC", 60), ("GIS", "DOT", 30), ("NOPOOL", "DOT", 100)),
+        AllocationShares=shares(("GIS", "DOC", 60), ("GIS", "DOT", 30), ("NOPOOL", "XYZ", 100)),
         Drivers=drivers(("2026-08", "DOC", "fte", 10))))
     before = digest(path)
     done = cli_in_process("refresh", str(path), "--as-of", "2026-09-30")
@@ -158,6 +158,7 @@ def test_bad_pool_tables_are_named_at_their_cells_all_at_once(tmp_path):
         "Allocations!A6: pool_id EMAIL is also a RateCard service",
         "AllocationShares!C2: the shares of pool GIS add up to 90, not 100",
         "AllocationShares!A4: pool_id 'NOPOOL' is not in Allocations",
+        "AllocationShares!B4: agency_id 'XYZ' is not in Agencies",
     ):
         assert line in out, line
     assert "Traceback" not in out
