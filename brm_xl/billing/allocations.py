@@ -71,10 +71,12 @@ def pools(inputs: Inputs) -> list[Pool]:
     if not inputs.has("Allocations"):
         return []
     out = []
+    texts: dict[str, str] = {}  # a pool is billed under the id as its first row types it
     for rec in inputs.frame("Allocations").drop_nulls(
             ["pool_id", "monthly_amount", "effective_from", "driver"]).sort(ROW).iter_rows(named=True):
         scope = tuple(key for key, _ in agency_list(rec["agencies"])) or None
-        out.append(Pool(rec["pool_id"], rec["pool_id_text"], rec["name"] or rec["pool_id_text"],
+        text = texts.setdefault(rec["pool_id"], rec["pool_id_text"])
+        out.append(Pool(rec["pool_id"], text, rec["name"] or text,
                         rec["service_id"], rec["tower"] or "", int(rec["monthly_amount"] * 100),
                         rec["effective_from"], rec["effective_to"], driver_key(rec["driver"]),
                         str(rec["driver"]).strip(), scope, rec[ROW]))
@@ -152,17 +154,33 @@ def _split(pool: Pool, month: str, shares: dict[str, Decimal]) -> list[tuple[Any
     total = sum(shares.values(), Decimal(0))
     parts = {a: _half_up(Fraction(pool.cents) * Fraction(v) / Fraction(total))
              for a, v in shares.items()}
-    largest = min(shares, key=lambda a: (-shares[a], a))
-    parts[largest] += pool.cents - sum(parts.values())
+    # the cents rounding left over (or took too many), a cent each to the largest shares
+    # (ties: the first agency id): no part is more than a cent from its exact share
+    left = pool.cents - sum(parts.values())
+    for agency in sorted(shares, key=lambda a: (-shares[a], a))[:abs(left)]:
+        parts[agency] += 1 if left > 0 else -1
     service = pool.service_id or pool.pool_text
     unit = UNITS.get(pool.driver, pool.driver_text)
     driver = "fixed share" if pool.driver == "fixed" else pool.driver_text
     money = pool.driver == "spend"
     return [(month, agency, service, pool.name, pool.tower, unit, shares[agency].normalize(),
-             None, as_money(parts[agency]), None,
-             REASON.format(name=pool.name, driver=driver, value=_figure(shares[agency], money),
-                           total=_figure(total, money)), parts[agency])
+             None, as_money(parts[agency]), None, _reason(pool, driver, shares, agency, money),
+             parts[agency])
             for agency in sorted(shares)]
+
+
+def _reason(pool: Pool, driver: str, shares: dict[str, Decimal], agency: str,
+            money: bool) -> str:
+    """The line's arithmetic; shared by fewer than three agencies, the total would tell
+    each the other's figure, so it is left out."""
+    if len(shares) < PRIVATE_BELOW:
+        return f"Allocation: {pool.name} by {driver} (shared with {len(shares) - 1} other " \
+               f"agenc{'y' if len(shares) == 2 else 'ies'})"
+    return REASON.format(name=pool.name, driver=driver, value=_figure(shares[agency], money),
+                         total=_figure(sum(shares.values(), Decimal(0)), money))
+
+
+PRIVATE_BELOW = 3  # agencies sharing a month below which a line does not show the total
 
 
 def _half_up(value: Fraction) -> int:
@@ -227,6 +245,11 @@ def check_allocations(inputs: Inputs) -> list[Problem]:
             pl.col("driver").map_elements(driver_key, return_dtype=pl.String).alias("_driver")))
         problems += duplicates(keyed, ["period", "agency_id", "_driver"],
                                "the driver value for {} is given more than once")
+        for row, name in keyed.frame.filter(pl.col("_driver").is_in(list(C.DRIVER_WORDS))).select(
+                ROW, "driver").head(1).iter_rows():
+            problems.append(Problem(drivers.where("driver", row),
+                                    f"driver '{name}' is one brm_xl works out itself (users, "
+                                    "spend, fixed); give your driver another name", "driver-name"))
     return problems
 
 

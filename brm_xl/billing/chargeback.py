@@ -91,6 +91,10 @@ class ChargeLine(NamedTuple):
 
 
 CHARGE_COLUMNS = list(ChargeLine._fields)
+# the kinds of line, by the columns they fill: usage and cloud lines have a rate; an
+# allocation has a quantity (its driver value) and no rate; an adjustment has neither
+USAGE_LINE = pl.col("rate").is_not_null()
+ALLOCATION_LINE = pl.col("rate").is_null() & pl.col("quantity").is_not_null()
 NO_LIST = pl.lit(None, dtype=MONEY).alias("list_amount")  # a line with no list price
 
 
@@ -183,8 +187,8 @@ def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
         if inputs.focus is not None else priced.clear()
     parts.append(cloud)
     # allocations are split by what the month's usage and cloud lines (`spend`) came to
-    pools, found = allocation_lines(inputs, pl.concat([priced, cloud]).filter(
-        pl.col("rate").is_not_null()), f"{as_of:%Y-%m}")
+    pools, found = allocation_lines(inputs, pl.concat([priced, cloud]).filter(USAGE_LINE),
+                                    f"{as_of:%Y-%m}")
     parts.append(pools)
     charges = pl.concat(parts, how="vertical_relaxed")
     charges, flags, decided = review(inputs, _with_display(charges, names))

@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from brm_xl.billing.allocations import pools
-from brm_xl.billing.chargeback import Chargeback
+from brm_xl.billing.chargeback import USAGE_LINE, Chargeback
 from brm_xl.books.seal import adjustment_key, when_text
 from brm_xl.contract.history import Record
 from brm_xl.contract.inputs import Inputs
@@ -68,7 +68,7 @@ class ByMonth:
 
     @functools.cached_property
     def _priced(self) -> pl.DataFrame:
-        return self.result.charges.filter(pl.col("rate").is_not_null())
+        return self.result.charges.filter(USAGE_LINE)
 
 
 def changed_months(result: Chargeback, records: dict[str, Record]) -> set[str]:

@@ -23,7 +23,13 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from brm_xl.billing.chargeback import Chargeback, display_names, find_rate, recovery_rows
+from brm_xl.billing.chargeback import (
+    USAGE_LINE,
+    Chargeback,
+    display_names,
+    find_rate,
+    recovery_rows,
+)
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.money import cents, tenths
 from brm_xl.contract.periods import Period, parse_period
@@ -140,8 +146,7 @@ def _base_costs(inputs: Inputs, result: Chargeback, base: Period,
 def _base_units(result: Chargeback, base: Period,
                 ) -> tuple[dict[str, dict[str, Decimal]], dict[str, set[str]]]:
     """Per service: each agency's units in the base year, and the months with usage."""
-    usage = result.charges.filter(pl.col("period").is_in(base.months)
-                                  & pl.col("quantity").is_not_null())
+    usage = result.charges.filter(pl.col("period").is_in(base.months) & USAGE_LINE)
     units: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     months: dict[str, set[str]] = defaultdict(set)
     for period, agency, service, quantity in usage.select(

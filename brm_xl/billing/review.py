@@ -2,8 +2,8 @@
 
 An agency's charge for a service (the month's total of its lines for that service) is
 flagged when it changed against the agency's previous billed month by more than Settings
-`review_change_pct` percent and by more than `review_min_amount`; a service new to the
-agency since that month is flagged above `review_min_amount` (an agency's first billed
+`review_change_pct` percent and by more than `review_min_amount` (its previous billed
+month: the last with a line for a service); a service new to the agency since that month is flagged above `review_min_amount` (an agency's first billed
 month flags nothing); cloud cost no agency was found for (Unallocated) is flagged above
 `review_min_amount` under the agency UNALLOCATED. Flags are worked out from the month's
 lines as computed, before any hold.
@@ -65,8 +65,7 @@ def flags(charges: pl.DataFrame, unallocated: list[Any], change_pct: Decimal,
         totals[(period, a, s)] = total
         shown[(a, s)] = (agency, service)
     months: dict[str, list[str]] = defaultdict(list)
-    for a, period in charges.select(pl.col("agency_id").str.to_uppercase(), "period").unique(
-            ).sort("period").iter_rows():
+    for a, period in lines.select("_a", "period").unique().sort("period").iter_rows():
         months[a].append(period)
     previous = {(a, m): ms[i - 1] for a, ms in months.items() for i, m in enumerate(ms) if i}
     out = []
@@ -128,22 +127,32 @@ def review(inputs: Inputs, charges: pl.DataFrame,
                 inputs.tables["ReviewDecisions"].where("decision", decision.row),
                 f"{key[0]} {key[1]} {key[2]} was never flagged for review, so this decision "
                 "changes nothing", "not-flagged", "warning"))
+        elif key[1] == C.UNALLOCATED_AGENCY and decision.decision == "hold":
+            problems.append(Problem(
+                inputs.tables["ReviewDecisions"].where("decision", decision.row),
+                f"{key[0]} {key[2]}: cloud cost no agency was found for is billed to no one, "
+                "so holding it moves nothing; give its sub-account an agency in FocusMap",
+                "hold-unallocated", "warning"))
     held = sorted(k for k, d in decided.items() if d.decision == "hold" and k in flagged
                   and k[1] != C.UNALLOCATED_AGENCY)
-    return _moved(charges, held, set(inputs.published.closed())), rows, problems
+    return _moved(charges, held, inputs.published.closed()), rows, problems
 
 
 def _key(row: ReviewRow) -> tuple[str, str, str]:
     return row.period, row.agency_id.upper(), row.service_id.upper()
 
 
-def billed_in(month: str, closed: set[str]) -> str:
-    """Where a line held in `month` is billed: the first later month not closed."""
-    return first_open(month_of(month_index(month) + 1), closed)
+def billed_in(month: str, closed: dict[str, Any]) -> str:
+    """Where a line held in `month` is billed: the first later month not closed when
+    `month` itself was closed (or, while it is open, now). Fixed by the close history, so
+    closing the month it went to later keeps it there, as published."""
+    record = closed.get(month)
+    before = {p for p, r in closed.items() if record is None or r.seq < record.seq}
+    return first_open(month_of(month_index(month) + 1), before)
 
 
 def _moved(charges: pl.DataFrame, held: list[tuple[str, str, str]],
-           closed: set[str]) -> pl.DataFrame:
+           closed: dict[str, Any]) -> pl.DataFrame:
     if not held:
         return charges.with_columns(pl.lit(None, pl.String).alias(HELD_FROM))
     keys = pl.DataFrame(held, schema=["period", "_a", "_s"], orient="row").with_columns(

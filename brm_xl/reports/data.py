@@ -15,6 +15,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import polars as pl
 
+from brm_xl.billing.chargeback import ALLOCATION_LINE, USAGE_LINE
 from brm_xl.billing.review import HELD_FROM, held_lines
 from brm_xl.contract.money import ZERO, as_money, cents, tenths
 from brm_xl.contract.periods import Comparison, Period, comparison, fiscal_year_of, month_of
@@ -561,7 +562,7 @@ def bill(model: Model, agency: str, period: Period) -> Bill:
     every = model.chargeback.charges
     charges = every.filter((pl.col("agency_id") == agency) & pl.col("period").is_in(period.months))
     carried = pl.col(HELD_FROM).is_not_null()
-    usage = charges.filter(pl.col("rate").is_not_null() & ~carried)
+    usage = charges.filter(USAGE_LINE & ~carried)
     grouped = usage.group_by("tower", "service_id", "service_name", "unit", "rate").agg(
         pl.col("quantity").sum(), pl.col("cents").sum(), pl.col("period").unique().sort(),
         pl.col("period").min().alias("first")).sort("tower", "service_id", "first")
@@ -574,7 +575,7 @@ def bill(model: Model, agency: str, period: Period) -> Bill:
         towers[row["tower"]].append(BillLine(
             row["service_id"], row["service_name"], row["unit"], row["quantity"].normalize(),
             row["rate"].normalize(), as_money(row["cents"]), span))
-    pooled = pl.col("rate").is_null() & pl.col("quantity").is_not_null() & ~carried
+    pooled = ALLOCATION_LINE & ~carried
     adjustments = tuple(
         Adjustment(r["period"], r["service_id"], r["amount"], r["reason"])
         for r in charges.filter(~pooled & (pl.col("quantity").is_null() | carried))
@@ -584,7 +585,8 @@ def bill(model: Model, agency: str, period: Period) -> Bill:
         for r in charges.filter(pooled).iter_rows(named=True))
     held = tuple(
         HeldLine(r[HELD_FROM], r["service_id"], r["service_name"], r["amount"], r["period"])
-        for r in held_lines(every, agency, period.months).iter_rows(named=True))
+        for r in held_lines(every, agency, period.months).iter_rows(named=True)
+        if r["period"] not in period.months)  # held and billed within the period: in its total
     tower_bills = tuple(TowerBill(t, tuple(lines), sum((line.amount for line in lines), ZERO))
                         for t, lines in towers.items())
     usage_total = sum((t.total for t in tower_bills), ZERO)
@@ -695,7 +697,7 @@ def vendor_lines(model: Model, period: Period, agency: str | None = None) -> tup
     if agency is not None:
         used = set(model.chargeback.charges.filter(
             (pl.col("agency_id") == agency) & pl.col("period").is_in(period.months)
-            & pl.col("quantity").is_not_null())["service_id"].str.to_uppercase().to_list())
+            & USAGE_LINE)["service_id"].str.to_uppercase().to_list())
     credits = [c for c in model.chargeback.service_credits or [] if c.period in period
                and (agency is None or c.agency_id == agency.upper())]
     out = []

@@ -75,8 +75,9 @@ def test_a_pool_is_split_half_up_with_the_remainder_cent_to_the_largest_share(tm
     lines = allocation_lines(path)
     got = {(r["period"], r["agency_id"]): (r["quantity"], r["amount"], r["reason"]) for r in lines}
     # July: DOC and DOT 100 users each, DOR 0 users (no share), AGR not yet billed
+    # shared by two, the total would tell each agency the other's users: it is left out
     assert got[("2026-07", "DOC")] == (
-        "100", "500", "Allocation: Enterprise security by users (100 of 200)")
+        "100", "500", "Allocation: Enterprise security by users (shared with 1 other agency)")
     assert ("2026-07", "DOR") not in got and ("2026-07", "AGR") not in got
     # August: 1000.00 over three equal shares is 333.333..: the first id takes the cent
     assert [got[("2026-08", a)][1] for a in ("AGR", "DOC", "DOT")] == ["333.34", "333.33", "333.33"]
@@ -118,7 +119,8 @@ def test_spend_fixed_and_named_drivers(tmp_path):
     got = {(r["service_id"], r["agency_id"]): r for r in allocation_lines(path)}
     # spend: the priced usage of the month (400 each), never DOT's 5,000 adjustment
     assert got[("CIO", "DOC")]["amount"] == "50"
-    assert got[("CIO", "DOC")]["reason"] == "Allocation: CIO office by spend (400.00 of 800.00)"
+    assert got[("CIO", "DOC")]["reason"] == \
+        "Allocation: CIO office by spend (shared with 1 other agency)"
     # fixed: 1234.50 x 33.5% = 413.5575 each, 33% = 407.385: +0.01 -0.01 ... the lines add up
     gis = {a: D(got[("DESK", a)]["amount"]) for a in ("DOC", "DOT", "DOR")}
     assert gis == {"DOC": D("413.55"), "DOT": D("413.56"), "DOR": D("407.39")}
@@ -133,6 +135,23 @@ def test_spend_fixed_and_named_drivers(tmp_path):
     assert not [w for w in result.warnings if "ERP" in w.message]
 
 
+def test_the_cents_left_over_go_a_cent_each_to_the_largest_shares(tmp_path):
+    """1,000.50 over 100 equal users is 10.005 each: half up, 10.01 a hundred times is 50
+    cents too many, taken a cent each from the first 50 agencies (never 50 cents from one);
+    0.03 over 6 is 0.005 each: 0.01 six times, 3 cents too many, none below 0.00."""
+    from brm_xl.billing.allocations import Pool, _split
+
+    pool = Pool("P", "P", "Pool", None, "T", 100050, "2026-07", None, "users", "users", None, 1)
+    lines = _split(pool, "2026-07", {f"A{i:03d}": D(100) for i in range(100)})
+    amounts = [line[8] for line in lines]
+    assert sum(amounts) == D("1000.50")
+    assert amounts[:50] == [D("10.00")] * 50 and amounts[50:] == [D("10.01")] * 50
+    small = _split(pool.__class__(*[3 if f == "cents" else getattr(pool, f)
+                                    for f in pool.__dataclass_fields__]),
+                   "2026-07", {f"A{i}": D(1) for i in range(6)})
+    assert [line[8] for line in small] == [D("0.00")] * 3 + [D("0.01")] * 3
+
+
 def test_bad_pool_tables_are_named_at_their_cells_all_at_once(tmp_path):
     path = write_book(tmp_path / "b.xlsx", book(
         Allocations=pools(
@@ -143,12 +162,14 @@ def test_bad_pool_tables_are_named_at_their_cells_all_at_once(tmp_path):
             ("EMAIL", "Email pool", None, "End User", D("10"), "2026-07", None, "spend", None),
             ("HR", "HR system", None, "Application", D("10"), "2026-07", None, "fte", None)),
         AllocationShares=shares(("GIS", "DOC", 60), ("GIS", "DOT", 30), ("NOPOOL", "XYZ", 100)),
-        Drivers=drivers(("2026-08", "DOC", "fte", 10))))
+        Drivers=drivers(("2026-08", "DOC", "fte", 10), ("2026-08", "DOC", "Users", 5))))
     before = digest(path)
     done = cli_in_process("refresh", str(path), "--as-of", "2026-09-30")
     assert done.returncode == 1
     out = done.stdout + done.stderr
     for line in (
+        "Drivers!C3: driver 'Users' is one brm_xl works out itself (users, spend, fixed); give "
+        "your driver another name",
         "Allocations!F3: pool SEC from 2026-09 overlaps row 2 (2026-07 to open-ended); end the "
         "earlier row first",
         "Allocations!C4: service_id 'NOPE' is not in RateCard",
@@ -198,3 +219,17 @@ def test_allocations_post_to_the_pools_gl_account_in_the_journal(tmp_path):
     sec = [line for line in journal.splitlines() if ',"SEC",' in line]
     assert len(sec) == 4 and all("500.00" in line for line in sec)  # DOC, DOT: debit + credit
     assert sum(',"4400",,500.00,' in line for line in sec) == 2  # credited to the pool's account
+
+
+def test_rate_setting_counts_usage_units_never_a_driver_value(tmp_path):
+    from brm_xl.billing.rates import _base_units
+    from brm_xl.contract.periods import parse_period
+    from brm_xl.pipeline.model import build_model
+
+    path = write_book(tmp_path / "b.xlsx", book(
+        Allocations=pools(("GIS", "GIS licence", "EMAIL", "App", D("1000"), "2026-07",
+                           "2026-07", "fixed", None)),
+        AllocationShares=shares(("GIS", "DOC", 50), ("GIS", "DOT", 50))))
+    model = build_model(path, dt.date(2026, 7, 31))
+    units, _ = _base_units(model.chargeback, parse_period("2026-07"))
+    assert {a: int(q) for a, q in units["EMAIL"].items()} == {"DOC": 100, "DOT": 100}

@@ -152,3 +152,49 @@ def test_list_price_beside_the_bill_and_what_the_agreements_saved(tmp_path):
     html = render_html(environment(), report)
     assert ("For your cloud services, at list price you would have paid <strong>$195.01</strong>; "
             "the state's agreements saved you <strong>$42.01</strong>.") in html.replace("&#39;", "'")
+
+
+def test_a_held_line_stays_in_the_month_it_went_to_once_that_month_closes(tmp_path):
+    months = ("2026-08", "2026-09", "2026-10", "2026-11")
+    base = minimal_book(
+        Agencies=agencies("DOC", "DOT"),
+        RateCard=rate_card(("EMAIL", D("4.00"), "2026-01", None)),
+        Usage=usage(("2026-08", "DOT", "EMAIL", 100), ("2026-09", "DOT", "EMAIL", 300),
+                    ("2026-10", "DOT", "EMAIL", 300), ("2026-11", "DOT", "EMAIL", 300),
+                    *[(m, "DOC", "EMAIL", 100) for m in months]),
+        Headcount=headcount(*[(m, a, 100) for m in months for a in ("DOC", "DOT")]))
+    base.blocks.append(decisions(("2026-09", "DOT", "EMAIL", "hold")))
+    base.settings = [("review_min_amount", 500)]
+    path = write_book(tmp_path / "b.xlsx", base)
+    for month in ("2026-09", "2026-10"):
+        done = cli_in_process("close", str(path), "--period", month)
+        assert done.returncode == 0, done.stdout + done.stderr
+    done = cli_in_process("refresh", str(path), "--as-of", "2026-11-30")
+    assert done.returncode == 0, done.stdout + done.stderr
+    held = [(r["period"][:7], r["amount"]) for r in output_rows(path, "Charges")
+            if r["agency_id"] == "DOT" and r["reason"]]
+    assert held == [("2026-10", "1200")]  # where 2026-10's close published it
+
+
+def test_the_previous_billed_month_is_the_last_with_a_service_and_a_range_report_counts_held_lines(
+        tmp_path):
+    base = minimal_book(
+        Agencies=agencies("DOT", "DOR"),
+        Usage=usage(("2026-07", "DOT", "EMAIL", 300), ("2026-09", "DOT", "EMAIL", 300),
+                    ("2026-07", "DOR", "EMAIL", 100), ("2026-08", "DOR", "EMAIL", 400),
+                    ("2026-09", "DOR", "EMAIL", 400)),
+        Headcount=headcount(*[(m, a, 100) for m in ("2026-07", "2026-08", "2026-09")
+                              for a in ("DOT", "DOR")]),
+        Adjustments=Block("Adjustments", ["period", "agency_id", "service_id", "amount", "reason"],
+                          [("2026-08", "DOT", None, 10, "Project fee")]))
+    base.blocks.append(decisions(("2026-08", "DOR", "EMAIL", "hold")))
+    base.settings = [("review_min_amount", 500)]
+    path = write_book(tmp_path / "b.xlsx", base)
+    refresh(path, as_of=dt.date(2026, 9, 30))
+    # DOT's August fee is not a month of email: September compares with July, unchanged
+    assert [r[:3] for r in review_rows(path)] == [("2026-08", "DOR", "EMAIL")]
+    model = build_model(path, dt.date(2026, 9, 30))
+    summer = agency_report(model, "DOR", parse_period("2026-07..2026-09")).bill
+    assert summer.total == D("3600.00") and summer.held == ()  # held and billed inside
+    august = agency_report(model, "DOR", parse_period("2026-08")).bill
+    assert [h.billed_in for h in august.held] == ["2026-09"] and august.total == D("0.00")
