@@ -10,7 +10,9 @@ column-wise in polars, so a million usage rows cost well under a second.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
@@ -128,7 +130,7 @@ class Chargeback:
     charges: pl.DataFrame  # CHARGE_COLUMNS + cents (Int64)
     summary: list[SummaryRow]
     recovery: list[RecoveryRow] | None
-    value_lines: pl.DataFrame  # period, agency_id, service_id, component, amount, cents
+    value_of: Callable[[], pl.DataFrame]  # `value_lines`, worked out when first asked for
     warnings: list[Problem] = field(default_factory=list)
     disputes: list[Any] | None = None  # DisputeLog rows (brm_xl.billing.disputes), if any
     scorecard: list[Any] | None = None  # Scorecard rows (brm_xl.vendors.scorecards), if any
@@ -138,6 +140,15 @@ class Chargeback:
     review: list[Any] | None = None
     flags: list[Any] = field(default_factory=list)  # every month's flags, with decisions
     problems: list[Problem] = field(default_factory=list)  # errors found computing
+
+    @functools.cached_property
+    def value_lines(self) -> pl.DataFrame:
+        """period, agency_id, service_id, component, amount, cents: each usage line's
+        standalone cost by component (`standalone_lines`), sorted. Worked out when a report
+        first asks: the summary needs only their sums (`standalone_cents`), and a refresh
+        or a worksheet function nothing more."""
+        return self.value_of()
+
     def charge_lines(self) -> list[ChargeLine]:
         return [ChargeLine(*row) for row in self.charges.select(CHARGE_COLUMNS).iter_rows()]
 
@@ -195,8 +206,8 @@ def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
     charges = sorted_by(charges, [
         pl.col("period"), pl.col("agency_id"), pl.col("quantity").is_null(), pl.col("service_id")],
         nulls_last=True, maintain_order=True)
-    value_lines = _with_display(standalone_lines(usage, inputs), names)
-    summary, warnings = agency_summary(inputs, charges, value_lines, names)
+    summary, warnings = agency_summary(inputs, charges, standalone_cents(usage, inputs, names),
+                                       names)
     recovery = None
     if inputs.has("CostPools") or inputs.focus is not None or pools.height:
         recovery, unpooled = recovery_rows(inputs, charges, names, pool_costs(inputs, pools))
@@ -205,8 +216,10 @@ def compute(inputs: Inputs, as_of: dt.date) -> Chargeback:
     closed = set(inputs.published.closed())
     shown = [f for f in flags if f.period not in closed] \
         if flags or inputs.has("ReviewDecisions") else None
-    return Chargeback(charges, summary, recovery, value_lines, warnings, dispute_rows,
-                      scorecard or None, service_credits or None, shown, flags, errors(found))
+    return Chargeback(charges, summary, recovery,
+                      lambda: _with_display(standalone_lines(usage, inputs), names), warnings,
+                      dispute_rows, scorecard or None, service_credits or None, shown, flags,
+                      errors(found))
 
 
 def display_names(inputs: Inputs) -> dict[str, dict[str, str]]:
@@ -282,11 +295,29 @@ def standalone_lines(usage: pl.DataFrame, inputs: Inputs) -> pl.DataFrame:
     if not inputs.has("StandaloneCosts"):
         return pl.DataFrame(schema=schema)
     components = inputs.frame("StandaloneCosts").select("service_id", "component", "unit_cost")
-    lines = usage.join(components, on="service_id", how="inner")
-    return sorted_by(lines.with_columns(
+    # in order of (period, agency_id, service_id, component): the usage lines (one per
+    # period, agency and service) sorted, each joined to its service's components sorted,
+    # is that order, and costs far less than sorting the lines (several per usage line)
+    lines = sorted_by(usage, [pl.col("period"), pl.col("agency_id"), pl.col("service_id")]).join(
+        sorted_by(components, [pl.col("service_id"), pl.col("component")]), on="service_id",
+        how="inner", maintain_order="left_right")
+    return lines.with_columns(
         product_cents(pl.col("quantity"), pl.col("unit_cost")).alias("cents"),
-    ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select(list(schema)),
-        [pl.col("period"), pl.col("agency_id"), pl.col("service_id"), pl.col("component")])
+    ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select(list(schema))
+
+
+def standalone_cents(usage: pl.DataFrame, inputs: Inputs, names: dict[str, dict[str, str]],
+                     ) -> dict[tuple[str, str], int]:
+    """The cents of `standalone_lines` summed per (period, agency_id as typed), from the
+    lines unsorted (their sums are the same in any order)."""
+    if not inputs.has("StandaloneCosts"):
+        return {}
+    components = inputs.frame("StandaloneCosts").select("service_id", "component", "unit_cost")
+    sums = usage.lazy().join(components.lazy(), on="service_id", how="inner").group_by(
+        "period", "agency_id").agg(product_cents(pl.col("quantity"), pl.col("unit_cost")).sum())
+    agencies = names["agency"]
+    return {(period, agencies.get(agency, agency)): total
+            for period, agency, total in sums.collect().iter_rows()}
 
 
 def _sums(frame: pl.DataFrame, keys: list[str]) -> dict[Any, int]:
@@ -294,10 +325,9 @@ def _sums(frame: pl.DataFrame, keys: list[str]) -> dict[Any, int]:
     return {tuple(row[:-1]): row[-1] for row in grouped.iter_rows()}
 
 
-def agency_summary(inputs: Inputs, charges: pl.DataFrame, value_lines: pl.DataFrame,
+def agency_summary(inputs: Inputs, charges: pl.DataFrame, standalone: dict[tuple[str, str], int],
                    names: dict[str, dict[str, str]]) -> tuple[list[SummaryRow], list[Problem]]:
     totals = _sums(charges, ["period", "agency_id"])
-    standalone = _sums(value_lines, ["period", "agency_id"])
     listed = {(p, a): (as_money(lc), as_money(lc - c)) for p, a, lc, c in charges.filter(
         pl.col("list_amount").is_not_null()).group_by("period", "agency_id").agg(
         (pl.col("list_amount") * 100).cast(pl.Int64).sum(), pl.col("cents").sum()).iter_rows()}

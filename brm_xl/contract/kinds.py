@@ -8,6 +8,7 @@ Money stays exact: text is cast straight to a fixed-point decimal, never through
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -128,50 +129,79 @@ def parse_floats(kind: str, numbers: pl.Series, text_of: Callable[[float], str],
     """(typed value, reason) for a column of floats, exactly as `parse` gives them for the
     text `text_of(x)` of each (`float_text`, or that cut to 15 digits). Most floats are
     the nearest float to a number of at most nine decimals below 2**23: that number is
-    their text, and is worked out column-wise; any other (binary noise, a large number,
-    a text longer than `max_len`) is written out by `text_of` and parsed as text."""
-    size = numbers.abs()
-    scaled = (size * 1e9).round()
+    their text, and is worked out column-wise, in one query; any other (binary noise, a
+    large number, a text longer than `max_len`) is written out by `text_of` and parsed as
+    text."""
+    x = pl.col("x")
     # a column, not a literal: polars divides by a literal as a product with its
     # reciprocal, which is not exact
     billion = pl.repeat(1e9, len(numbers), dtype=pl.Float64, eager=True)
-    exact = (size < _EXACT_BELOW) & ((scaled / billion) == size)
-    neg = (numbers < 0) | ((numbers == 0) & ((1.0 / numbers) < 0))  # -0.0 reads as "-0"
+    query = pl.DataFrame({"x": numbers, "billion": billion}).lazy()
+    for stage in _float_plan(kind, max_len):
+        query = query.with_columns(*stage)
+    found = query.with_columns(
+        (~pl.col("exact") & x.is_not_null()).alias("other"),
+        pl.when(x.is_null()).then(None).otherwise(pl.col("value")).alias("value_or_null"),
+        pl.when(x.is_null()).then(None).otherwise(pl.col("reason")).alias("reason_or_null"),
+    ).collect()
+    if not found["other"].any():
+        return found["value_or_null"], found["reason_or_null"]
+    exact, values, reasons = found["exact"], found["value"], found["reason"]
+    others = numbers.filter(found["other"]).unique()
+    texts = pl.DataFrame({"x": others, "t": [text_of(x) for x in others.to_list()]})
+    typed, why = parse(kind, pl.col("t"))
+    parsed = pl.DataFrame({"x": numbers}).join(
+        texts.select("x", typed.alias("v"), why.alias("r")), on="x", how="left",
+        maintain_order="left")
+    values = pl.select(pl.when(exact).then(values).otherwise(parsed["v"])).to_series()
+    reasons = pl.select(pl.when(exact).then(reasons).otherwise(parsed["r"])).to_series()
+    nulls = numbers.is_null()
+    return (pl.select(pl.when(nulls).then(None).otherwise(values)).to_series(),
+            pl.select(pl.when(nulls).then(None).otherwise(reasons)).to_series())
+
+
+@functools.cache
+def _float_plan(kind: str, max_len: int | None) -> tuple[tuple[pl.Expr, ...], ...]:
+    """`parse_floats`' column-wise work as stages of columns, each from the columns before:
+    from `x` (the floats) and `billion` (1e9 in every row) to `exact` (the float is the
+    nearest to a number of at most nine decimals, short enough), `value` and `reason`
+    (right where `exact`). Built once for each kind: building the expressions, or a query
+    working out one large expression, costs more than a small table's work."""
+    size = pl.col("x").abs()
+    scaled = (size * 1e9).round()
+    exact = (size < _EXACT_BELOW) & ((scaled / pl.col("billion")) == size)
+    neg = (pl.col("x") < 0) | ((pl.col("x") == 0) & ((1.0 / pl.col("x")) < 0))  # -0.0 is "-0"
     nanos = scaled.cast(pl.Int64, strict=False)
-    parts = pl.DataFrame({"exact": exact, "neg": neg, "nanos": nanos}).with_columns(
-        (pl.col("nanos") // 10**9).alias("whole"), (pl.col("nanos") % 10**9).alias("frac"))
-    zeros = sum((pl.col("frac") % 10**j == 0).cast(pl.Int32) for j in range(1, 10))
-    places = pl.when(pl.col("frac") == 0).then(0).otherwise(9 - zeros)
-    digits = 1 + sum((pl.col("whole") >= 10**j).cast(pl.Int32) for j in range(1, 8))
+    # decimal places and digits before the point, for the checks that need them (as text:
+    # a few kernels, where counting them with arithmetic takes dozens)
+    places = pl.col("frac").cast(pl.String).str.zfill(9).str.strip_chars_end("0") \
+        .str.len_chars().cast(pl.Int32)
+    digits = pl.col("whole").cast(pl.String).str.len_chars().cast(pl.Int32)
     exact_expr = pl.col("exact")
     if max_len is not None:
-        length = (pl.col("neg").cast(pl.Int32) + digits
-                  + pl.when(places > 0).then(places + 1).otherwise(0))
+        length = (pl.col("neg").cast(pl.Int32) + pl.col("digits")
+                  + pl.when(pl.col("places") > 0).then(pl.col("places") + 1).otherwise(0))
         exact_expr = exact_expr & (length <= max_len)
     if kind in (C.COUNT, C.SCORE):
         whole = ~pl.col("neg") & (pl.col("frac") == 0)
         value: pl.Expr = pl.when(whole).then(pl.col("whole"))
-        reason = _whole_reason(kind, whole, value)
+        reason = _whole_reason(kind, pl.col("is_whole"), pl.col("value"))
+        values: tuple[pl.Expr, ...] = (whole.alias("is_whole"), value.alias("value"))
     else:
         signed = pl.when(pl.col("neg")).then(-pl.col("nanos")).otherwise(pl.col("nanos"))
         value = signed.cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.000000001"), dtype=DECIMAL)
-        reason = _number_reason(kind, pl.lit(True), value, places, digits)
-    found = parts.select(exact_expr.alias("exact"), value.alias("value"),
-                         reason.alias("reason"))
-    exact = found["exact"].fill_null(False)
-    values, reasons = found["value"], found["reason"]
-    others = numbers.filter(~exact & numbers.is_not_null()).unique()
-    if others.len():
-        texts = pl.DataFrame({"x": others, "t": [text_of(x) for x in others.to_list()]})
-        typed, why = parse(kind, pl.col("t"))
-        parsed = pl.DataFrame({"x": numbers}).join(
-            texts.select("x", typed.alias("v"), why.alias("r")), on="x", how="left",
-            maintain_order="left")
-        values = pl.select(pl.when(exact).then(values).otherwise(parsed["v"])).to_series()
-        reasons = pl.select(pl.when(exact).then(reasons).otherwise(parsed["r"])).to_series()
-    nulls = numbers.is_null()
-    return (pl.select(pl.when(nulls).then(None).otherwise(values)).to_series(),
-            pl.select(pl.when(nulls).then(None).otherwise(reasons)).to_series())
+        # digits: a float below 2**23 has at most 7 before its point, never too many for
+        # the column (TOO_LARGE); places: only the kinds with a limit on them check them
+        reason = _number_reason(kind, pl.lit(True), pl.col("value"), pl.col("places")
+                                if kind in _DECIMALS else pl.lit(0), pl.lit(1))
+        values = (value.alias("value"),)
+    counted = (places.alias("places"), digits.alias("digits")) if max_len is not None else \
+        (places.alias("places"),) if kind in _DECIMALS and kind not in (C.COUNT, C.SCORE) else ()
+    return ((exact.alias("exact"), neg.alias("neg"), nanos.alias("nanos")),
+            ((pl.col("nanos") // 10**9).alias("whole"), (pl.col("nanos") % 10**9).alias("frac")),
+            *((counted,) if counted else ()),
+            values,
+            (exact_expr.fill_null(False).alias("exact"), reason.alias("reason")))
 
 
 def _ymd(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

@@ -169,8 +169,9 @@ def _prepare(raw: RawTable, frame: Any) -> tuple[Any, list[C.Column], list[pl.Ex
         elif isinstance(dtype, pl.Datetime):  # Excel dates (reader's typed read)
             value = pl.col(column.name).dt.strftime("%Y-%m") if column.kind == C.MONTH \
                 else pl.col(column.name).dt.date()
-            frame, value, reason = _parse_unique(frame, column.name, value,
-                                                 pl.lit(None, dtype=pl.String))
+            reason = pl.lit(None, dtype=pl.String)
+            if not isinstance(frame, pl.DataFrame) or frame.height > SMALL:
+                frame, value, reason = _parse_unique(frame, column.name, value, reason)
         else:
             if column.kind in _NUMBERS and isinstance(frame, pl.DataFrame):
                 frame = excel_precision(frame, column.name)
@@ -203,6 +204,9 @@ def _complete(spec: C.TableSpec, typed: pl.DataFrame) -> pl.DataFrame:
 
 
 _BY_UNIQUE = (C.MONTH, C.DATE, C.CHOICE)
+# rows up to which a date column is turned into months or days cell by cell: fewer
+# queries than finding its distinct dates and joining what they give back to the rows
+SMALL = 10_000
 _NUMBERS = (C.MONEY, C.SIGNED_MONEY, C.RATE, C.UNIT_COST, C.QUANTITY, C.COUNT, C.SCORE)
 
 

@@ -82,7 +82,13 @@ def read_workbook(path: Path, specs: tuple[C.TableSpec, ...], previous: tuple[C.
     earlier: dict[str, list[dict[str, Any]]] = {}
     logs: dict[str, seal.Table] = {}
     with WorkbookReader(path) as reader:
-        raws = [reader.read(spec, typed=True) for spec in specs]
+        # the large table loads in a thread while the others are read, then is read last
+        order = sorted(range(len(specs)), key=lambda i: specs[i] is C.USAGE)
+        for i in order[-1:]:
+            if specs[i] is C.USAGE:
+                reader.prefetch(specs[i])
+        read = {i: reader.read(specs[i], typed=True) for i in order}
+        raws = [read[i] for i in range(len(specs))]
         for spec in previous:
             if reader.package.table(spec.name) is not None:
                 raw = reader.read(spec)

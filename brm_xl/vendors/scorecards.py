@@ -186,10 +186,7 @@ def compute(inputs: Inputs, usage_lines: pl.DataFrame, closed: set[str], as_of: 
     contracts = {r["contract_id"]: r for r in inputs.frame("Contracts").iter_rows(named=True)} \
         if inputs.has("Contracts") else {}
     levels = {r["sl_id"]: r for r in inputs.frame("ServiceLevels").iter_rows(named=True)}
-    billed: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for period, agency, service, line_cents in usage_lines.select(
-            "period", "agency_id", "service_id", "cents").iter_rows():
-        billed[(period, service)][agency] += line_cents
+    billed = _Billed(usage_lines)
     results = sorted(inputs.frame("SLResults").iter_rows(named=True),
                      key=lambda r: (r["sl_id"], r["period"]))
     missed_months: dict[str, set[str]] = defaultdict(set)
@@ -215,7 +212,7 @@ def compute(inputs: Inputs, usage_lines: pl.DataFrame, closed: set[str], as_of: 
             services = services_of(contract.get("services"))
             shares: dict[str, Decimal] = defaultdict(Decimal)
             for service in services:
-                for agency, billed_cents in billed.get((r["period"], service), {}).items():
+                for agency, billed_cents in billed.of(r["period"], service).items():
                     shares[agency] += Decimal(billed_cents) / 100
             base = sum(shares.values(), Decimal(0))
             credit = cents(base * level["credit_pct"] / 100)
@@ -283,6 +280,26 @@ def credit_adjustments(credits: list[CreditRow], names: dict[str, str] | None = 
     return pl.DataFrame(rows, schema={"period": pl.String, "agency_id": pl.String,
                                       "service_id": pl.String, "amount": pl.Decimal(38, 2),
                                       "reason": pl.String, ROW: pl.Int64}, orient="row")
+
+
+class _Billed:
+    """Each agency's billed cents for a (month, service), worked out only for those a
+    credit is shared by (a few), not for every usage line (tens of thousands)."""
+
+    def __init__(self, usage_lines: pl.DataFrame):
+        self.lines = usage_lines.select("period", "agency_id", "service_id", "cents")
+        self.found: dict[tuple[str, str], dict[str, int]] = {}
+
+    def of(self, period: str, service: str) -> dict[str, int]:
+        key = (period, service)
+        if key not in self.found:
+            billed: dict[str, int] = defaultdict(int)
+            for agency, line_cents in self.lines.filter(
+                    (pl.col("period") == period) & (pl.col("service_id") == service)).select(
+                    "agency_id", "cents").iter_rows():
+                billed[agency] += line_cents
+            self.found[key] = billed
+        return self.found[key]
 
 
 def _run_length(missed: set[str], period: str) -> int:

@@ -17,6 +17,7 @@ import logging
 import posixpath
 import re
 import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ class WorkbookReader:
         self.path = Path(path)
         self.package = Package(self.path)
         self._trimmed: dict[tuple[str, int, int, int | None], Any] = {}
+        # typed loads under way in a thread (`prefetch`), by load_sheet's arguments
+        self._prefetched: dict[tuple[str, int, str, int | None], Future[Any]] = {}
+        self._threads: ThreadPoolExecutor | None = None
+        self._within: dict[str, bool] = {}  # Package.surely_within of each sheet part asked
+        self._quiet = _Unlogged()
         try:
             # the bytes fastexcel reads: the file, or a copy laid out as calamine finds parts
             self.readable: bytes | memoryview = self.package.data
@@ -70,6 +76,12 @@ class WorkbookReader:
                                 "Excel as an Excel Workbook and try again") from None
 
     def close(self) -> None:
+        if self._threads is not None:  # a load never taken: done before the reader goes
+            self._threads.shutdown(wait=True, cancel_futures=True)
+            self._threads = None
+        if self._prefetched:
+            self._prefetched.clear()
+            _DTYPE_LOG.removeFilter(self._quiet)
         self.package.close()
 
     def __enter__(self) -> WorkbookReader:
@@ -81,13 +93,57 @@ class WorkbookReader:
     def read(self, spec: TableSpec, typed: bool = False) -> RawTable:
         """The table as text; with `typed`, its number, month and date columns as floats and
         datetimes where every cell of the column is one (see the module's docstring)."""
+        found = self._where(spec)
+        if isinstance(found, RawTable):
+            return found
+        return self._load(spec, *found, typed)
+
+    def prefetch(self, spec: TableSpec) -> None:
+        """Start the typed load of a table's cells (`read(spec, typed=True)`) in a thread,
+        with a fastexcel reader of its own: fastexcel lets go of the GIL while it reads a
+        sheet, so a large sheet (Usage) is read while the other tables are; `read` takes
+        what the thread loaded. Nothing starts for a table that is missing or read from a
+        trimmed copy of its sheet (`_excel_for`)."""
+        try:
+            found = self._where(spec)
+            if isinstance(found, RawTable):
+                return
+            sheet, header_row, c1, c2, _, n_rows = found
+            last_row = header_row + n_rows if n_rows is not None else None
+            if self._excel_for(sheet, c1, c2, last_row) is not self.excel:
+                return
+        except WorkbookError:  # raised again when the table is read, in its turn
+            return
+        key = (sheet, header_row - 1, _columns(c1, c2), n_rows)
+        if key in self._prefetched:
+            return
+        if self._threads is None:
+            # one thread: the main thread reads the other tables meanwhile
+            self._threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brm_xl-read")
+        if not self._prefetched:
+            _DTYPE_LOG.addFilter(self._quiet)  # as `_typed_frame` does, for the thread's loads
+        self._prefetched[key] = self._threads.submit(_typed_load, self.readable, *key)
+
+    def _prefetched_load(self, key: tuple[str, int, str, int | None]) -> Any:
+        """What `prefetch` loaded by these arguments (its exception raised), or None."""
+        future = self._prefetched.pop(key, None)
+        if future is None:
+            return None
+        if not self._prefetched:
+            future.exception()  # the thread done: its log records have passed the filter
+            _DTYPE_LOG.removeFilter(self._quiet)
+        return future.result()
+
+    def _where(self, spec: TableSpec) -> RawTable | tuple[str, int, int, int, list[str] | None,
+                                                          int | None]:
+        """Where a table's cells are: (sheet, header row, first and last column, headers
+        (of an Excel table), rows (of an Excel table)), or the RawTable of a missing one."""
         table = self.package.table(spec.name)
         if table is not None:
             r1, c1, r2, c2 = table.bounds
             header_row = r1 if table.header_rows else r1 - 1
             n_rows = max(0, r2 - header_row - table.totals_rows)
-            headers = list(table.columns)
-            return self._load(spec, table.sheet.name, header_row, c1, c2, headers, n_rows, typed)
+            return table.sheet.name, header_row, c1, c2, list(table.columns), n_rows
         sheet = self.package.sheet(spec.name)
         if sheet is None:
             return self._missing(spec)
@@ -95,7 +151,7 @@ class WorkbookReader:
         if first is None:
             return self._missing(spec, sheet.name, empty=True)
         header_row, cols = first
-        return self._load(spec, sheet.name, header_row, min(cols), max(cols), None, None, typed)
+        return sheet.name, header_row, min(cols), max(cols), None, None
 
     def read_settings(self) -> tuple[str, list[tuple[int, str, str | None]]]:
         """The Settings sheet's name and its (row, key, value) rows, as text."""
@@ -139,7 +195,7 @@ class WorkbookReader:
         self, spec: TableSpec, sheet: str, header_row: int, c1: int, c2: int,
         headers: list[str] | None, n_rows: int | None, typed: bool = False,
     ) -> RawTable:
-        use = col_letter(c1) if c1 == c2 else f"{col_letter(c1)}:{col_letter(c2)}"
+        use = _columns(c1, c2)
         last_row = header_row + n_rows if n_rows is not None else None
         excel = self._excel_for(sheet, c1, c2, last_row)
         found_typed = self._typed_frame(excel, spec, sheet, header_row - 1, use, n_rows,
@@ -175,8 +231,12 @@ class WorkbookReader:
         larger than the cells wanted (a stray cell at XFD1048576), a copy of the workbook
         whose sheet holds only the wanted columns and rows."""
         sheet = self.package.sheet(sheet_name)
-        if sheet is not None and self.package.surely_within(sheet, MAX_CELLS):
-            return self.excel
+        if sheet is not None:
+            within = self._within.get(sheet.part)
+            if within is None:
+                within = self._within[sheet.part] = self.package.surely_within(sheet, MAX_CELLS)
+            if within:
+                return self.excel
         used = self.package.used_range(sheet) if sheet is not None else None
         if sheet is None or used is None or _cells(used) <= MAX_CELLS:
             return self.excel
@@ -213,9 +273,10 @@ class WorkbookReader:
         quiet = _Unlogged()  # an empty column is text: fastexcel logs that it guessed so
         _DTYPE_LOG.addFilter(quiet)
         try:
-            loaded = excel.load_sheet(sheet, header_row=header_row, use_columns=use,
-                                      n_rows=n_rows, schema_sample_rows=None,
-                                      dtype_coercion="strict")
+            loaded = self._prefetched_load((sheet, header_row, use, n_rows)) \
+                if excel is self.excel else None
+            if loaded is None:
+                loaded = _typed_load(excel, sheet, header_row, use, n_rows)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 batch, cell_errors = loaded.to_arrow_with_errors()
@@ -267,6 +328,21 @@ class WorkbookReader:
                                 "and run again") from None
         assert isinstance(frame, pl.DataFrame)
         return _numbered(frame, frame.columns, first_row), getattr(cell_errors, "errors", None) or []
+
+
+def _columns(c1: int, c2: int) -> str:
+    """fastexcel's use_columns for columns c1..c2 (0 is A)."""
+    return col_letter(c1) if c1 == c2 else f"{col_letter(c1)}:{col_letter(c2)}"
+
+
+def _typed_load(excel: Any, sheet: str, header_row: int, use: str, n_rows: int | None) -> Any:
+    """A sheet's cells loaded typed (`_typed_frame`), by a fastexcel reader or from the
+    bytes of a workbook (in `prefetch`'s thread, a reader of its own)."""
+    if isinstance(excel, (bytes, memoryview)):
+        excel = fastexcel.read_excel(bytes(excel))
+    return excel.load_sheet(sheet, header_row=header_row, use_columns=use, n_rows=n_rows,
+                            schema_sample_rows=None, dtype_coercion="strict")
+
 
 
 def _numbered(frame: pl.DataFrame, texts: list[str], first_row: int) -> pl.DataFrame:
