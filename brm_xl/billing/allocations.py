@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import polars as pl
@@ -152,8 +151,10 @@ def allocation_lines(inputs: Inputs, priced: pl.DataFrame, last_month: str,
 def _split(pool: Pool, month: str, shares: dict[str, Decimal]) -> list[tuple[Any, ...]]:
     """`pool.cents` pro rata to `shares`, half up per agency; the remainder to the largest."""
     total = sum(shares.values(), Decimal(0))
-    parts = {a: _half_up(Fraction(pool.cents) * Fraction(v) / Fraction(total))
-             for a, v in shares.items()}
+    # exactly, in integers: driver values have at most 9 decimals (the reader's precision)
+    scaled = {a: int(v.scaleb(9)) for a, v in shares.items()}
+    whole = sum(scaled.values())
+    parts = {a: (2 * pool.cents * v + whole) // (2 * whole) for a, v in scaled.items()}
     # the cents rounding left over (or took too many), a cent each to the largest shares
     # (ties: the first agency id): no part is more than a cent from its exact share
     left = pool.cents - sum(parts.values())
@@ -163,29 +164,24 @@ def _split(pool: Pool, month: str, shares: dict[str, Decimal]) -> list[tuple[Any
     unit = UNITS.get(pool.driver, pool.driver_text)
     driver = "fixed share" if pool.driver == "fixed" else pool.driver_text
     money = pool.driver == "spend"
+    of_total = _figure(total, money)
     return [(month, agency, service, pool.name, pool.tower, unit, shares[agency].normalize(),
-             None, as_money(parts[agency]), None, _reason(pool, driver, shares, agency, money),
+             None, as_money(parts[agency]), None,
+             _reason(pool, driver, len(shares), _figure(shares[agency], money), of_total),
              parts[agency])
             for agency in sorted(shares)]
 
 
-def _reason(pool: Pool, driver: str, shares: dict[str, Decimal], agency: str,
-            money: bool) -> str:
+def _reason(pool: Pool, driver: str, sharing: int, value: str, total: str) -> str:
     """The line's arithmetic; shared by fewer than three agencies, the total would tell
     each the other's figure, so it is left out."""
-    if len(shares) < PRIVATE_BELOW:
-        return f"Allocation: {pool.name} by {driver} (shared with {len(shares) - 1} other " \
-               f"agenc{'y' if len(shares) == 2 else 'ies'})"
-    return REASON.format(name=pool.name, driver=driver, value=_figure(shares[agency], money),
-                         total=_figure(sum(shares.values(), Decimal(0)), money))
+    if sharing < PRIVATE_BELOW:
+        return f"Allocation: {pool.name} by {driver} (shared with {sharing - 1} other " \
+               f"agenc{'y' if sharing == 2 else 'ies'})"
+    return REASON.format(name=pool.name, driver=driver, value=value, total=total)
 
 
 PRIVATE_BELOW = 3  # agencies sharing a month below which a line does not show the total
-
-
-def _half_up(value: Fraction) -> int:
-    """A non-negative fraction of cents, half up to a whole cent."""
-    return int((value * 2 + 1) // 2)
 
 
 def _figure(value: Decimal, money: bool) -> str:

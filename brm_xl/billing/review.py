@@ -54,38 +54,37 @@ def flags(charges: pl.DataFrame, unallocated: list[Any], change_pct: Decimal,
           min_amount: Decimal) -> list[ReviewRow]:
     """Every month's flags, before decisions (see the module docstring)."""
     limit = int(min_amount * 100)
+    scaled = change_pct * 10_000  # the percent in ten-thousandths (exact: a Decimal)
     lines = charges.filter(pl.col("service_id").is_not_null()).with_columns(
         pl.col("agency_id").str.to_uppercase().alias("_a"),
         pl.col("service_id").str.to_uppercase().alias("_s"))
-    totals: dict[tuple[str, str, str], int] = {}
-    shown: dict[tuple[str, str], tuple[str, str]] = {}
-    for period, a, s, agency, service, total in lines.group_by(
-            "period", "_a", "_s").agg(pl.col("agency_id").first(), pl.col("service_id").first(),
-                                      pl.col("cents").sum()).iter_rows():
-        totals[(period, a, s)] = total
-        shown[(a, s)] = (agency, service)
-    months: dict[str, list[str]] = defaultdict(list)
-    for a, period in lines.select("_a", "period").unique().sort("period").iter_rows():
-        months[a].append(period)
-    previous = {(a, m): ms[i - 1] for a, ms in months.items() for i, m in enumerate(ms) if i}
+    totals = lines.group_by("period", "_a", "_s").agg(
+        pl.col("agency_id").first(), pl.col("service_id").first(), pl.col("cents").sum())
+    # each agency's previous billed month (the last before it with a line for a service)
+    months = totals.select("_a", "period").unique().sort("_a", "period").with_columns(
+        pl.col("period").shift(1).over("_a").alias("_before"))
+    prior = totals.select(pl.col("period").alias("_before"), "_a", "_s",
+                          pl.col("cents").alias("_prior"))
+    # one query narrows 65,000 totals to the few that moved by more than the amount (or
+    # are new above it); the percent is then checked exactly, in integers
+    moved = totals.join(months, on=["_a", "period"]).filter(pl.col("_before").is_not_null()) \
+        .join(prior, on=["_before", "_a", "_s"], how="left").filter(
+        pl.when(pl.col("_prior").is_null()).then(pl.col("cents") > limit)
+        .otherwise((pl.col("cents") - pl.col("_prior")).abs() > limit))
     out = []
-    for (period, a, s), total in totals.items():
-        before = previous.get((a, period))
-        if before is None:
-            continue  # the agency's first billed month: nothing to compare with
-        agency, service = shown[(a, s)]
-        if (before, a, s) not in totals:
-            if total > limit:
-                out.append(ReviewRow(period, agency, service, as_money(total), None, None,
-                                     f"new to {agency} since {before}", None))
+    for period, agency, service, total, before, was in moved.select(
+            "period", "agency_id", "service_id", "cents", "_before", "_prior").iter_rows():
+        if was is None:
+            out.append(ReviewRow(period, agency, service, as_money(total), None, None,
+                                 f"new to {agency} since {before}", None))
             continue
-        prior = totals[(before, a, s)]
-        change = total - prior
-        pct = tenths(Decimal(change) / abs(prior) * 100) if prior else None
-        if abs(change) > limit and (pct is None or abs(Decimal(change) / abs(prior) * 100) > change_pct):
-            said = f"{pct:+}%" if pct is not None else f"from {as_money(prior):,.2f}"
-            out.append(ReviewRow(period, agency, service, as_money(total), as_money(prior), pct,
-                                 f"changed {said} since {before}", None))
+        change = total - was
+        if was and abs(change) * 1_000_000 <= scaled * abs(was):
+            continue
+        pct = tenths(Decimal(change) / abs(was) * 100) if was else None
+        said = f"{pct:+}%" if pct is not None else f"from {as_money(was):,.2f}"
+        out.append(ReviewRow(period, agency, service, as_money(total), as_money(was), pct,
+                             f"changed {said} since {before}", None))
     loose: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for row in unallocated:
         loose[(row.period, row.service_name or "")] += row.cost
