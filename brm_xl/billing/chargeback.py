@@ -97,7 +97,7 @@ CHARGE_COLUMNS = list(ChargeLine._fields)
 # allocation has a quantity (its driver value) and no rate; an adjustment has neither
 USAGE_LINE = pl.col("rate").is_not_null()
 ALLOCATION_LINE = pl.col("rate").is_null() & pl.col("quantity").is_not_null()
-NO_LIST = pl.lit(None, dtype=MONEY).alias("list_amount")  # a line with no list price
+BLANK_LIST = pl.lit(None, dtype=MONEY).alias("list_amount")  # a line with no list price
 
 
 class SummaryRow(NamedTuple):
@@ -268,7 +268,7 @@ def price_usage(usage: pl.DataFrame, rates: pl.DataFrame) -> pl.DataFrame:
     priced = usage.join(rates, on=["service_id", "period"], how="left")
     return priced.with_columns(
         product_cents(pl.col("quantity"), pl.col("rate")).alias("cents"),
-        pl.lit(None, dtype=pl.String).alias("reason"), NO_LIST,
+        pl.lit(None, dtype=pl.String).alias("reason"), BLANK_LIST,
     ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select([*CHARGE_COLUMNS, "cents"])
 
 
@@ -283,7 +283,7 @@ def adjustment_lines(adjustments: pl.DataFrame | None, rates: pl.DataFrame) -> p
     return lines.with_columns(
         (pl.col("amount") * 100).cast(pl.Int64).alias("cents"),
         pl.lit(None, dtype=DECIMAL).alias("quantity"),
-        pl.lit(None, dtype=DECIMAL).alias("rate"), NO_LIST,
+        pl.lit(None, dtype=DECIMAL).alias("rate"), BLANK_LIST,
     ).with_columns(cents_to_money(pl.col("cents")).alias("amount")).select([*CHARGE_COLUMNS, "cents"])
 
 

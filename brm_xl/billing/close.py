@@ -28,6 +28,7 @@ from brm_xl.contract.history import Record
 from brm_xl.contract.inputs import Inputs
 from brm_xl.contract.kinds import plain
 from brm_xl.contract.money import as_money
+from brm_xl.contract.raw import ROW
 from brm_xl.problems import Problem
 
 
@@ -286,7 +287,7 @@ def _decision_cells(inputs: Inputs, period: str, agency: str, service: str) -> l
         (pl.col("agency_id").str.to_uppercase() == agency.upper())
         & (pl.col("service_id").str.to_uppercase() == service.upper())
         & (pl.col("period") <= period))
-    return [inputs.tables["ReviewDecisions"].where("decision", r) for r in frame["_row"]]
+    return [inputs.tables["ReviewDecisions"].where("decision", r) for r in frame[ROW]]
 
 
 def _rate_cells(inputs: Inputs, period: str, service: str) -> list[str]:

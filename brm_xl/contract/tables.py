@@ -555,10 +555,10 @@ SETTINGS_DEFAULTS: dict[str, tuple[str, object]] = {
     "journal_template": (TEXT, None),  # an office's own journal template (its ERP's layout)
     "journal_date": (TEXT, "month end"),  # the posting date: month end, close date, run date
     "ledger_path": (TEXT, None),  # a folder on the office's share for the append-only ledger
-    "dispute_window_cycles": (COUNT, 4),
+    "dispute_window_cycles": (COUNT, 4),  # invoice cycles an agency has to dispute a bill
     # review before the statement (see README "Review before the statement")
     "review_change_pct": (QUANTITY, 50),  # a charge that changed by more than this percent
-    "review_min_amount": (MONEY, 1000),  # ... and by more than this amount is flagged  # invoice cycles an agency has to dispute a bill
+    "review_min_amount": (MONEY, 1000),  # ... and by more than this amount is flagged
     "rate_decimals": (COUNT, 4),  # places a proposed rate is rounded to (brm-xl rates)
     # vendor scorecards (see README "Vendor performance")
     "vendor_grades": (TEXT, "A=90; B=80; C=70; D=60"),  # lowest score for each grade; below: F
