@@ -67,8 +67,14 @@ def agency_list(text: object) -> list[tuple[str, str]]:
 
 
 def pools(inputs: Inputs) -> list[Pool]:
-    if not inputs.has("Allocations"):
-        return []
+    """The Allocations rows as pools, read once per inputs (the checks, the split, Recovery
+    and the close's cells all ask)."""
+    if "pools" not in inputs.memo:
+        inputs.memo["pools"] = _pools(inputs) if inputs.has("Allocations") else []
+    return list(inputs.memo["pools"])
+
+
+def _pools(inputs: Inputs) -> list[Pool]:
     out = []
     texts: dict[str, str] = {}  # a pool is billed under the id as its first row types it
     for rec in inputs.frame("Allocations").drop_nulls(
@@ -252,6 +258,8 @@ def check_allocations(inputs: Inputs) -> list[Problem]:
 def _pool_problems(table: Typed, found: list[Pool], agencies: set[str], services: set[str],
                    named: set[str], inputs: Inputs) -> list[Problem]:
     problems = []
+    shared = set(inputs.frame("AllocationShares")["pool_id"].to_list()) \
+        if inputs.has("AllocationShares") else set()
     by_pool: dict[str, list[Pool]] = defaultdict(list)
     text = {r[ROW]: r["agencies"] for r in table.frame.select(ROW, "agencies").iter_rows(named=True)}
     for pool in found:
@@ -278,8 +286,7 @@ def _pool_problems(table: Typed, found: list[Pool], agencies: set[str], services
                 table.where("driver", pool.row),
                 f"driver '{pool.driver_text}' is not users, spend or fixed, and no Drivers row "
                 f"names it", "unknown-driver"))
-        if pool.driver == "fixed" and not (inputs.has("AllocationShares") and pool.pool_id in set(
-                inputs.frame("AllocationShares")["pool_id"].to_list())):
+        if pool.driver == "fixed" and pool.pool_id not in shared:
             problems.append(Problem(
                 table.where("driver", pool.row),
                 f"pool {pool.pool_text} is split by fixed shares, but AllocationShares has no "
